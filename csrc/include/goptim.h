@@ -1,0 +1,203 @@
+/*
+ * goptim.h - the whole C ABI of goptim.
+ *
+ * Both backends implement every function declared here: csrc/ (CPU, OpenBLAS, a
+ * persistent thread pool) and cuda/ (GPU, cuBLAS, one stream per context). The Go
+ * packages binding/ and optim/ are the same code for both; a build tag only decides
+ * which library is linked.
+ *
+ * Conventions
+ *  - Every entry point returns goptim_status; outputs go through pointer arguments.
+ *  - Lengths and counts are int64_t. A length of 0 is valid and does nothing.
+ *  - "Backend memory" means memory from goptim_alloc: host memory on the CPU backend
+ *    (any host pointer works there too), device memory on the GPU backend.
+ *  - No hidden globals: a goptim_context holds the thread pool (CPU) or stream and
+ *    cuBLAS handle (GPU). Calls on one context are serialised by the library; calls on
+ *    different contexts may run concurrently.
+ *  - Hyperparameters are plain structs of doubles and ints, named as in torch.optim.
+ *    Derived scalars (bias corrections, lr/bc1, 1-beta, ...) are computed in double on
+ *    the host and rounded to float once, as torch does, so results match torch's.
+ *  - The library validates only what it must to stay memory-safe (NULL pointers,
+ *    negative lengths); judging hyperparameters is the Go package's job.
+ */
+#ifndef GOPTIM_H
+#define GOPTIM_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- status */
+
+typedef enum {
+    GOPTIM_OK = 0,
+    GOPTIM_ERR_INVALID_ARGUMENT = 1, /* NULL pointer, negative length, bad enum value   */
+    GOPTIM_ERR_OUT_OF_MEMORY = 2,    /* host or device allocation failed                 */
+    GOPTIM_ERR_NONFINITE = 3,        /* a norm was NaN or Inf and the caller asked to know */
+    GOPTIM_ERR_BACKEND = 4,          /* CUDA / cuBLAS / pthread failure                   */
+    GOPTIM_ERR_UNSUPPORTED = 5,      /* not available in this build or on this machine  */
+} goptim_status;
+
+/* A static, human-readable description of a status. Never NULL. */
+const char *goptim_status_string(goptim_status s);
+
+
+/* ---------------------------------------------------------------- backend */
+
+/* "cpu" or "cuda". */
+const char *goptim_backend_name(void);
+/* 1 when backend memory is device memory (not addressable from the host). */
+int goptim_backend_is_device(void);
+
+/* Instruction sets of the CPU kernels. GOPTIM_ISA_AUTO picks the best the CPU has. */
+typedef enum {
+    GOPTIM_ISA_AUTO = 0,
+    GOPTIM_ISA_PORTABLE = 1, /* plain C, vectorised by the compiler for the base ISA */
+    GOPTIM_ISA_AVX2 = 2,     /* x86-64 AVX2 + FMA                                    */
+    GOPTIM_ISA_AVX512 = 3,   /* x86-64 AVX-512F                                      */
+    GOPTIM_ISA_NEON = 4,     /* arm64 Advanced SIMD                                  */
+} goptim_isa;
+
+/* ---------------------------------------------------------------- context */
+
+typedef struct goptim_context goptim_context;
+
+/* Details of the last failure on this context ("" if none): the CUDA error string,
+ * the failing call. Valid until the next call on the context. */
+const char *goptim_context_last_error(const goptim_context *ctx);
+
+/* Creates a context. threads <= 0 means one per online CPU (CPU backend); the GPU
+ * backend ignores threads and uses device 0 with a stream of its own. */
+goptim_status goptim_context_create(int32_t threads, goptim_context **out);
+goptim_status goptim_context_destroy(goptim_context *ctx);
+/* Changes the thread count of the CPU pool (n <= 0: one per online CPU). */
+goptim_status goptim_context_set_threads(goptim_context *ctx, int32_t n);
+goptim_status goptim_context_threads(const goptim_context *ctx, int32_t *out);
+/* Forces an instruction set for the CPU kernels (tests, benchmarks). Returns
+ * GOPTIM_ERR_UNSUPPORTED if the CPU or the build lacks it. No-op on the GPU. */
+goptim_status goptim_context_set_isa(goptim_context *ctx, goptim_isa isa);
+goptim_status goptim_context_isa(const goptim_context *ctx, goptim_isa *out);
+/* Waits until all work queued on the context is done (a no-op on the CPU, whose
+ * calls are synchronous). */
+goptim_status goptim_context_synchronize(goptim_context *ctx);
+
+/* ---------------------------------------------------------------- memory */
+
+/* Allocates n floats of backend memory, zero-filled, 64-byte aligned. n == 0 gives a
+ * valid, unique pointer that must still be freed. */
+goptim_status goptim_alloc(goptim_context *ctx, int64_t n, float **out);
+goptim_status goptim_free(goptim_context *ctx, float *p); /* p may be NULL */
+/* Copies n floats. host_* are host pointers, dst/src backend memory. */
+goptim_status goptim_copy_from_host(goptim_context *ctx, float *dst, const float *host_src, int64_t n);
+goptim_status goptim_copy_to_host(goptim_context *ctx, float *host_dst, const float *src, int64_t n);
+goptim_status goptim_copy(goptim_context *ctx, float *dst, const float *src, int64_t n);
+goptim_status goptim_fill(goptim_context *ctx, float *dst, float value, int64_t n);
+
+/* ---------------------------------------------------------------- tensor lists */
+
+#define GOPTIM_MAX_STATE 3
+
+/*
+ * A list of tensors updated by one call: tensor i has numel[i] elements at param[i],
+ * grad[i] and state[k][i] (k < the optimizer's state count, see each step function).
+ * The arrays themselves are host memory; the pointers in them are backend memory.
+ * A flat arena is a list of one tensor. Tensors must not overlap one another.
+ */
+typedef struct {
+    int64_t count;
+    const int64_t *numel;
+    float *const *param;
+    float *const *grad;
+    float *const *state[GOPTIM_MAX_STATE];
+} goptim_tensor_list;
+
+/*
+ * Per-call extras shared by every step function; pass NULL for none. All pointers are
+ * backend memory holding one float, so the GPU never has to sync with the host.
+ *  - grad_scale: AMP loss scale. Each gradient is divided by it before use, and the
+ *    unscaled gradient is written back (as torch's fused kernels do).
+ *  - found_inf: if *found_inf != 0 the call changes nothing (params, state, grads).
+ *  - clip_norm with max_norm > 0: a total gradient norm from goptim_grad_norm; each
+ *    gradient is multiplied by min(max_norm / (*clip_norm + 1e-6), 1) as it is read
+ *    (the gradient in memory is not changed). This is clip_grad_norm_ fused into the step.
+ * Order inside the kernel: unscale, then clip, then the update.
+ */
+typedef struct {
+    const float *grad_scale;
+    const float *found_inf;
+    const float *clip_norm;
+    double max_norm;
+} goptim_step_aux;
+
+/* ---------------------------------------------------------------- optimizers */
+
+/* step is the 1-based step count of every tensor in the list (the Go side groups
+ * tensors by step count, so in practice one call per group). */
+
+/* SGD. state[0] = momentum buffer (only when momentum != 0). On step == 1 the buffer
+ * is set to the gradient, as torch does when the buffer is None. */
+typedef struct {
+    double lr, momentum, dampening, weight_decay;
+    int32_t nesterov, maximize;
+} goptim_sgd_params;
+goptim_status goptim_sgd_step(goptim_context *ctx, const goptim_tensor_list *list,
+                              const goptim_sgd_params *hp, int64_t step, const goptim_step_aux *aux);
+
+/* Adam and AdamW (decoupled_weight_decay = 1). state[0] = exp_avg, state[1] =
+ * exp_avg_sq, state[2] = max_exp_avg_sq (only when amsgrad). */
+typedef struct {
+    double lr, beta1, beta2, eps, weight_decay;
+    int32_t amsgrad, maximize, decoupled_weight_decay;
+} goptim_adam_params;
+goptim_status goptim_adam_step(goptim_context *ctx, const goptim_tensor_list *list,
+                               const goptim_adam_params *hp, int64_t step, const goptim_step_aux *aux);
+
+/* Adagrad. state[0] = sum (initialised by the caller to initial_accumulator_value). */
+typedef struct {
+    double lr, lr_decay, weight_decay, eps;
+    int32_t maximize;
+} goptim_adagrad_params;
+goptim_status goptim_adagrad_step(goptim_context *ctx, const goptim_tensor_list *list,
+                                  const goptim_adagrad_params *hp, int64_t step, const goptim_step_aux *aux);
+
+/* RMSprop. state[0] = square_avg, state[1] = momentum_buffer (only when momentum > 0),
+ * state[2] = grad_avg (only when centered). */
+typedef struct {
+    double lr, alpha, eps, weight_decay, momentum;
+    int32_t centered, maximize;
+} goptim_rmsprop_params;
+goptim_status goptim_rmsprop_step(goptim_context *ctx, const goptim_tensor_list *list,
+                                  const goptim_rmsprop_params *hp, int64_t step, const goptim_step_aux *aux);
+
+/* ---------------------------------------------------------------- gradients */
+
+/* Total norm of all grad[i] of the list, as torch.nn.utils.clip_grad_norm_ computes it:
+ * norm_type 2 (L2 of all elements) or INFINITY (max |g|). Written to *out_norm, which is
+ * backend memory (one float). NaN/Inf propagate into the result. */
+goptim_status goptim_grad_norm(goptim_context *ctx, const goptim_tensor_list *list, double norm_type,
+                               float *out_norm);
+
+/* Multiplies every grad[i] by min(max_norm / (*norm + 1e-6), 1); *norm is backend memory. */
+goptim_status goptim_clip_grad_by_norm(goptim_context *ctx, const goptim_tensor_list *list, double max_norm,
+                                       const float *norm);
+
+/* Clamps every grad[i] element to [-clip_value, clip_value] (NaN stays NaN). */
+goptim_status goptim_clip_grad_value(goptim_context *ctx, const goptim_tensor_list *list, double clip_value);
+
+/* Sets *found_inf (backend memory, one float) to 1 if any grad[i] element is NaN or
+ * Inf, otherwise leaves it as it is (so several lists can accumulate into one flag).
+ * If inv_scale is not NULL, every grad is multiplied by *inv_scale in place first
+ * (torch's _amp_foreach_non_finite_check_and_unscale_). */
+goptim_status goptim_check_finite(goptim_context *ctx, const goptim_tensor_list *list, const float *inv_scale,
+                                  float *found_inf);
+
+/* Sets every grad[i] to zero. */
+goptim_status goptim_zero_grad(goptim_context *ctx, const goptim_tensor_list *list);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GOPTIM_H */

@@ -1,0 +1,3 @@
+module github.com/goptim/goptim
+
+go 1.24
