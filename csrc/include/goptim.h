@@ -196,6 +196,16 @@ goptim_status goptim_check_finite(goptim_context *ctx, const goptim_tensor_list 
 /* Sets every grad[i] to zero. */
 goptim_status goptim_zero_grad(goptim_context *ctx, const goptim_tensor_list *list);
 
+/* ---------------------------------------------------------------- model math */
+
+/* C = alpha * op(A) * op(B) + beta * C for row-major matrices in backend memory, as
+ * cblas_sgemm(CblasRowMajor, ...) defines it: op(A) is m x k, op(B) is k x n, C is
+ * m x n; lda, ldb, ldc are row strides. OpenBLAS on the CPU, cuBLAS on the GPU. For the
+ * models in examples; the optimizers do not need it. */
+goptim_status goptim_sgemm(goptim_context *ctx, int32_t trans_a, int32_t trans_b, int64_t m, int64_t n,
+                           int64_t k, float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
+                           float beta, float *c, int64_t ldc);
+
 #ifdef __cplusplus
 }
 #endif
