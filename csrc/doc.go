@@ -1,7 +1,17 @@
 // Package csrc holds the C sources of goptim's CPU backend and the C ABI header
 // (include/goptim.h) that both backends implement.
 //
-// It has no Go API. It is a Go package so that `go get` and `go mod vendor` carry the
-// C sources; package binding compiles them through cgo (see binding/cpu_*.c), and
-// CMakeLists.txt builds the same files for the C tests, sanitizers and benchmarks.
+// It has no Go API: cgo compiles the C files of this folder into any program that
+// imports it, which package binding does in the CPU build, so a plain `go build`
+// needs no CMake step, only OpenBLAS. CMakeLists.txt builds the same files for the C
+// tests, the sanitizers and the C benchmarks.
+//
+// No -march flag: the kernels are compiled for several instruction sets and pick one
+// at run time.
 package csrc
+
+/*
+#cgo CFLAGS: -O3 -std=gnu11 -pthread -I${SRCDIR}/include
+#cgo LDFLAGS: -lopenblas -lm -lpthread
+*/
+import "C"

@@ -1,0 +1,66 @@
+package optim
+
+import (
+	"github.com/goptim/goptim/binding"
+)
+
+// AdagradConfig holds torch.optim.Adagrad's options. Zero values are taken
+// literally: start from AdagradDefaults.
+type AdagradConfig struct {
+	LR                      float64 `json:"lr"`                        // lr
+	LRDecay                 float64 `json:"lr_decay"`                  // lr_decay
+	WeightDecay             float64 `json:"weight_decay"`              // weight_decay
+	InitialAccumulatorValue float64 `json:"initial_accumulator_value"` // initial_accumulator_value
+	Eps                     float64 `json:"eps"`                       // eps
+	Maximize                bool    `json:"maximize"`                  // maximize
+}
+
+// AdagradDefaults is torch's Adagrad: lr 1e-2, eps 1e-10, everything else 0.
+func AdagradDefaults() AdagradConfig { return AdagradConfig{LR: 1e-2, Eps: 1e-10} }
+
+func (c AdagradConfig) validate() error {
+	const k = "adagrad"
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"lr", c.LR}, {"lr_decay", c.LRDecay}, {"weight_decay", c.WeightDecay},
+		{"initial_accumulator_value", c.InitialAccumulatorValue}, {"eps", c.Eps}} {
+		if err := checkNonNeg(k, f.name, f.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Adagrad is torch.optim.Adagrad:
+//
+//	g = maximize ? -grad : grad
+//	g += weight_decay * p                   (if weight_decay != 0)
+//	clr = lr / (1 + (t-1)*lr_decay)
+//	sum += g*g                              (sum starts at initial_accumulator_value)
+//	p -= clr * g / (sqrt(sum) + eps)
+type Adagrad struct{ *core[AdagradConfig] }
+
+var adagradSpec = spec[AdagradConfig]{
+	kind:     "adagrad",
+	validate: AdagradConfig.validate,
+	lr:       func(c *AdagradConfig) *float64 { return &c.LR },
+	slots: func(AdagradConfig) (s [binding.MaxState]string) {
+		s[0] = "sum"
+		return s
+	},
+	initial: func(c AdagradConfig, _ int) float32 { return float32(c.InitialAccumulatorValue) },
+	step: func(ctx *binding.Context, l *binding.List, c AdagradConfig, t int64, aux *binding.Aux) error {
+		return ctx.AdagradStep(l, &binding.AdagradParams{LR: c.LR, LRDecay: c.LRDecay, WeightDecay: c.WeightDecay,
+			Eps: c.Eps, Maximize: c.Maximize}, t, aux)
+	},
+}
+
+// NewAdagrad makes an Adagrad optimizer over params (its first param group).
+func NewAdagrad(params []*Param, cfg AdagradConfig) (*Adagrad, error) {
+	c, err := newCore(adagradSpec, params, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Adagrad{c}, nil
+}

@@ -1,0 +1,485 @@
+package optim
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sync"
+	"unsafe"
+
+	"github.com/goptim/goptim/binding"
+)
+
+// Optimizer is what every optimizer in this package offers.
+type Optimizer interface {
+	LRGroups
+	// Step applies one update to every param that has a gradient.
+	Step() error
+	// ZeroGrad sets every param's gradient to zero.
+	ZeroGrad() error
+	// StepCount is the number of steps param i of group g has taken.
+	StepCount(g, i int) int64
+	// Save writes the optimizer's state (hyperparameters, step counts, state tensors).
+	Save(w io.Writer) error
+	// Load restores state written by Save, or fails and changes nothing.
+	Load(r io.Reader) error
+	// Close frees the optimizer's state memory and unpins what it pinned.
+	Close() error
+}
+
+// spec describes one optimizer to the shared machinery: its name, how to check and
+// read its config, which state tensors it keeps and how a step is launched.
+type spec[C any] struct {
+	kind     string
+	validate func(C) error
+	lr       func(*C) *float64
+	momentum func(*C) *float64 // nil when the optimizer has none
+	// slots names the state tensors of goptim.h's state[k] for a config; "" = unused.
+	slots func(C) [binding.MaxState]string
+	// initial is the value a fresh state tensor in slot k starts at.
+	initial func(C, int) float32
+	step    func(ctx *binding.Context, l *binding.List, cfg C, step int64, aux *binding.Aux) error
+}
+
+// group is a param group: params sharing one config, and their state.
+type group[C any] struct {
+	cfg    C
+	params []*Param
+	numel  []int   // each param's length when the group was made
+	steps  []int64 // torch's per-param step counts
+	// state[k] is one contiguous tensor for slot k holding every param's state back
+	// to back (nil when the slot is unused).
+	state [binding.MaxState]*Tensor
+	off   []int // each param's offset into state[k]
+}
+
+// core is the machinery shared by every optimizer: groups, state, the step loop,
+// checkpoints. The exported optimizer types embed it.
+type core[C any] struct {
+	mu     sync.Mutex
+	spec   spec[C]
+	groups []*group[C]
+	list   *binding.List
+	closed bool
+}
+
+func newCore[C any](s spec[C], params []*Param, cfg C) (*core[C], error) {
+	c := &core[C]{spec: s}
+	if err := c.addGroup(params, cfg); err != nil {
+		return nil, err
+	}
+	c.list = binding.NewList(len(params))
+	return c, nil
+}
+
+func (c *core[C]) addGroup(params []*Param, cfg C) error {
+	if err := c.spec.validate(cfg); err != nil {
+		return err
+	}
+	seen := map[*Tensor]bool{}
+	for _, og := range c.groups {
+		for _, p := range og.params {
+			seen[p.Data] = true
+		}
+	}
+	g := &group[C]{cfg: cfg}
+	total := 0
+	for i, p := range params {
+		if p == nil || p.Data == nil {
+			return fmt.Errorf("optim: %s: param %d: %w", c.spec.kind, i, ErrNilParam)
+		}
+		if !p.Data.live() {
+			return fmt.Errorf("optim: %s: param %s: data %w", c.spec.kind, p.label(i), ErrClosed)
+		}
+		if seen[p.Data] {
+			return fmt.Errorf("optim: %s: param %s appears twice (a param may be in only one group): %w",
+				c.spec.kind, p.label(i), ErrInvalidConfig)
+		}
+		seen[p.Data] = true
+		g.params = append(g.params, p)
+		g.numel = append(g.numel, p.Data.Len())
+		g.off = append(g.off, total)
+		g.steps = append(g.steps, 0)
+		total += p.Data.Len()
+	}
+	if err := c.allocState(g, total); err != nil {
+		return err
+	}
+	c.groups = append(c.groups, g)
+	return nil
+}
+
+func (c *core[C]) allocState(g *group[C], total int) error {
+	slots := c.spec.slots(g.cfg)
+	for k, name := range slots {
+		if name == "" {
+			continue
+		}
+		t, err := NewTensor(total)
+		if err == nil {
+			if v := c.spec.initial(g.cfg, k); v != 0 {
+				err = t.Fill(v)
+			}
+		}
+		if err != nil {
+			for j := range g.state {
+				if g.state[j] != nil {
+					g.state[j].Close()
+					g.state[j] = nil
+				}
+			}
+			return fmt.Errorf("optim: %s: state %s: %w", c.spec.kind, name, err)
+		}
+		g.state[k] = t
+	}
+	return nil
+}
+
+// AddParamGroup is torch's add_param_group: params with a config of their own.
+func (c *core[C]) AddParamGroup(params []*Param, cfg C) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return fmt.Errorf("optim: %s: AddParamGroup: %w", c.spec.kind, ErrClosed)
+	}
+	return c.addGroup(params, cfg)
+}
+
+// NumGroups is the number of param groups.
+func (c *core[C]) NumGroups() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.groups)
+}
+
+// Config is group g's config (a copy); it panics if g is out of range.
+func (c *core[C]) Config(g int) C {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.groups[g].cfg
+}
+
+// SetConfig replaces group g's config after validating it. The new config must keep
+// the same state tensors (e.g. Adam's AMSGrad, SGD's momentum on or off cannot change:
+// torch would start the missing state from nothing in the middle of training).
+func (c *core[C]) SetConfig(g int, cfg C) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.groupIndex(g); err != nil {
+		return err
+	}
+	return c.setConfig(g, cfg)
+}
+
+func (c *core[C]) setConfig(g int, cfg C) error {
+	if err := c.spec.validate(cfg); err != nil {
+		return err
+	}
+	if c.spec.slots(cfg) != c.spec.slots(c.groups[g].cfg) {
+		return fmt.Errorf("optim: %s: group %d: the new config needs state tensors %q, the group has %q: %w",
+			c.spec.kind, g, c.spec.slots(cfg), c.spec.slots(c.groups[g].cfg), ErrInvalidConfig)
+	}
+	c.groups[g].cfg = cfg
+	return nil
+}
+
+func (c *core[C]) groupIndex(g int) error {
+	if c.closed {
+		return fmt.Errorf("optim: %s: %w", c.spec.kind, ErrClosed)
+	}
+	if g < 0 || g >= len(c.groups) {
+		return fmt.Errorf("optim: %s: group %d out of range [0, %d)", c.spec.kind, g, len(c.groups))
+	}
+	return nil
+}
+
+// GroupLR is the learning rate of group g (NaN if g is out of range).
+func (c *core[C]) GroupLR(g int) float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if g < 0 || g >= len(c.groups) {
+		return math.NaN()
+	}
+	return *c.spec.lr(&c.groups[g].cfg)
+}
+
+// SetGroupLR sets the learning rate of group g.
+func (c *core[C]) SetGroupLR(g int, lr float64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.groupIndex(g); err != nil {
+		return err
+	}
+	cfg := c.groups[g].cfg
+	*c.spec.lr(&cfg) = lr
+	return c.setConfig(g, cfg)
+}
+
+// LR is the learning rate of the first group.
+func (c *core[C]) LR() float64 { return c.GroupLR(0) }
+
+// SetLR sets the learning rate of every group.
+func (c *core[C]) SetLR(lr float64) error {
+	n := c.NumGroups()
+	for g := 0; g < n; g++ {
+		if err := c.SetGroupLR(g, lr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// GroupMomentum is the momentum of group g as OneCycleLR cycles it (momentum for
+// SGD and RMSprop, beta1 for Adam and AdamW); ok is false where there is none.
+func (c *core[C]) GroupMomentum(g int) (float64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.spec.momentum == nil || g < 0 || g >= len(c.groups) {
+		return 0, false
+	}
+	return *c.spec.momentum(&c.groups[g].cfg), true
+}
+
+// SetGroupMomentum sets what GroupMomentum reads.
+func (c *core[C]) SetGroupMomentum(g int, m float64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.groupIndex(g); err != nil {
+		return err
+	}
+	if c.spec.momentum == nil {
+		return fmt.Errorf("optim: %s has no momentum: %w", c.spec.kind, ErrInvalidConfig)
+	}
+	cfg := c.groups[g].cfg
+	*c.spec.momentum(&cfg) = m
+	return c.setConfig(g, cfg)
+}
+
+// StepCount is the number of steps param i of group g has taken (-1 if out of range).
+func (c *core[C]) StepCount(g, i int) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if g < 0 || g >= len(c.groups) || i < 0 || i >= len(c.groups[g].params) {
+		return -1
+	}
+	return c.groups[g].steps[i]
+}
+
+// Params are group g's params.
+func (c *core[C]) Params(g int) []*Param {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*Param(nil), c.groups[g].params...)
+}
+
+// State returns a host copy of the state tensor called name (torch's key, e.g.
+// "exp_avg") of param i of group g.
+func (c *core[C]) State(g, i int, name string) ([]float32, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.groupIndex(g); err != nil {
+		return nil, err
+	}
+	gr := c.groups[g]
+	if i < 0 || i >= len(gr.params) {
+		return nil, fmt.Errorf("optim: %s: param %d out of range [0, %d)", c.spec.kind, i, len(gr.params))
+	}
+	for k, n := range c.spec.slots(gr.cfg) {
+		if n == name && n != "" {
+			out := make([]float32, gr.numel[i])
+			ctx, err := engine()
+			if err != nil {
+				return nil, err
+			}
+			return out, ctx.CopyToHost(out, unsafe.Add(gr.state[k].ptr, 4*gr.off[i]))
+		}
+	}
+	return nil, fmt.Errorf("optim: %s: no state %q (it keeps %q)", c.spec.kind, name, c.spec.slots(gr.cfg))
+}
+
+// active checks every param of a group and returns the indices of those with a
+// gradient. Nothing is changed.
+func (c *core[C]) active(gi int, g *group[C]) ([]int, error) {
+	act := make([]int, 0, len(g.params))
+	for i, p := range g.params {
+		if p == nil || p.Data == nil {
+			return nil, fmt.Errorf("optim: %s: group %d param %d: %w", c.spec.kind, gi, i, ErrNilParam)
+		}
+		if p.Data.Len() != g.numel[i] {
+			return nil, &ShapeError{Param: p.label(i), What: "data", Got: p.Data.Len(), Want: g.numel[i]}
+		}
+		if p.Grad == nil {
+			continue
+		}
+		if p.Grad.Len() != g.numel[i] {
+			return nil, &ShapeError{Param: p.label(i), What: "grad", Got: p.Grad.Len(), Want: g.numel[i]}
+		}
+		if !p.Data.live() || !p.Grad.live() {
+			return nil, fmt.Errorf("optim: %s: param %s: tensor %w", c.spec.kind, p.label(i), ErrClosed)
+		}
+		act = append(act, i)
+	}
+	return act, nil
+}
+
+// fill puts the params idx of group g into the list, merging neighbours that are
+// contiguous in data, grad and every state tensor, so an arena becomes one entry.
+func (c *core[C]) fill(g *group[C], idx []int) {
+	c.list.Reset()
+	var cur struct {
+		n     int64
+		p, gr unsafe.Pointer
+		st    [binding.MaxState]unsafe.Pointer
+	}
+	have := false
+	for _, i := range idx {
+		p := g.params[i]
+		var st [binding.MaxState]unsafe.Pointer
+		for k, t := range g.state {
+			if t != nil {
+				st[k] = unsafe.Add(t.ptr, 4*g.off[i])
+			}
+		}
+		if have && unsafe.Add(cur.p, 4*cur.n) == p.Data.ptr && unsafe.Add(cur.gr, 4*cur.n) == p.Grad.ptr &&
+			contiguous(cur.st, st, cur.n) {
+			cur.n += int64(g.numel[i])
+			continue
+		}
+		if have {
+			c.list.Append(cur.n, cur.p, cur.gr, cur.st)
+		}
+		cur.n, cur.p, cur.gr, cur.st, have = int64(g.numel[i]), p.Data.ptr, p.Grad.ptr, st, true
+	}
+	if have {
+		c.list.Append(cur.n, cur.p, cur.gr, cur.st)
+	}
+}
+
+func contiguous(a, b [binding.MaxState]unsafe.Pointer, n int64) bool {
+	for k := range a {
+		if a[k] != nil && unsafe.Add(a[k], 4*n) != b[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// Step applies one update to every param with a gradient. All params of every group
+// are checked first: on a bad param nothing is updated.
+func (c *core[C]) Step() error { return c.step(nil) }
+
+func (c *core[C]) step(aux *binding.Aux) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return fmt.Errorf("optim: %s: Step: %w", c.spec.kind, ErrClosed)
+	}
+	ctx, err := engine()
+	if err != nil {
+		return err
+	}
+	acts := make([][]int, len(c.groups))
+	for gi, g := range c.groups {
+		if acts[gi], err = c.active(gi, g); err != nil {
+			return err
+		}
+	}
+	for gi, g := range c.groups {
+		// Params advance one step each; those at the same step share a call (in
+		// practice all of them: the counts differ only when some grads were nil).
+		done := 0
+		for done < len(acts[gi]) {
+			t := g.steps[acts[gi][0]]
+			same := acts[gi][:0:0]
+			rest := acts[gi][:0:0]
+			for _, i := range acts[gi] {
+				if g.steps[i] == t {
+					same = append(same, i)
+				} else {
+					rest = append(rest, i)
+				}
+			}
+			c.fill(g, same)
+			if err := c.spec.step(ctx, c.list, g.cfg, t+1, aux); err != nil {
+				return fmt.Errorf("optim: %s: step of group %d: %w", c.spec.kind, gi, err)
+			}
+			for _, i := range same {
+				g.steps[i] = t + 1
+			}
+			done += len(same)
+			acts[gi] = rest
+		}
+	}
+	return nil
+}
+
+// ZeroGrad sets every gradient to zero (one C call per group).
+func (c *core[C]) ZeroGrad() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return fmt.Errorf("optim: %s: ZeroGrad: %w", c.spec.kind, ErrClosed)
+	}
+	ctx, err := engine()
+	if err != nil {
+		return err
+	}
+	for gi, g := range c.groups {
+		idx, err := c.active(gi, g)
+		if err != nil {
+			return err
+		}
+		c.fill(g, idx)
+		if err := ctx.ZeroGrad(c.list); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close frees the optimizer's state. The params are the caller's and stay as they
+// are. Close is idempotent.
+func (c *core[C]) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	var first error
+	for _, g := range c.groups {
+		for k, t := range g.state {
+			if t != nil {
+				if err := t.Close(); err != nil && first == nil {
+					first = err
+				}
+				g.state[k] = nil
+			}
+		}
+	}
+	c.list.Free()
+	return first
+}
+
+// Validation helpers shared by the optimizers' configs.
+
+func checkNonNeg(kind, field string, v float64) error {
+	if !(v >= 0) || math.IsInf(v, 0) {
+		return &ConfigError{Optimizer: kind, Field: field, Value: v, Reason: "must be finite and >= 0"}
+	}
+	return nil
+}
+
+func checkPos(kind, field string, v float64) error {
+	if !(v > 0) || math.IsInf(v, 0) {
+		return &ConfigError{Optimizer: kind, Field: field, Value: v, Reason: "must be finite and > 0"}
+	}
+	return nil
+}
+
+func checkUnit(kind, field string, v float64) error {
+	if !(v >= 0 && v < 1) {
+		return &ConfigError{Optimizer: kind, Field: field, Value: v, Reason: "must be in [0, 1)"}
+	}
+	return nil
+}

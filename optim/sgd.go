@@ -1,0 +1,74 @@
+package optim
+
+import (
+	"github.com/goptim/goptim/binding"
+)
+
+// SGDConfig holds torch.optim.SGD's options. Zero values are taken literally: start
+// from SGDDefaults.
+type SGDConfig struct {
+	LR          float64 `json:"lr"`                                              // lr
+	Momentum    float64 `json:"momentum"`                                        // momentum
+	Dampening   float64 `json:"dampening"`                                       // dampening
+	WeightDecay float64 `json:"weight_decay (L2 penalty added to the gradient)"` // weight_decay (L2 penalty added to the gradient)
+	Nesterov    bool    `json:"nesterov"`                                        // nesterov
+	Maximize    bool    `json:"maximize"`                                        // maximize
+}
+
+// SGDDefaults is torch's SGD with the given learning rate: no momentum, dampening,
+// weight decay or Nesterov. With these options SGD over the full batch is plain
+// gradient descent.
+func SGDDefaults(lr float64) SGDConfig { return SGDConfig{LR: lr} }
+
+func (c SGDConfig) validate() error {
+	const k = "sgd"
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"lr", c.LR}, {"momentum", c.Momentum}, {"dampening", c.Dampening}, {"weight_decay", c.WeightDecay}} {
+		if err := checkNonNeg(k, f.name, f.v); err != nil {
+			return err
+		}
+	}
+	if c.Nesterov && (c.Momentum <= 0 || c.Dampening != 0) {
+		return &ConfigError{Optimizer: k, Field: "nesterov", Value: c.Momentum,
+			Reason: "Nesterov momentum requires a momentum > 0 and zero dampening"}
+	}
+	return nil
+}
+
+// SGD is stochastic gradient descent, optionally with momentum, as torch.optim.SGD:
+//
+//	g = maximize ? -grad : grad
+//	g += weight_decay * p                          (if weight_decay != 0)
+//	buf = t == 1 ? g : momentum*buf + (1-dampening)*g   (if momentum != 0)
+//	g = nesterov ? g + momentum*buf : buf
+//	p -= lr * g
+type SGD struct{ *core[SGDConfig] }
+
+var sgdSpec = spec[SGDConfig]{
+	kind:     "sgd",
+	validate: SGDConfig.validate,
+	lr:       func(c *SGDConfig) *float64 { return &c.LR },
+	momentum: func(c *SGDConfig) *float64 { return &c.Momentum },
+	slots: func(c SGDConfig) (s [binding.MaxState]string) {
+		if c.Momentum != 0 {
+			s[0] = "momentum_buffer"
+		}
+		return s
+	},
+	initial: func(SGDConfig, int) float32 { return 0 },
+	step: func(ctx *binding.Context, l *binding.List, c SGDConfig, t int64, aux *binding.Aux) error {
+		return ctx.SGDStep(l, &binding.SGDParams{LR: c.LR, Momentum: c.Momentum, Dampening: c.Dampening,
+			WeightDecay: c.WeightDecay, Nesterov: c.Nesterov, Maximize: c.Maximize}, t, aux)
+	},
+}
+
+// NewSGD makes an SGD optimizer over params (its first param group).
+func NewSGD(params []*Param, cfg SGDConfig) (*SGD, error) {
+	c, err := newCore(sgdSpec, params, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &SGD{c}, nil
+}
