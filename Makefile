@@ -1,0 +1,59 @@
+# goptim: the entry points for people. `make help` lists them.
+GO      ?= go
+BUILD   ?= build
+JOBS    ?= $(shell nproc)
+FUZZTIME ?= 10s
+
+.PHONY: all help deps test test-go test-c demo bench cuda cuda-check test-cuda bench-cuda demo-cuda fuzz clean
+
+all: deps ## build the CPU library and every package
+	$(GO) build ./...
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+
+deps: ## install OpenBLAS, CMake and a C compiler if missing (apt-get, as root)
+	@scripts/deps.sh
+
+test: deps test-go test-c fuzz ## everything CI runs on the CPU: vet, Go tests with -race, C tests under sanitizers, short fuzzing
+
+test-go:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+test-c: ## C tests of the kernels under AddressSanitizer and UBSan
+	cmake -S . -B $(BUILD)/san -DCMAKE_BUILD_TYPE=Debug -DGOPTIM_SANITIZE=ON >/dev/null
+	cmake --build $(BUILD)/san -j $(JOBS)
+	ctest --test-dir $(BUILD)/san --output-on-failure
+
+fuzz: ## run each fuzz target for FUZZTIME (default 10s)
+	@scripts/fuzz.sh $(FUZZTIME)
+
+demo: deps ## the main job: compare every optimizer, train an MLP on the digits, write plots
+	$(GO) run ./examples/demo
+
+bench: deps ## CPU benchmarks: every optimizer as a fraction of a same-run copy
+	$(GO) run ./cmd/bench
+
+cuda: ## build the CUDA library into build/cuda (needs nvcc: scripts/deps.sh cuda)
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DGOPTIM_CUDA=ON >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+cuda-check: ## without a GPU: install the CUDA toolkit, build, vet and link the -tags cuda code; GPU tests skip
+	@scripts/deps.sh cuda
+	$(MAKE) cuda
+	$(GO) vet -tags cuda ./...
+	$(GO) test -tags cuda -count=1 ./...
+
+test-cuda: cuda ## on a GPU machine: the CUDA C tests and every Go test on the GPU backend
+	ctest --test-dir $(BUILD) --output-on-failure
+	$(GO) test -tags cuda -count=1 ./...
+
+bench-cuda: cuda ## on a GPU machine: every optimizer and layout vs a same-run device copy
+	$(BUILD)/cuda/goptim_bench_cuda
+
+demo-cuda: cuda ## the demo on the GPU backend
+	$(GO) run -tags cuda ./examples/demo
+
+clean:
+	rm -rf $(BUILD) demo-out

@@ -1,0 +1,210 @@
+package optim
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// trainer runs a deterministic little training loop: the gradient of step s is a
+// fixed function of the seed and s, so two runs can be compared bit for bit.
+type trainer struct {
+	arena  *Arena
+	params []*Param
+	grads  []*Tensor // each param's gradient, kept while a param's Grad is nil
+	opt    Optimizer
+}
+
+func newTrainer(t *testing.T, kind string) *trainer {
+	t.Helper()
+	a, err := NewArena([]string{"w", "b", "emb"}, []int{301, 7, 1000})
+	require.NoError(t, err)
+	t.Cleanup(func() { a.Close() })
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, p := range a.Params() {
+		require.NoError(t, p.Data.CopyFrom(randVec(rng, p.Data.Len(), 1)))
+	}
+	tr := &trainer{arena: a, params: a.Params()}
+	for _, p := range tr.params {
+		tr.grads = append(tr.grads, p.Grad)
+	}
+	// Two groups, so group configs and per-group state round trip too.
+	g1, g2 := tr.params[:2], tr.params[2:]
+	switch kind {
+	case "sgd":
+		o, err := NewSGD(g1, SGDConfig{LR: 0.1, Momentum: 0.9, Nesterov: true})
+		require.NoError(t, err)
+		require.NoError(t, o.AddParamGroup(g2, SGDConfig{LR: 0.01, Momentum: 0.5, Dampening: 0.1}))
+		tr.opt = o
+	case "adam", "adamw":
+		mk := NewAdam
+		if kind == "adamw" {
+			mk = NewAdamW
+		}
+		c := AdamDefaults()
+		c.AMSGrad = true
+		o, err := mk(g1, c)
+		require.NoError(t, err)
+		c.LR, c.WeightDecay = 0.01, 0.1
+		require.NoError(t, o.AddParamGroup(g2, c))
+		tr.opt = o
+	case "adagrad":
+		o, err := NewAdagrad(g1, AdagradConfig{LR: 0.1, LRDecay: 0.01, InitialAccumulatorValue: 0.1, Eps: 1e-10})
+		require.NoError(t, err)
+		require.NoError(t, o.AddParamGroup(g2, AdagradDefaults()))
+		tr.opt = o
+	case "rmsprop":
+		o, err := NewRMSprop(g1, RMSpropConfig{LR: 0.01, Alpha: 0.9, Eps: 1e-8, Momentum: 0.9, Centered: true})
+		require.NoError(t, err)
+		require.NoError(t, o.AddParamGroup(g2, RMSpropDefaults()))
+		tr.opt = o
+	default:
+		t.Fatalf("unknown optimizer %s", kind)
+	}
+	t.Cleanup(func() { tr.opt.Close() })
+	return tr
+}
+
+func (tr *trainer) run(t *testing.T, from, to int) {
+	t.Helper()
+	for s := from; s < to; s++ {
+		rng := rand.New(rand.NewPCG(uint64(s), 99))
+		for i, p := range tr.params {
+			// Param "b" has no gradient every third step: its step count falls behind,
+			// which the checkpoint must carry.
+			if i == 1 && s%3 == 0 {
+				p.Grad = nil
+				continue
+			}
+			p.Grad = tr.grads[i]
+			require.NoError(t, p.Grad.CopyFrom(randVec(rng, p.Data.Len(), 0.5)))
+		}
+		require.NoError(t, tr.opt.Step())
+	}
+}
+
+func (tr *trainer) values(t *testing.T) [][]float32 {
+	var out [][]float32
+	for _, p := range tr.params {
+		v, err := p.Data.Values()
+		require.NoError(t, err)
+		out = append(out, v)
+	}
+	return out
+}
+
+var allKinds = []string{"sgd", "adam", "adamw", "adagrad", "rmsprop"}
+
+// Save, load into a fresh optimizer, continue: bit-identical to never stopping.
+func TestCheckpointRoundTripIsBitIdentical(t *testing.T) {
+	for _, kind := range allKinds {
+		t.Run(kind, func(t *testing.T) {
+			straight := newTrainer(t, kind)
+			straight.run(t, 0, 20)
+
+			first := newTrainer(t, kind)
+			first.run(t, 0, 10)
+			var buf bytes.Buffer
+			require.NoError(t, first.opt.Save(&buf))
+
+			second := newTrainer(t, kind)
+			// The params continue from where the first run left them.
+			for i, v := range first.values(t) {
+				require.NoError(t, second.params[i].Data.CopyFrom(v))
+			}
+			require.NoError(t, second.opt.Load(bytes.NewReader(buf.Bytes())))
+			require.Equal(t, first.opt.StepCount(0, 1), second.opt.StepCount(0, 1))
+			second.run(t, 10, 20)
+			require.Equal(t, straight.values(t), second.values(t))
+		})
+	}
+}
+
+func TestCheckpointFileIsAtomicAndLoads(t *testing.T) {
+	tr := newTrainer(t, "adam")
+	tr.run(t, 0, 3)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "opt.ckpt")
+	require.NoError(t, SaveFile(tr.opt, path))
+	require.NoError(t, SaveFile(tr.opt, path)) // overwrite in place
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "no temporary files left behind")
+	other := newTrainer(t, "adam")
+	require.NoError(t, LoadFile(other.opt, path))
+	require.Equal(t, tr.opt.StepCount(0, 0), other.opt.StepCount(0, 0))
+}
+
+// Every truncation and every flipped byte is refused, and the optimizer is left as
+// it was.
+func TestCheckpointCorruptionIsRefused(t *testing.T) {
+	tr := newTrainer(t, "adam")
+	tr.run(t, 0, 4)
+	var buf bytes.Buffer
+	require.NoError(t, tr.opt.Save(&buf))
+	good := buf.Bytes()
+
+	victim := newTrainer(t, "adam")
+	victim.run(t, 0, 1)
+	var before bytes.Buffer
+	require.NoError(t, victim.opt.Save(&before))
+
+	check := func(data []byte, what string) {
+		err := victim.opt.Load(bytes.NewReader(data))
+		require.ErrorIs(t, err, ErrCheckpoint, what)
+		var after bytes.Buffer
+		require.NoError(t, victim.opt.Save(&after))
+		require.Equal(t, before.Bytes(), after.Bytes(), "%s changed the optimizer", what)
+	}
+	for _, n := range []int{0, 5, 8, 15, 16, 40, len(good) / 2, len(good) - 13, len(good) - 1} {
+		check(good[:n], "truncated")
+	}
+	rng := rand.New(rand.NewPCG(5, 5))
+	for i := 0; i < 200; i++ {
+		bad := bytes.Clone(good)
+		bad[rng.IntN(len(bad))] ^= byte(1 + rng.IntN(255))
+		check(bad, "flipped byte")
+	}
+	wrongVersion := bytes.Clone(good)
+	wrongVersion[8] = 2
+	err := victim.opt.Load(bytes.NewReader(wrongVersion))
+	require.ErrorContains(t, err, "version 2")
+}
+
+func TestCheckpointMismatchIsRefused(t *testing.T) {
+	tr := newTrainer(t, "adam")
+	tr.run(t, 0, 2)
+	var buf bytes.Buffer
+	require.NoError(t, tr.opt.Save(&buf))
+
+	adamw := newTrainer(t, "adamw")
+	require.ErrorIs(t, adamw.opt.Load(bytes.NewReader(buf.Bytes())), ErrCheckpoint)
+
+	// Same kind, other shapes.
+	p, err := NewParam("w", 301)
+	require.NoError(t, err)
+	defer p.Close()
+	one, err := NewAdam([]*Param{p}, AdamDefaults())
+	require.NoError(t, err)
+	defer one.Close()
+	err = one.Load(bytes.NewReader(buf.Bytes()))
+	require.ErrorIs(t, err, ErrCheckpoint)
+	require.ErrorContains(t, err, "param groups")
+
+	// Same shapes, amsgrad off: other state tensors.
+	a, err := NewArena([]string{"w", "b", "emb"}, []int{301, 7, 1000})
+	require.NoError(t, err)
+	defer a.Close()
+	ps := a.Params()
+	plain, err := NewAdam(ps[:2], AdamDefaults())
+	require.NoError(t, err)
+	defer plain.Close()
+	require.NoError(t, plain.AddParamGroup(ps[2:], AdamDefaults()))
+	err = plain.Load(bytes.NewReader(buf.Bytes()))
+	require.ErrorIs(t, err, ErrCheckpoint)
+	require.ErrorContains(t, err, "state")
+}

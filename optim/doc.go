@@ -1,0 +1,40 @@
+// Package optim is goptim's idiomatic API: fused optimizer steps (SGD with momentum
+// and Nesterov, Adam, AdamW, Adagrad, RMSprop), gradient clipping, learning-rate
+// schedules and checkpoints, with torch.optim's names, defaults and numbers.
+//
+// # Backends
+//
+// The default build runs the C kernels of csrc/ on the CPU (OpenBLAS, a thread pool,
+// AVX-512/AVX2/portable code chosen at run time). Built with -tags cuda, the same
+// program runs the CUDA kernels of cuda/ on the GPU; see the README for building the
+// CUDA library. Tensors are then GPU memory: move data with CopyFrom and CopyTo.
+//
+// # Tensors and params
+//
+// A Param is a Data tensor and its Grad. NewParam allocates one; NewArena allocates
+// many in two contiguous buffers, so that a step over all of them is one C call (one
+// GPU launch) however many there are. WrapSlice (CPU only) uses the caller's []float32
+// in place, pinned until Close. Params from anywhere can be mixed in one optimizer:
+// neighbours that happen to be contiguous are merged, the rest go as one list.
+//
+// # Optimizers
+//
+// Each optimizer has a config struct named after torch's options and a Defaults
+// function with torch's defaults; zero values in a config are taken literally.
+// Constructors validate the config and return a *ConfigError naming the option.
+// AddParamGroup adds params with a config of their own, as torch's param groups.
+// Step updates every param whose Grad is non-nil (others are skipped and keep their
+// step count, as in torch) and checks every param before it changes any.
+//
+// # Errors
+//
+// Errors match the sentinels of this package with errors.Is (ErrInvalidConfig,
+// ErrShape, ErrClosed, ErrNonFinite, ErrCheckpoint, ...) and carry details in typed
+// errors (ConfigError, ShapeError, CheckpointError). Nothing panics across cgo.
+//
+// # Concurrency
+//
+// An optimizer's methods are safe to call from several goroutines: a mutex serialises
+// them. The caller must not change a param's tensors while a Step that reads them is
+// running. Tensors are safe for concurrent use by themselves.
+package optim

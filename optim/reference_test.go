@@ -1,0 +1,275 @@
+package optim
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/goptim/goptim/internal/reference"
+)
+
+// refCase is one optimizer configuration run both through the kernels and through
+// the float64 reference.
+type refCase struct {
+	name string
+	make func([]*Param) (Optimizer, error)
+	// ref returns a stepper over float64 copies: step(p, g, t) for one param i.
+	ref func(n []int) func(i int, p, g []float64, t int64)
+}
+
+func refCases() []refCase {
+	var cases []refCase
+	for _, c := range []SGDConfig{
+		{LR: 0.1},
+		{LR: 0.05, Momentum: 0.9},
+		{LR: 0.05, Momentum: 0.9, Dampening: 0.3, WeightDecay: 0.01},
+		{LR: 0.05, Momentum: 0.8, Nesterov: true, WeightDecay: 0.02},
+		{LR: 0.05, Momentum: 0.9, Maximize: true},
+	} {
+		c := c
+		cases = append(cases, refCase{
+			name: fmt.Sprintf("sgd%+v", c),
+			make: func(p []*Param) (Optimizer, error) { return NewSGD(p, c) },
+			ref: func(n []int) func(int, []float64, []float64, int64) {
+				bufs := zeros(n)
+				r := reference.SGD{LR: c.LR, Momentum: c.Momentum, Dampening: c.Dampening, WeightDecay: c.WeightDecay,
+					Nesterov: c.Nesterov, Maximize: c.Maximize}
+				return func(i int, p, g []float64, t int64) { r.Step(p, g, bufs[i], t) }
+			},
+		})
+	}
+	for _, decoupled := range []bool{false, true} {
+		for _, mod := range []func(*AdamConfig){
+			func(*AdamConfig) {},
+			func(c *AdamConfig) { c.AMSGrad = true },
+			func(c *AdamConfig) { c.WeightDecay = 0.1 },
+			func(c *AdamConfig) { c.Maximize = true; c.AMSGrad = true; c.WeightDecay = 0.05 },
+			func(c *AdamConfig) { c.Beta1, c.Beta2, c.Eps, c.LR = 0.5, 0.9, 1e-3, 0.01 },
+		} {
+			c := AdamDefaults()
+			if decoupled {
+				c = AdamWDefaults()
+			}
+			mod(&c)
+			d := decoupled
+			cases = append(cases, refCase{
+				name: fmt.Sprintf("adam(decoupled=%v)%+v", d, c),
+				make: func(p []*Param) (Optimizer, error) {
+					if d {
+						return NewAdamW(p, c)
+					}
+					return NewAdam(p, c)
+				},
+				ref: func(n []int) func(int, []float64, []float64, int64) {
+					m, v, vm := zeros(n), zeros(n), zeros(n)
+					r := reference.Adam{LR: c.LR, Beta1: c.Beta1, Beta2: c.Beta2, Eps: c.Eps, WeightDecay: c.WeightDecay,
+						AMSGrad: c.AMSGrad, Maximize: c.Maximize, Decoupled: d}
+					return func(i int, p, g []float64, t int64) { r.Step(p, g, m[i], v[i], vm[i], t) }
+				},
+			})
+		}
+	}
+	for _, c := range []AdagradConfig{
+		AdagradDefaults(),
+		{LR: 0.05, LRDecay: 0.01, WeightDecay: 0.1, InitialAccumulatorValue: 0.5, Eps: 1e-6},
+		{LR: 0.05, Eps: 1e-10, Maximize: true},
+	} {
+		c := c
+		cases = append(cases, refCase{
+			name: fmt.Sprintf("adagrad%+v", c),
+			make: func(p []*Param) (Optimizer, error) { return NewAdagrad(p, c) },
+			ref: func(n []int) func(int, []float64, []float64, int64) {
+				sums := zeros(n)
+				for _, s := range sums {
+					for j := range s {
+						s[j] = float64(float32(c.InitialAccumulatorValue))
+					}
+				}
+				r := reference.Adagrad{LR: c.LR, LRDecay: c.LRDecay, WeightDecay: c.WeightDecay, Eps: c.Eps, Maximize: c.Maximize}
+				return func(i int, p, g []float64, t int64) { r.Step(p, g, sums[i], t) }
+			},
+		})
+	}
+	for _, c := range []RMSpropConfig{
+		RMSpropDefaults(),
+		{LR: 0.01, Alpha: 0.9, Eps: 1e-6, Momentum: 0.9},
+		{LR: 0.01, Alpha: 0.99, Eps: 1e-8, Centered: true, WeightDecay: 0.1},
+		{LR: 0.01, Alpha: 0.95, Eps: 1e-8, Centered: true, Momentum: 0.5, Maximize: true},
+	} {
+		c := c
+		cases = append(cases, refCase{
+			name: fmt.Sprintf("rmsprop%+v", c),
+			make: func(p []*Param) (Optimizer, error) { return NewRMSprop(p, c) },
+			ref: func(n []int) func(int, []float64, []float64, int64) {
+				sq, buf, ga := zeros(n), zeros(n), zeros(n)
+				r := reference.RMSprop{LR: c.LR, Alpha: c.Alpha, Eps: c.Eps, WeightDecay: c.WeightDecay,
+					Momentum: c.Momentum, Centered: c.Centered, Maximize: c.Maximize}
+				return func(i int, p, g []float64, _ int64) { r.Step(p, g, sq[i], buf[i], ga[i]) }
+			},
+		})
+	}
+	return cases
+}
+
+func zeros(n []int) [][]float64 {
+	out := make([][]float64, len(n))
+	for i, k := range n {
+		out[i] = make([]float64, k)
+	}
+	return out
+}
+
+// runAgainstReference steps the kernels and the float64 reference side by side on
+// the same random gradients and checks every element after every step.
+func runAgainstReference(t *testing.T, rc refCase, lengths []int, steps int, seed uint64) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, 7))
+	params := make([]*Param, len(lengths))
+	ref := make([][]float64, len(lengths))
+	for i, n := range lengths {
+		p, err := NewParam(fmt.Sprintf("p%d", i), n)
+		require.NoError(t, err)
+		t.Cleanup(func() { p.Close() })
+		init := make([]float32, n)
+		ref[i] = make([]float64, n)
+		for j := range init {
+			init[j] = float32(rng.NormFloat64())
+			ref[i][j] = float64(init[j])
+		}
+		require.NoError(t, p.Data.CopyFrom(init))
+		params[i] = p
+	}
+	opt, err := rc.make(params)
+	require.NoError(t, err)
+	defer opt.Close()
+	step := rc.ref(lengths)
+	for s := 1; s <= steps; s++ {
+		scale := math.Pow(10, rng.Float64()*3-2)
+		grads := make([][]float64, len(lengths))
+		for i, n := range lengths {
+			g := make([]float32, n)
+			grads[i] = make([]float64, n)
+			for j := range g {
+				g[j] = float32(scale * (rng.NormFloat64() + 0.1*ref[i][j]))
+				grads[i][j] = float64(g[j])
+			}
+			require.NoError(t, params[i].Grad.CopyFrom(g))
+		}
+		require.NoError(t, opt.Step())
+		for i := range lengths {
+			step(i, ref[i], grads[i], int64(s))
+			got, err := params[i].Data.Values()
+			require.NoError(t, err)
+			for j := range got {
+				want := ref[i][j]
+				// fp32 kernels against float64: a few ulps per step, growing slowly.
+				tol := 2e-6*float64(s)*math.Abs(want) + 1e-6
+				if math.Abs(float64(got[j])-want) > tol {
+					t.Fatalf("%s lengths %v: step %d tensor %d elem %d: got %.9g, float64 reference %.9g (diff %.3g > %.3g)",
+						rc.name, lengths, s, i, j, got[j], want, math.Abs(float64(got[j])-want), tol)
+				}
+			}
+		}
+	}
+}
+
+func TestKernelsMatchFloat64Reference(t *testing.T) {
+	layouts := [][]int{{0}, {1}, {3}, {15}, {16}, {17}, {1000}, {65537}, {7, 0, 33, 1, 4096, 129}}
+	if testing.Short() {
+		layouts = layouts[:7]
+	}
+	for _, isa := range availableISAs(t) {
+		for _, threads := range []int{1, 2, 3} {
+			require.NoError(t, SetISA(isa))
+			require.NoError(t, SetThreads(threads))
+			for ci, rc := range refCases() {
+				for li, lengths := range layouts {
+					runAgainstReference(t, rc, lengths, 6, uint64(ci*100+li))
+				}
+			}
+		}
+	}
+	require.NoError(t, SetISA(ISAAuto))
+	require.NoError(t, SetThreads(0))
+}
+
+// availableISAs is every instruction set this machine can run, so that each code
+// path is tested, not only the one the machine picks.
+func availableISAs(t *testing.T) []ISA {
+	t.Helper()
+	var out []ISA
+	for _, isa := range []ISA{ISAPortable, ISAAVX2, ISAAVX512, ISANEON} {
+		if SetISA(isa) == nil {
+			out = append(out, isa)
+		}
+	}
+	require.NoError(t, SetISA(ISAAuto))
+	require.NotEmpty(t, out)
+	t.Logf("instruction sets tested: %v", out)
+	return out
+}
+
+// TestISAsAndThreadsAgreeBitForBit: every instruction set and thread count gives
+// the same bits, so results do not depend on the machine.
+func TestISAsAndThreadsAgreeBitForBit(t *testing.T) {
+	lengths := []int{100003, 17, 1, 4099}
+	var first [][]float32
+	for _, isa := range availableISAs(t) {
+		for _, threads := range []int{1, 2, 3} {
+			require.NoError(t, SetISA(isa))
+			require.NoError(t, SetThreads(threads))
+			var all [][]float32
+			for ci, rc := range refCases() {
+				all = append(all, runSteps(t, rc, lengths, 4, uint64(ci))...)
+			}
+			if first == nil {
+				first = all
+				continue
+			}
+			for i := range all {
+				require.Equal(t, first[i], all[i], "isa %v threads %d result %d differs", isa, threads, i)
+			}
+		}
+	}
+	require.NoError(t, SetISA(ISAAuto))
+	require.NoError(t, SetThreads(0))
+}
+
+func runSteps(t *testing.T, rc refCase, lengths []int, steps int, seed uint64) [][]float32 {
+	rng := rand.New(rand.NewPCG(seed, 3))
+	params := make([]*Param, len(lengths))
+	for i, n := range lengths {
+		p, err := NewParam("", n)
+		require.NoError(t, err)
+		defer p.Close()
+		require.NoError(t, p.Data.CopyFrom(randVec(rng, n, 1)))
+		params[i] = p
+	}
+	opt, err := rc.make(params)
+	require.NoError(t, err)
+	defer opt.Close()
+	for s := 0; s < steps; s++ {
+		for _, p := range params {
+			require.NoError(t, p.Grad.CopyFrom(randVec(rng, p.Data.Len(), 0.1)))
+		}
+		require.NoError(t, opt.Step())
+	}
+	var out [][]float32
+	for _, p := range params {
+		v, err := p.Data.Values()
+		require.NoError(t, err)
+		out = append(out, v)
+	}
+	return out
+}
+
+func randVec(rng *rand.Rand, n int, scale float64) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(scale * rng.NormFloat64())
+	}
+	return v
+}
