@@ -15,6 +15,12 @@ type Optimizer interface {
 	LRGroups
 	// Step applies one update to every param that has a gradient.
 	Step() error
+	// ClipStep is ClipGradNorm over every param fused into Step.
+	ClipStep(maxNorm, normType float64) error
+	// LastGradNorm is the norm the last ClipStep computed.
+	LastGradNorm() (float64, error)
+	// SetCheckFinite makes Step skip and report steps with NaN or Inf gradients.
+	SetCheckFinite(on bool)
 	// ZeroGrad sets every param's gradient to zero.
 	ZeroGrad() error
 	// StepCount is the number of steps param i of group g has taken.
@@ -61,6 +67,13 @@ type core[C any] struct {
 	groups []*group[C]
 	list   *binding.List
 	closed bool
+	// scratch is four floats of backend memory for the extras of a step: the total
+	// gradient norm, the found-inf flag and the inverse loss scale. Made on first use.
+	scratch *Tensor
+	// checkFinite makes Step skip (and report) a step with NaN or Inf gradients.
+	checkFinite bool
+	// normSet: scratch holds a norm from ClipStep.
+	normSet bool
 }
 
 func newCore[C any](s spec[C], params []*Param, cfg C) (*core[C], error) {
@@ -365,12 +378,24 @@ func contiguous(a, b [binding.MaxState]unsafe.Pointer, n int64) bool {
 }
 
 // Step applies one update to every param with a gradient. All params of every group
-// are checked first: on a bad param nothing is updated.
-func (c *core[C]) Step() error { return c.step(nil) }
-
-func (c *core[C]) step(aux *binding.Aux) error {
+// are checked first: on a bad param nothing is updated. With SetCheckFinite(true), a
+// step whose gradients hold a NaN or Inf changes nothing and returns an error
+// matching ErrNonFinite.
+func (c *core[C]) Step() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.stepLocked(stepExtras{})
+}
+
+// stepExtras are the optional passes fused around a step.
+type stepExtras struct {
+	clip     bool    // clip_grad_norm_ folded into the step
+	maxNorm  float64 // with clip
+	normType float64 // with clip
+	invScale float64 // > 0: unscale the gradients in place first (GradScaler)
+}
+
+func (c *core[C]) stepLocked(x stepExtras) error {
 	if c.closed {
 		return fmt.Errorf("optim: %s: Step: %w", c.spec.kind, ErrClosed)
 	}
@@ -382,6 +407,41 @@ func (c *core[C]) step(aux *binding.Aux) error {
 	for gi, g := range c.groups {
 		if acts[gi], err = c.active(gi, g); err != nil {
 			return err
+		}
+	}
+	var aux *binding.Aux
+	check := c.checkFinite || x.invScale > 0
+	if check || x.clip {
+		if c.scratch == nil {
+			if c.scratch, err = NewTensor(4); err != nil {
+				return err
+			}
+		}
+		aux = &binding.Aux{}
+		norm, found, inv := c.scratch.ptr, unsafe.Add(c.scratch.ptr, 4), unsafe.Add(c.scratch.ptr, 8)
+		c.gradsList(acts)
+		if check {
+			var invp unsafe.Pointer
+			if x.invScale > 0 {
+				if err := ctx.CopyFromHost(inv, []float32{float32(x.invScale)}); err != nil {
+					return err
+				}
+				invp = inv
+			}
+			if err := ctx.Fill(found, 0, 1); err != nil {
+				return err
+			}
+			if err := ctx.CheckFinite(c.list, invp, found); err != nil {
+				return err
+			}
+			aux.FoundInf = found
+		}
+		if x.clip {
+			if err := ctx.GradNorm(c.list, x.normType, norm); err != nil {
+				return err
+			}
+			aux.ClipNorm, aux.MaxNorm = norm, x.maxNorm
+			c.normSet = true
 		}
 	}
 	for gi, g := range c.groups {
@@ -410,7 +470,86 @@ func (c *core[C]) step(aux *binding.Aux) error {
 			acts[gi] = rest
 		}
 	}
+	if aux != nil && aux.FoundInf != nil {
+		// The kernels skipped the update on the device; take the step counts back.
+		var f [1]float32
+		if err := ctx.CopyToHost(f[:], aux.FoundInf); err != nil {
+			return err
+		}
+		if f[0] != 0 {
+			for gi, g := range c.groups {
+				for _, i := range c.mustActive(gi, g) {
+					g.steps[i]--
+				}
+			}
+			return fmt.Errorf("optim: %s: step skipped, params and state unchanged: a gradient holds NaN or Inf: %w",
+				c.spec.kind, ErrNonFinite)
+		}
+	}
 	return nil
+}
+
+// mustActive is active for groups already checked in this call.
+func (c *core[C]) mustActive(gi int, g *group[C]) []int {
+	idx, _ := c.active(gi, g)
+	return idx
+}
+
+// gradsList puts the gradients of the active params of every group into the list.
+func (c *core[C]) gradsList(acts [][]int) {
+	c.list.Reset()
+	for gi, g := range c.groups {
+		for _, i := range acts[gi] {
+			c.list.Append(int64(g.numel[i]), g.params[i].Data.ptr, g.params[i].Grad.ptr, [binding.MaxState]unsafe.Pointer{})
+		}
+	}
+}
+
+// SetCheckFinite turns on a check of every gradient before each Step: a step whose
+// gradients hold a NaN or Inf is skipped for every group (params, state and step
+// counts unchanged) and Step returns an error matching ErrNonFinite. The check reads
+// the gradients once more (4 bytes per parameter) and, on the GPU, makes Step wait
+// for the device.
+func (c *core[C]) SetCheckFinite(on bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.checkFinite = on
+}
+
+// ClipStep is ClipGradNorm fused into Step: the total gradient norm (normType 2 or
+// +Inf) over every param of every group is computed in one pass, and each gradient
+// is scaled by min(maxNorm/(norm+1e-6), 1) as the step reads it. Unlike
+// ClipGradNorm, the gradients in memory are left unscaled, and on the GPU nothing
+// waits for the norm. LastGradNorm reads the norm afterwards.
+func (c *core[C]) ClipStep(maxNorm, normType float64) error {
+	if err := checkPos(c.spec.kind, "max_norm", maxNorm); err != nil {
+		return err
+	}
+	if err := checkNormType(c.spec.kind, normType); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stepLocked(stepExtras{clip: true, maxNorm: maxNorm, normType: normType})
+}
+
+// LastGradNorm is the total gradient norm the last ClipStep computed (before
+// clipping); NaN if there was none. On the GPU it waits for the device.
+func (c *core[C]) LastGradNorm() (float64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.normSet {
+		return math.NaN(), nil
+	}
+	ctx, err := engine()
+	if err != nil {
+		return 0, err
+	}
+	var f [1]float32
+	if err := ctx.CopyToHost(f[:], c.scratch.ptr); err != nil {
+		return 0, err
+	}
+	return float64(f[0]), nil
 }
 
 // ZeroGrad sets every gradient to zero (one C call per group).
@@ -455,6 +594,11 @@ func (c *core[C]) Close() error {
 				}
 				g.state[k] = nil
 			}
+		}
+	}
+	if c.scratch != nil {
+		if err := c.scratch.Close(); err != nil && first == nil {
+			first = err
 		}
 	}
 	c.list.Free()

@@ -198,3 +198,19 @@ func (t *Tensor) live() bool {
 	defer t.mu.Unlock()
 	return !t.isClosed()
 }
+
+// CopyTensor copies src into dst within backend memory (no trip through the host);
+// the lengths must match.
+func CopyTensor(dst, src *Tensor) error {
+	if dst.n != src.n {
+		return &ShapeError{Param: "tensor", What: "CopyTensor source", Got: src.n, Want: dst.n}
+	}
+	if !dst.live() || !src.live() {
+		return fmt.Errorf("optim: CopyTensor: %w", ErrClosed)
+	}
+	ctx, err := engine()
+	if err != nil {
+		return err
+	}
+	return ctx.Copy(dst.ptr, src.ptr, int64(dst.n))
+}
