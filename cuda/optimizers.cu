@@ -1,0 +1,41 @@
+// optimizers.cu - fused multi-tensor optimizer steps of the CUDA backend of goptim.
+//
+// The elementwise ops, their numerics and the option dispatch live in ops.cuh; this file
+// validates arguments and launches. Options are template parameters: one kernel per option
+// set, no per-element branch on a hyperparameter. found_inf is read once per block (the
+// whole block returns).
+#include <cmath>
+#include <type_traits>
+
+#include "internal.cuh"
+#include "multi_tensor.cuh"
+#include "ops.cuh"
+
+using namespace goptim_cuda;
+
+namespace {
+
+template <class Op>
+goptim_status run_op(goptim_context *ctx, const goptim_tensor_list *list, const Op &op, const char *what) {
+    DeviceTable t;
+    goptim_status st = get_table(ctx, list, Op::kLoad | Op::kStore, &t);
+    if (st != GOPTIM_OK) return st;
+    return launch_multi_tensor(ctx, t, op, what);
+}
+
+}  // namespace
+
+#define GOPTIM_STEP_ENTRY(fn, ptype, dispatch, kname)                                                     \
+    extern "C" goptim_status fn(goptim_context *ctx, const goptim_tensor_list *list, const ptype *hp,      \
+                                int64_t step, const goptim_step_aux *aux) {                                \
+        if (!ctx) return GOPTIM_ERR_INVALID_ARGUMENT;                                                      \
+        CtxGuard guard(ctx);                                                                               \
+        if (!list || !hp) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, #fn ": NULL argument");            \
+        if (step < 1) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, #fn ": step must be >= 1");            \
+        return dispatch(*hp, step, aux, [&](const auto &op) { return run_op(ctx, list, op, kname); });     \
+    }
+
+GOPTIM_STEP_ENTRY(goptim_sgd_step, goptim_sgd_params, dispatch_sgd, "sgd_kernel")
+GOPTIM_STEP_ENTRY(goptim_adam_step, goptim_adam_params, dispatch_adam, "adam_kernel")
+GOPTIM_STEP_ENTRY(goptim_adagrad_step, goptim_adagrad_params, dispatch_adagrad, "adagrad_kernel")
+GOPTIM_STEP_ENTRY(goptim_rmsprop_step, goptim_rmsprop_params, dispatch_rmsprop, "rmsprop_kernel")
