@@ -18,7 +18,8 @@ constexpr int kBlock = 256;
 // Default elements per chunk (one block per chunk). GOPTIM_CUDA_CHUNK overrides it per
 // context (benchmarks sweep it); it is rounded down to a multiple of 4*kBlock.
 constexpr int64_t kDefaultChunk = 16384;
-// Blocks (= partial sums) of the first stage of a norm; fixed so results are deterministic.
+// Most blocks (= partial sums) of the first stage of a norm: the scratch size. The grid is
+// what is resident at once on the device (init_norm_grids), so results are deterministic.
 constexpr int kNormBlocks = 1024;
 constexpr int kSlots = 5;  // pointer slots per tensor: param, grad, state0, state1, state2
 

@@ -40,7 +40,6 @@ static const char *cublas_name(cublasStatus_t s) {
     case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
     case CUBLAS_STATUS_INTERNAL_ERROR: return "CUBLAS_STATUS_INTERNAL_ERROR";
     case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
-    case CUBLAS_STATUS_LICENSE_ERROR: return "CUBLAS_STATUS_LICENSE_ERROR";
     default: return "CUBLAS_STATUS_UNKNOWN";
     }
 }
@@ -207,6 +206,7 @@ extern "C" goptim_status goptim_context_create(int32_t threads, goptim_context *
         goptim_context_destroy(ctx);
         return st;
     }
+    init_norm_grids(ctx);
     *out = ctx;
     return GOPTIM_OK;
 }

@@ -58,7 +58,8 @@ __device__ __forceinline__ double block_reduce(double x) {
 }
 
 // Stage 1: a fixed grid of blocks; block b takes chunks b, b + gridDim.x, ... and writes
-// one partial. The assignment depends only on the list, so the result is deterministic.
+// one partial. The assignment depends only on the list and the device (the grid is what
+// is resident at once on it), so the result is deterministic.
 template <int Kind>
 __global__ void __launch_bounds__(kBlock) norm_partial_kernel(const TensorDesc *__restrict__ descs,
                                                               const int32_t *__restrict__ chunk_tensor, int64_t chunk,
@@ -89,9 +90,27 @@ __global__ void __launch_bounds__(kBlock) norm_final_kernel(const double *__rest
     }
 }
 
+// Stage 1 runs one wave of resident blocks (each takes every grid-th chunk), so the grid
+// must not exceed what fits at once: a second, partial wave would idle most of the GPU.
+void init_norm_grids(goptim_context *ctx) {
+    const void *fns[3] = {reinterpret_cast<const void *>(&norm_partial_kernel<kNormL2>),
+                          reinterpret_cast<const void *>(&norm_partial_kernel<kNormInf>),
+                          reinterpret_cast<const void *>(&norm_partial_kernel<kNormP>)};
+    for (int k = 0; k < 3; ++k) {
+        int per_sm = 0;
+        if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, fns[k], kBlock, 0) != cudaSuccess || per_sm < 1) {
+            cudaGetLastError();
+            per_sm = 1;
+        }
+        int64_t g = (int64_t)per_sm * (ctx->sm_count > 0 ? ctx->sm_count : 1);
+        ctx->norm_grid[k] = (int)(g < kNormBlocks ? g : kNormBlocks);
+    }
+}
+
 template <int Kind>
 goptim_status launch_norm(goptim_context *ctx, const DeviceTable &t, double p, float *out) {
-    const int64_t g = t.nchunks < kNormBlocks ? t.nchunks : kNormBlocks;
+    const int64_t grid = ctx->norm_grid[Kind];
+    const int64_t g = t.nchunks < grid ? t.nchunks : grid;
     norm_partial_kernel<Kind><<<(unsigned)g, kBlock, 0, ctx->stream>>>(t.descs, t.chunk_tensor, ctx->chunk, t.nchunks, p,
                                                                        ctx->scratch);
     goptim_status st = check_launch(ctx, "norm_partial_kernel");

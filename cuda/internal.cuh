@@ -48,6 +48,7 @@ struct goptim_context {
     cudaStream_t stream = nullptr;
     cublasHandle_t blas = nullptr;
     double *scratch = nullptr;  // kNormBlocks doubles for reductions
+    int norm_grid[3] = {goptim_cuda::kNormBlocks, goptim_cuda::kNormBlocks, goptim_cuda::kNormBlocks};  // resident blocks of each norm kernel
     int64_t chunk = goptim_cuda::kDefaultChunk;
     std::string last_error;
     goptim_cuda::TableSlot tables[goptim_cuda::kTableSlots];
@@ -61,6 +62,8 @@ namespace goptim_cuda {
 goptim_status fail(goptim_context *ctx, goptim_status s, const std::string &msg);
 // Records a CUDA failure (what: the failing call) and maps it to a status.
 goptim_status cuda_fail(goptim_context *ctx, const char *what, cudaError_t e);
+// Sizes the grids of the norm kernels to what is resident at once (grads.cu).
+void init_norm_grids(goptim_context *ctx);
 // Checks for a launch error after a kernel launch.
 goptim_status check_launch(goptim_context *ctx, const char *what);
 

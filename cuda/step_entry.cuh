@@ -1,9 +1,11 @@
-// optimizers.cu - fused multi-tensor optimizer steps of the CUDA backend of goptim.
-//
-// The elementwise ops, their numerics and the option dispatch live in ops.cuh; this file
-// validates arguments and launches. Options are template parameters: one kernel per option
-// set, no per-element branch on a hyperparameter. found_inf is read once per block (the
-// whole block returns).
+// step_entry.cuh - the extern "C" entry point of one optimizer step: validates the
+// arguments, then the option dispatch of ops.cuh picks the kernel and run_op launches it
+// over the list. One optimizer per translation unit (optim_*.cu) so they build in parallel.
+// Options are template parameters: one kernel per option set, no per-element branch on a
+// hyperparameter. found_inf is read once per block (the whole block returns).
+#ifndef GOPTIM_CUDA_STEP_ENTRY_CUH
+#define GOPTIM_CUDA_STEP_ENTRY_CUH
+
 #include <cmath>
 #include <type_traits>
 
@@ -35,7 +37,4 @@ goptim_status run_op(goptim_context *ctx, const goptim_tensor_list *list, const 
         return dispatch(*hp, step, aux, [&](const auto &op) { return run_op(ctx, list, op, kname); });     \
     }
 
-GOPTIM_STEP_ENTRY(goptim_sgd_step, goptim_sgd_params, dispatch_sgd, "sgd_kernel")
-GOPTIM_STEP_ENTRY(goptim_adam_step, goptim_adam_params, dispatch_adam, "adam_kernel")
-GOPTIM_STEP_ENTRY(goptim_adagrad_step, goptim_adagrad_params, dispatch_adagrad, "adagrad_kernel")
-GOPTIM_STEP_ENTRY(goptim_rmsprop_step, goptim_rmsprop_params, dispatch_rmsprop, "rmsprop_kernel")
+#endif
