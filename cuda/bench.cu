@@ -142,6 +142,7 @@ static double copy_baseline(Bench &b, size_t bytes, size_t *moved) {
         CU(cudaMalloc(&b.copy_src, half));
         CU(cudaMalloc(&b.copy_dst, half));
         CU(cudaMemset(b.copy_src, 1, half));
+        CU(cudaDeviceSynchronize());
         b.copy_cap = half;
     }
     double ms = time_ms(b.stream, [&] { CU(cudaMemcpyAsync(b.copy_dst, b.copy_src, half, cudaMemcpyDeviceToDevice, b.stream)); });

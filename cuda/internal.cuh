@@ -30,7 +30,8 @@ struct TableSlot {
     uint64_t last_use = 0;
 };
 
-constexpr int kTableSlots = 8;
+// Tables cached per context (LRU): enough for one list per parameter group of a model.
+constexpr int kTableSlots = 64;
 
 struct DeviceTable {
     const TensorDesc *descs;
