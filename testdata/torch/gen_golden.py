@@ -1,0 +1,426 @@
+#!/usr/bin/python3
+"""Golden reference trajectories for goptim, computed by torch.optim.
+
+Produces, next to this script:
+
+  optim.json  fp32 trajectories of torch.optim.SGD, Adam, AdamW, Adagrad and RMSprop
+              (single-tensor path: foreach=False, and fused=False where the optimizer
+              has that argument). Each case lists every hyperparameter explicitly, the
+              initial parameters, the gradient fed at every step, the parameters after
+              every step and torch's final optimizer state.
+  clip.json   torch.nn.utils.clip_grad_norm_ (norm_type 2 and inf) and clip_grad_value_
+              on single tensors and multi-tensor groups: the gradients before and after
+              clipping and the total norm torch returns.
+
+Regenerate from the repository root with Debian's torch (python3-torch 1.13):
+
+    /usr/bin/python3 testdata/torch/gen_golden.py
+
+The output is deterministic: every case seeds its own torch.Generator from a CRC32 of
+its name (adding or removing a case leaves the others unchanged), torch runs on one
+thread, and floats are written as the shortest decimal that round-trips the float32
+value (checked on write, both when parsed straight to float32 and through float64).
+The format is described in testdata/torch/README.md.
+"""
+
+import math
+import os
+import sys
+import zlib
+
+# Run from anywhere: keep this directory (and the cwd) from shadowing stdlib modules
+# such as "types" when started from inside torch's own tree.
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(1)
+torch.use_deterministic_algorithms(True)
+
+GENERATOR = "testdata/torch/gen_golden.py"
+STEPS = 20
+
+# ---------------------------------------------------------------------------
+# JSON writer with exact float32 numbers
+# ---------------------------------------------------------------------------
+
+
+def f32(x):
+    """Shortest decimal string that round-trips the float32 x."""
+    v = np.float32(x)
+    if not np.isfinite(v):
+        raise ValueError("non-finite value %r in golden data" % (v,))
+    s = str(v)
+    back_direct = np.float32(s)              # decimal -> float32 (numpy parses via double)
+    back_double = np.float32(float(s))       # decimal -> float64 -> float32
+    if back_direct.tobytes() != v.tobytes() or back_double.tobytes() != v.tobytes():
+        s = repr(float(v))                   # exact float64 value of the float32
+        assert np.float32(float(s)).tobytes() == v.tobytes()
+    return s
+
+
+class F32Array:
+    """A 1-D float32 array, written on one line."""
+
+    def __init__(self, t):
+        if isinstance(t, torch.Tensor):
+            t = t.detach().cpu().numpy()
+        # Copy: a tensor's numpy view shares memory with the tensor, which the
+        # optimizer keeps updating in place.
+        a = np.array(t, dtype=np.float32, copy=True)
+        assert a.ndim <= 1, a.shape
+        self.a = a.reshape(-1)
+
+    def dump(self):
+        return "[" + ",".join(f32(x) for x in self.a) + "]"
+
+
+class F32:
+    """A float32 scalar."""
+
+    def __init__(self, x):
+        self.x = np.float32(x)
+
+    def dump(self):
+        return f32(self.x)
+
+
+def dump(v, indent=0, inline=False):
+    pad = " " * indent
+    if isinstance(v, (F32Array, F32)):
+        return v.dump()
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            raise ValueError("non-finite %r" % v)
+        return repr(v)
+    if isinstance(v, str):
+        import json
+        return json.dumps(v)
+    if isinstance(v, dict):
+        if inline or not v:
+            return "{" + ", ".join("%s: %s" % (dump(k), dump(x, inline=True)) for k, x in v.items()) + "}"
+        inner = ",\n".join("%s %s: %s" % (pad, dump(k), dump(x, indent + 1, inline=isinstance(x, dict) and k == "options"))
+                           for k, x in v.items())
+        return "{\n" + inner + "\n" + pad + "}"
+    if isinstance(v, (list, tuple)):
+        # Scalars, and the per-tensor arrays of one step, go on one line.
+        if inline or not v or not isinstance(v[0], (list, tuple, dict, F32Array)) or \
+                (isinstance(v[0], F32Array) and sum(len(x.a) for x in v) <= 128):
+            return "[" + ", ".join(dump(x, inline=True) for x in v) + "]"
+        inner = ",\n".join(pad + " " + dump(x, indent + 1) for x in v)
+        return "[\n" + inner + "\n" + pad + "]"
+    raise TypeError(type(v))
+
+
+def write(path, obj):
+    text = dump(obj) + "\n"
+    with open(path, "w") as f:
+        f.write(text)
+    return len(text)
+
+
+# ---------------------------------------------------------------------------
+# Optimizer cases
+# ---------------------------------------------------------------------------
+
+# Every option of every optimizer with torch's default; cases override some of them.
+DEFAULTS = {
+    "sgd": {"lr": 0.01, "momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0,
+            "nesterov": False, "maximize": False},
+    "adam": {"lr": 0.001, "betas": [0.9, 0.999], "eps": 1e-08, "weight_decay": 0.0,
+             "amsgrad": False, "maximize": False},
+    "adamw": {"lr": 0.001, "betas": [0.9, 0.999], "eps": 1e-08, "weight_decay": 0.01,
+              "amsgrad": False, "maximize": False},
+    "adagrad": {"lr": 0.01, "lr_decay": 0.0, "weight_decay": 0.0,
+                "initial_accumulator_value": 0.0, "eps": 1e-10, "maximize": False},
+    "rmsprop": {"lr": 0.01, "alpha": 0.99, "eps": 1e-08, "weight_decay": 0.0,
+                "momentum": 0.0, "centered": False, "maximize": False},
+}
+
+CLASSES = {
+    "sgd": torch.optim.SGD,
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "adagrad": torch.optim.Adagrad,
+    "rmsprop": torch.optim.RMSprop,
+}
+
+# Arguments that pick torch's implementation, not its math. Passed to every optimizer
+# that accepts them; recorded once at the top of optim.json, not in each case's options.
+IMPL = {"foreach": False, "fused": False}
+
+
+def impl_kwargs(cls):
+    import inspect
+    params = inspect.signature(cls.__init__).parameters
+    return {k: v for k, v in IMPL.items() if k in params}
+
+
+def seed_of(name):
+    return zlib.crc32(name.encode("utf-8"))
+
+
+def run_case(name, opt, lengths, overrides=None, steps=STEPS, grad_zeros=False, init_scale=1.0):
+    options = dict(DEFAULTS[opt])
+    for k, v in (overrides or {}).items():
+        assert k in options, (name, k)
+        options[k] = v
+    kwargs = {k: (tuple(v) if k == "betas" else v) for k, v in options.items()}
+    cls = CLASSES[opt]
+
+    gen = torch.Generator().manual_seed(seed_of(name))
+    params = [torch.nn.Parameter(init_scale * torch.randn(n, generator=gen, dtype=torch.float32))
+              for n in lengths]
+    init = [F32Array(p) for p in params]
+    optimizer = cls(params, **kwargs, **impl_kwargs(cls))
+
+    grads_out, params_out = [], []
+    for _ in range(steps):
+        step_grads = []
+        for p in params:
+            # Magnitude drawn log-uniformly from 1e-3 .. 10, plus a pull towards 0.
+            scale = 10.0 ** (-3.0 + 4.0 * torch.rand((), generator=gen, dtype=torch.float64).item())
+            g = (scale * torch.randn(p.numel(), generator=gen, dtype=torch.float32)
+                 + 0.1 * p.detach()).to(torch.float32)
+            if grad_zeros:
+                mask = torch.rand(p.numel(), generator=gen) < 0.25
+                g = torch.where(mask, torch.zeros_like(g), g)
+            p.grad = g.clone()
+            step_grads.append(F32Array(g))
+        optimizer.step()
+        grads_out.append(step_grads)
+        params_out.append([F32Array(p) for p in params])
+        for p in params:
+            assert torch.isfinite(p).all(), name
+
+    state = {}
+    keys = sorted(optimizer.state[params[0]].keys())
+    for k in keys:
+        vals = [optimizer.state[p][k] for p in params]
+        if all(v is None for v in vals):
+            continue  # SGD without momentum keeps momentum_buffer = None
+        if k == "step":
+            steps_seen = {int(v.item()) if isinstance(v, torch.Tensor) else int(v) for v in vals}
+            assert steps_seen == {steps}, (name, steps_seen)
+            state["step"] = steps
+        else:
+            state[k] = [F32Array(v) for v in vals]
+
+    return {
+        "name": name,
+        "optimizer": opt,
+        "options": options,
+        "steps": steps,
+        "lengths": list(lengths),
+        "init": init,
+        "grads": grads_out,
+        "params": params_out,
+        "state": state,
+    }
+
+
+MULTI = [17, 1, 64, 3]
+
+
+def optim_cases():
+    C = []
+
+    def add(name, opt, lengths, overrides=None, **kw):
+        C.append(run_case(name, opt, lengths, overrides, **kw))
+
+    # --- SGD -------------------------------------------------------------
+    gd = {"lr": 0.1}
+    add("sgd/plain/len=1", "sgd", [1], gd)
+    add("sgd/plain/len=33", "sgd", [33], gd)
+    add("sgd/plain/len=257", "sgd", [257], gd)
+    add("sgd/plain/multi", "sgd", MULTI, gd)
+    add("sgd/momentum=0.9/len=7", "sgd", [7], {"lr": 0.05, "momentum": 0.9})
+    add("sgd/momentum=0.9/multi", "sgd", MULTI, {"lr": 0.05, "momentum": 0.9})
+    add("sgd/momentum=0.9/len=1000", "sgd", [1000], {"lr": 0.05, "momentum": 0.9})
+    add("sgd/momentum=0.9/dampening=0.5/len=33", "sgd", [33],
+        {"lr": 0.05, "momentum": 0.9, "dampening": 0.5})
+    add("sgd/momentum=0.5/dampening=0.1/len=7", "sgd", [7],
+        {"lr": 0.1, "momentum": 0.5, "dampening": 0.1})
+    add("sgd/nesterov/momentum=0.9/len=7", "sgd", [7], {"lr": 0.05, "momentum": 0.9, "nesterov": True})
+    add("sgd/nesterov/momentum=0.9/multi", "sgd", MULTI, {"lr": 0.05, "momentum": 0.9, "nesterov": True})
+    add("sgd/wd=0.01/len=33", "sgd", [33], {"lr": 0.1, "weight_decay": 0.01})
+    add("sgd/wd=0.1/len=1", "sgd", [1], {"lr": 0.1, "weight_decay": 0.1})
+    add("sgd/maximize/len=7", "sgd", [7], {"lr": 0.1, "maximize": True})
+    add("sgd/maximize/wd=0.1/len=33", "sgd", [33], {"lr": 0.1, "maximize": True, "weight_decay": 0.1})
+    add("sgd/momentum=0.9/wd=0.01/len=100", "sgd", [100], {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.01})
+    add("sgd/nesterov/momentum=0.8/wd=0.05/maximize/len=33", "sgd", [33],
+        {"lr": 0.02, "momentum": 0.8, "weight_decay": 0.05, "nesterov": True, "maximize": True})
+    add("sgd/momentum=0.9/dampening=0.3/wd=0.01/maximize/multi", "sgd", MULTI,
+        {"lr": 0.03, "momentum": 0.9, "dampening": 0.3, "weight_decay": 0.01, "maximize": True})
+    add("sgd/nesterov/momentum=0.99/wd=0.001/len=7/steps=60", "sgd", [7],
+        {"lr": 0.01, "momentum": 0.99, "weight_decay": 0.001, "nesterov": True}, steps=60)
+    add("sgd/default-lr=0.01/len=7", "sgd", [7])
+
+    # --- Adam and AdamW -------------------------------------------------
+    for opt in ("adam", "adamw"):
+        wd0 = DEFAULTS[opt]["weight_decay"]
+        add(opt + "/defaults/len=1", opt, [1])
+        add(opt + "/defaults/len=7", opt, [7])
+        add(opt + "/defaults/len=%d" % (1000 if opt == "adam" else 257), opt, [1000 if opt == "adam" else 257])
+        add(opt + "/defaults/multi", opt, MULTI)
+        add(opt + "/defaults/len=7/steps=100", opt, [7], steps=100)
+        add(opt + "/lr=0.1/len=33", opt, [33], {"lr": 0.1})
+        add(opt + "/amsgrad/len=33", opt, [33], {"lr": 0.01, "amsgrad": True})
+        add(opt + "/amsgrad/multi", opt, MULTI, {"lr": 0.01, "amsgrad": True})
+        add(opt + "/wd=0/len=7", opt, [7], {"lr": 0.01, "weight_decay": 0.0})
+        add(opt + "/wd=0.1/len=7", opt, [7], {"lr": 0.01, "weight_decay": 0.1})
+        add(opt + "/wd=0.1/multi", opt, MULTI, {"lr": 0.01, "weight_decay": 0.1})
+        add(opt + "/maximize/len=33", opt, [33], {"lr": 0.01, "maximize": True})
+        add(opt + "/betas=(0.8,0.99)/eps=1e-6/len=7", opt, [7],
+            {"lr": 0.01, "betas": [0.8, 0.99], "eps": 1e-06})
+        add(opt + "/betas=(0,0.9)/len=33", opt, [33], {"lr": 0.01, "betas": [0.0, 0.9]})
+        add(opt + "/eps=1e-3/len=7", opt, [7], {"lr": 0.01, "eps": 0.001})
+        add(opt + "/amsgrad/wd=0.1/len=7", opt, [7], {"lr": 0.01, "amsgrad": True, "weight_decay": 0.1})
+        add(opt + "/amsgrad/wd=0.05/maximize/betas=(0.5,0.9)/multi", opt, MULTI,
+            {"lr": 0.02, "amsgrad": True, "weight_decay": 0.05, "maximize": True, "betas": [0.5, 0.9]})
+        add(opt + "/maximize/wd=0.1/eps=1e-6/len=100", opt, [100],
+            {"lr": 0.005, "maximize": True, "weight_decay": 0.1, "eps": 1e-06})
+        add(opt + "/amsgrad/zero-grads/len=33", opt, [33], {"lr": 0.01, "amsgrad": True}, grad_zeros=True)
+        assert wd0 == DEFAULTS[opt]["weight_decay"]
+
+    # --- Adagrad ---------------------------------------------------------
+    add("adagrad/defaults/len=7", "adagrad", [7])
+    add("adagrad/defaults/len=257", "adagrad", [257])
+    add("adagrad/defaults/multi", "adagrad", MULTI)
+    add("adagrad/lr=0.1/len=1", "adagrad", [1], {"lr": 0.1})
+    add("adagrad/lr_decay=0.01/len=33", "adagrad", [33], {"lr": 0.1, "lr_decay": 0.01})
+    add("adagrad/lr_decay=0.5/len=7/steps=50", "adagrad", [7], {"lr": 0.1, "lr_decay": 0.5}, steps=50)
+    add("adagrad/wd=0.1/len=7", "adagrad", [7], {"lr": 0.05, "weight_decay": 0.1})
+    add("adagrad/initial_accumulator_value=0.1/len=33", "adagrad", [33],
+        {"lr": 0.05, "initial_accumulator_value": 0.1})
+    add("adagrad/eps=1e-3/len=7", "adagrad", [7], {"lr": 0.05, "eps": 0.001})
+    add("adagrad/maximize/len=33", "adagrad", [33], {"lr": 0.05, "maximize": True})
+    add("adagrad/zero-grads/len=33", "adagrad", [33], {"lr": 0.05}, grad_zeros=True)
+    add("adagrad/lr_decay=0.1/wd=0.05/initial_accumulator_value=0.5/eps=1e-6/maximize/multi", "adagrad", MULTI,
+        {"lr": 0.1, "lr_decay": 0.1, "weight_decay": 0.05, "initial_accumulator_value": 0.5,
+         "eps": 1e-06, "maximize": True})
+    add("adagrad/lr_decay=0.01/wd=0.01/len=100", "adagrad", [100],
+        {"lr": 0.05, "lr_decay": 0.01, "weight_decay": 0.01})
+
+    # --- RMSprop ---------------------------------------------------------
+    add("rmsprop/defaults/len=7", "rmsprop", [7])
+    add("rmsprop/defaults/multi", "rmsprop", MULTI)
+    add("rmsprop/lr=0.001/len=1", "rmsprop", [1], {"lr": 0.001})
+    add("rmsprop/alpha=0.9/len=33", "rmsprop", [33], {"alpha": 0.9})
+    add("rmsprop/eps=1e-4/len=7", "rmsprop", [7], {"eps": 0.0001})
+    add("rmsprop/wd=0.1/len=7", "rmsprop", [7], {"weight_decay": 0.1})
+    add("rmsprop/momentum=0.9/len=33", "rmsprop", [33], {"momentum": 0.9, "lr": 0.001})
+    add("rmsprop/momentum=0.9/multi", "rmsprop", MULTI, {"momentum": 0.9, "lr": 0.001})
+    add("rmsprop/centered/len=7", "rmsprop", [7], {"centered": True})
+    add("rmsprop/centered/multi", "rmsprop", MULTI, {"centered": True})
+    add("rmsprop/centered/momentum=0.9/len=100", "rmsprop", [100],
+        {"centered": True, "momentum": 0.9, "lr": 0.001})
+    add("rmsprop/centered/momentum=0.9/len=257", "rmsprop", [257],
+        {"centered": True, "momentum": 0.9, "lr": 0.001})
+    add("rmsprop/maximize/len=33", "rmsprop", [33], {"maximize": True})
+    add("rmsprop/zero-grads/len=33", "rmsprop", [33], {}, grad_zeros=True)
+    add("rmsprop/centered/zero-grads/len=7", "rmsprop", [7], {"centered": True}, grad_zeros=True)
+    add("rmsprop/alpha=0.95/eps=1e-6/wd=0.05/momentum=0.5/centered/maximize/multi", "rmsprop", MULTI,
+        {"alpha": 0.95, "eps": 1e-06, "weight_decay": 0.05, "momentum": 0.5, "centered": True,
+         "maximize": True, "lr": 0.005})
+    add("rmsprop/momentum=0.9/wd=0.01/len=7/steps=60", "rmsprop", [7],
+        {"momentum": 0.9, "weight_decay": 0.01, "lr": 0.001}, steps=60)
+
+    names = [c["name"] for c in C]
+    assert len(names) == len(set(names)), "duplicate case names"
+    return C
+
+
+# ---------------------------------------------------------------------------
+# Clipping cases
+# ---------------------------------------------------------------------------
+
+
+def clip_case(name, kind, lengths, limit, norm_type=2.0, grad_scale=1.0, zeros=False):
+    gen = torch.Generator().manual_seed(seed_of(name))
+    grads = []
+    for n in lengths:
+        g = grad_scale * torch.randn(n, generator=gen, dtype=torch.float32)
+        if zeros:
+            g = torch.zeros(n, dtype=torch.float32)
+        grads.append(g.to(torch.float32))
+    params = [torch.nn.Parameter(torch.zeros(n, dtype=torch.float32)) for n in lengths]
+    for p, g in zip(params, grads):
+        p.grad = g.clone()
+
+    case = {"name": name, "kind": kind}
+    if kind == "norm":
+        total = torch.nn.utils.clip_grad_norm_(params, max_norm=limit, norm_type=norm_type)
+        case["max_norm"] = float(limit)
+        case["norm_type"] = "inf" if math.isinf(norm_type) else float(norm_type)
+    else:
+        torch.nn.utils.clip_grad_value_(params, clip_value=limit)
+        case["clip_value"] = float(limit)
+    case["lengths"] = list(lengths)
+    case["grads"] = [F32Array(g) for g in grads]
+    if kind == "norm":
+        assert total.dtype == torch.float32
+        case["total_norm"] = F32(total.item())
+        coef = limit / (total.item() + 1e-6)
+        case["clipping_applied"] = bool(coef < 1.0)
+    case["clipped"] = [F32Array(p.grad) for p in params]
+    return case
+
+
+def clip_cases():
+    C = []
+
+    def add(*a, **kw):
+        C.append(clip_case(*a, **kw))
+
+    for nt, tag in ((2.0, "l2"), (math.inf, "inf")):
+        add("norm/%s/clips/len=1" % tag, "norm", [1], 0.5, nt, grad_scale=3.0)
+        add("norm/%s/clips/len=7" % tag, "norm", [7], 1.0, nt)
+        add("norm/%s/clips/len=1000" % tag, "norm", [1000], 1.0, nt)
+        add("norm/%s/clips/multi" % tag, "norm", MULTI, 0.25, nt)
+        add("norm/%s/clips/large-grads/len=33" % tag, "norm", [33], 5.0, nt, grad_scale=100.0)
+        add("norm/%s/no-clip/len=33" % tag, "norm", [33], 1000.0, nt)
+        add("norm/%s/no-clip/multi" % tag, "norm", MULTI, 1000.0, nt, grad_scale=0.01)
+        add("norm/%s/no-clip/tiny-grads/len=100" % tag, "norm", [100], 1.0, nt, grad_scale=1e-4)
+        add("norm/%s/zero-grads/multi" % tag, "norm", MULTI, 1.0, nt, zeros=True)
+        add("norm/%s/clips/many-tensors" % tag, "norm", [5, 9, 1, 130, 2, 31, 64, 7], 0.1, nt)
+    add("value/clips/len=7", "value", [7], 0.5)
+    add("value/clips/len=1000", "value", [1000], 1.0)
+    add("value/clips/multi", "value", MULTI, 0.1)
+    add("value/no-clip/len=33", "value", [33], 100.0)
+    add("value/clips/len=1", "value", [1], 0.01, grad_scale=3.0)
+
+    names = [c["name"] for c in C]
+    assert len(names) == len(set(names)), "duplicate case names"
+    return C
+
+
+def main():
+    out_dir = HERE
+    version = torch.__version__
+    optim = {
+        "torch_version": version,
+        "generator": GENERATOR,
+        "dtype": "float32",
+        "implementation": dict(IMPL),
+        "cases": optim_cases(),
+    }
+    clip = {
+        "torch_version": version,
+        "generator": GENERATOR,
+        "dtype": "float32",
+        "cases": clip_cases(),
+    }
+    n1 = write(os.path.join(out_dir, "optim.json"), optim)
+    n2 = write(os.path.join(out_dir, "clip.json"), clip)
+    print("optim.json: %d cases, %d bytes" % (len(optim["cases"]), n1), file=sys.stderr)
+    print("clip.json: %d cases, %d bytes" % (len(clip["cases"]), n2), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
