@@ -1,0 +1,483 @@
+/*
+ * context.c - status strings, backend name, the context (thread pool, ISA selection,
+ * last error), argument checks, the parallel loop over tensor lists, and memory.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* ---------------------------------------------------------------- status, backend */
+
+const char *goptim_status_string(goptim_status s) {
+    switch (s) {
+    case GOPTIM_OK: return "ok";
+    case GOPTIM_ERR_INVALID_ARGUMENT: return "invalid argument";
+    case GOPTIM_ERR_OUT_OF_MEMORY: return "out of memory";
+    case GOPTIM_ERR_NONFINITE: return "non-finite value";
+    case GOPTIM_ERR_BACKEND: return "backend failure";
+    case GOPTIM_ERR_UNSUPPORTED: return "unsupported";
+    }
+    return "unknown status";
+}
+
+const char *goptim_backend_name(void) { return "cpu"; }
+int goptim_backend_is_device(void) { return 0; }
+
+/* ---------------------------------------------------------------- errors, locking */
+
+goptim_status gi_fail(goptim_context *ctx, goptim_status st, const char *fmt, ...) {
+    if (ctx) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(ctx->last_error, sizeof ctx->last_error, fmt, ap);
+        va_end(ap);
+    }
+    return st;
+}
+
+goptim_status gi_enter(goptim_context *ctx) {
+    if (!ctx) return GOPTIM_ERR_INVALID_ARGUMENT;
+    pthread_mutex_lock(&ctx->mu);
+    return GOPTIM_OK;
+}
+
+void gi_leave(goptim_context *ctx) { pthread_mutex_unlock(&ctx->mu); }
+
+const char *goptim_context_last_error(const goptim_context *ctx) {
+    if (!ctx) return "";
+    return ctx->last_error;
+}
+
+/* ---------------------------------------------------------------- ISA */
+
+static int gi_cpu_has(int isa) {
+    switch (isa) {
+    case GI_ISA_PORTABLE: return 1;
+#if defined(__x86_64__)
+    case GI_ISA_AVX2:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case GI_ISA_AVX512:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512dq");
+#endif
+    default: return 0;
+    }
+}
+
+/* Public enum -> kernel build index, or -1 if this build has no such kernels. */
+static int gi_isa_index(goptim_isa isa) {
+    switch (isa) {
+#if defined(__x86_64__)
+    case GOPTIM_ISA_PORTABLE: return GI_ISA_PORTABLE;
+    case GOPTIM_ISA_AVX2: return GI_ISA_AVX2;
+    case GOPTIM_ISA_AVX512: return GI_ISA_AVX512;
+#elif defined(__aarch64__)
+    case GOPTIM_ISA_PORTABLE: return GI_ISA_PORTABLE;
+    case GOPTIM_ISA_NEON: return GI_ISA_PORTABLE;
+#else
+    case GOPTIM_ISA_PORTABLE: return GI_ISA_PORTABLE;
+#endif
+    default: return -1;
+    }
+}
+
+static goptim_isa gi_best_isa(void) {
+#if defined(__x86_64__)
+    if (gi_cpu_has(GI_ISA_AVX512)) return GOPTIM_ISA_AVX512;
+    if (gi_cpu_has(GI_ISA_AVX2)) return GOPTIM_ISA_AVX2;
+    return GOPTIM_ISA_PORTABLE;
+#elif defined(__aarch64__)
+    return GOPTIM_ISA_NEON;
+#else
+    return GOPTIM_ISA_PORTABLE;
+#endif
+}
+
+/* ---------------------------------------------------------------- context */
+
+static int gi_online_cpus(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1) n = 1;
+    if (n > 1024) n = 1024;
+    return (int)n;
+}
+
+static goptim_status gi_set_threads_locked(goptim_context *ctx, int32_t n) {
+    if (n <= 0) n = gi_online_cpus();
+    if (n > 1024) n = 1024;
+    if (ctx->pool.nthreads == n) return GOPTIM_OK;
+    double *partial = aligned_alloc(64, (size_t)n * GI_PARTIAL_STRIDE * sizeof(double));
+    if (!partial) return gi_fail(ctx, GOPTIM_ERR_OUT_OF_MEMORY, "set_threads: no memory for %d threads", (int)n);
+    gi_pool_destroy(&ctx->pool);
+    int rc = gi_pool_init(&ctx->pool, n);
+    if (rc) {
+        /* Keep a working context: fall back to the caller alone. */
+        gi_pool_destroy(&ctx->pool);
+        gi_pool_init(&ctx->pool, 1);
+        free(ctx->partial);
+        ctx->partial = partial;
+        return gi_fail(ctx, GOPTIM_ERR_BACKEND, "set_threads: starting %d threads failed: %s (running on 1 thread)",
+                       (int)n, strerror(rc));
+    }
+    free(ctx->partial);
+    ctx->partial = partial;
+    return GOPTIM_OK;
+}
+
+goptim_status goptim_context_create(int32_t threads, goptim_context **out) {
+    if (!out) return GOPTIM_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    goptim_context *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) return GOPTIM_ERR_OUT_OF_MEMORY;
+    if (pthread_mutex_init(&ctx->mu, NULL)) {
+        free(ctx);
+        return GOPTIM_ERR_BACKEND;
+    }
+    ctx->isa_public = gi_best_isa();
+    ctx->isa = gi_isa_index(ctx->isa_public);
+    ctx->pool.nthreads = 0; /* nothing to destroy yet */
+    int n = threads <= 0 ? gi_online_cpus() : threads;
+    if (n > 1024) n = 1024;
+    ctx->partial = aligned_alloc(64, (size_t)n * GI_PARTIAL_STRIDE * sizeof(double));
+    if (!ctx->partial) {
+        pthread_mutex_destroy(&ctx->mu);
+        free(ctx);
+        return GOPTIM_ERR_OUT_OF_MEMORY;
+    }
+    int rc = gi_pool_init(&ctx->pool, n);
+    if (rc) {
+        gi_pool_destroy(&ctx->pool);
+        free(ctx->partial);
+        pthread_mutex_destroy(&ctx->mu);
+        free(ctx);
+        return rc == ENOMEM ? GOPTIM_ERR_OUT_OF_MEMORY : GOPTIM_ERR_BACKEND;
+    }
+    *out = ctx;
+    return GOPTIM_OK;
+}
+
+goptim_status goptim_context_destroy(goptim_context *ctx) {
+    if (!ctx) return GOPTIM_ERR_INVALID_ARGUMENT;
+    gi_pool_destroy(&ctx->pool);
+    free(ctx->prefix);
+    free(ctx->partial);
+    pthread_mutex_destroy(&ctx->mu);
+    free(ctx);
+    return GOPTIM_OK;
+}
+
+goptim_status goptim_context_set_threads(goptim_context *ctx, int32_t n) {
+    goptim_status st = gi_enter(ctx);
+    if (st) return st;
+    st = gi_set_threads_locked(ctx, n);
+    gi_leave(ctx);
+    return st;
+}
+
+goptim_status goptim_context_threads(const goptim_context *ctx, int32_t *out) {
+    if (!ctx || !out) return GOPTIM_ERR_INVALID_ARGUMENT;
+    goptim_context *c = (goptim_context *)ctx;
+    pthread_mutex_lock(&c->mu);
+    *out = c->pool.nthreads;
+    pthread_mutex_unlock(&c->mu);
+    return GOPTIM_OK;
+}
+
+goptim_status goptim_context_set_isa(goptim_context *ctx, goptim_isa isa) {
+    goptim_status st = gi_enter(ctx);
+    if (st) return st;
+    if (isa == GOPTIM_ISA_AUTO) isa = gi_best_isa();
+    int idx = gi_isa_index(isa);
+    if ((int)isa < GOPTIM_ISA_AUTO || (int)isa > GOPTIM_ISA_NEON) {
+        st = gi_fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "set_isa: unknown instruction set %d", (int)isa);
+    } else if (idx < 0) {
+        st = gi_fail(ctx, GOPTIM_ERR_UNSUPPORTED, "set_isa: instruction set %d is not built for this architecture",
+                     (int)isa);
+    } else if (!gi_cpu_has(idx)) {
+        st = gi_fail(ctx, GOPTIM_ERR_UNSUPPORTED, "set_isa: this CPU lacks instruction set %d", (int)isa);
+    } else {
+        ctx->isa = idx;
+        ctx->isa_public = isa;
+    }
+    gi_leave(ctx);
+    return st;
+}
+
+goptim_status goptim_context_isa(const goptim_context *ctx, goptim_isa *out) {
+    if (!ctx || !out) return GOPTIM_ERR_INVALID_ARGUMENT;
+    goptim_context *c = (goptim_context *)ctx;
+    pthread_mutex_lock(&c->mu);
+    *out = c->isa_public;
+    pthread_mutex_unlock(&c->mu);
+    return GOPTIM_OK;
+}
+
+goptim_status goptim_context_synchronize(goptim_context *ctx) {
+    return ctx ? GOPTIM_OK : GOPTIM_ERR_INVALID_ARGUMENT;
+}
+
+/* ---------------------------------------------------------------- lists */
+
+goptim_status gi_check_list(goptim_context *ctx, const char *op, const goptim_tensor_list *list, int need_param,
+                            unsigned state_mask, int64_t *total) {
+    *total = 0;
+    if (!list) return gi_fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "%s: NULL tensor list", op);
+    int64_t count = list->count;
+    if (count < 0) return gi_fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "%s: negative tensor count %lld", op, (long long)count);
+    if (count == 0) return GOPTIM_OK;
+    if (!list->numel) return gi_fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "%s: NULL numel array", op);
+    if (!list->grad) return gi_fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "%s: NULL grad array", op);
+    if (need_param && !list->param) return gi_fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "%s: NULL param array", op);
+    for (int k = 0; k < GOPTIM_MAX_STATE; k++)
+        if ((state_mask >> k & 1u) && !list->state[k])
+            return gi_fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "%s: NULL state[%d] array (the options need it)", op, k);
+
+    if (count + 1 > ctx->prefix_cap) {
+        int64_t cap = count + 1 < 64 ? 64 : count + 1;
+        if ((uint64_t)cap > SIZE_MAX / sizeof(int64_t))
+            return gi_fail(ctx, GOPTIM_ERR_OUT_OF_MEMORY, "%s: %lld tensors", op, (long long)count);
+        int64_t *pre = malloc((size_t)cap * sizeof(int64_t));
+        if (!pre) return gi_fail(ctx, GOPTIM_ERR_OUT_OF_MEMORY, "%s: no memory for %lld tensors", op, (long long)count);
+        free(ctx->prefix);
+        ctx->prefix = pre;
+        ctx->prefix_cap = cap;
+    }
+    int64_t sum = 0;
+    for (int64_t i = 0; i < count; i++) {
+        int64_t n = list->numel[i];
+        ctx->prefix[i] = sum;
+        if (n < 0)
+            return gi_fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "%s: tensor %lld has negative numel %lld", op, (long long)i,
+                           (long long)n);
+        if (n == 0) continue;
+        if (!list->grad[i]) return gi_fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "%s: tensor %lld: NULL grad", op, (long long)i);
+        if (need_param && !list->param[i])
+            return gi_fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "%s: tensor %lld: NULL param", op, (long long)i);
+        for (int k = 0; k < GOPTIM_MAX_STATE; k++)
+            if ((state_mask >> k & 1u) && !list->state[k][i])
+                return gi_fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "%s: tensor %lld: NULL state[%d] (the options need it)",
+                               op, (long long)i, k);
+        if (n > INT64_MAX - sum)
+            return gi_fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "%s: total element count overflows int64", op);
+        sum += n;
+    }
+    ctx->prefix[count] = sum;
+    *total = sum;
+    return GOPTIM_OK;
+}
+
+typedef struct {
+    const goptim_tensor_list *list;
+    const int64_t *prefix;
+    int64_t total;
+    gi_piece_fn fn;
+    void *arg;
+} gi_list_job;
+
+/* Thread tid's share [lo, hi) of [0, total): equal parts, split points rounded to
+ * multiples of GI_SPLIT_ALIGN so threads do not share cache lines of a flat arena. */
+static void gi_share(int64_t total, int tid, int n, int64_t *lo, int64_t *hi) {
+    int64_t blocks = (total + GI_SPLIT_ALIGN - 1) / GI_SPLIT_ALIGN;
+    int64_t b0 = blocks / n * tid + (tid < blocks % n ? tid : blocks % n);
+    int64_t b1 = b0 + blocks / n + (tid < blocks % n ? 1 : 0);
+    *lo = b0 * GI_SPLIT_ALIGN < total ? b0 * GI_SPLIT_ALIGN : total;
+    *hi = b1 * GI_SPLIT_ALIGN < total ? b1 * GI_SPLIT_ALIGN : total;
+}
+
+static void gi_list_worker(void *argp, int tid, int n) {
+    const gi_list_job *j = (const gi_list_job *)argp;
+    int64_t lo, hi;
+    gi_share(j->total, tid, n, &lo, &hi);
+    if (lo >= hi) return;
+    /* first tensor whose end is beyond lo: largest i with prefix[i] <= lo and numel > 0 */
+    int64_t a = 0, b = j->list->count; /* prefix[a] <= lo < prefix[b] */
+    while (b - a > 1) {
+        int64_t m = a + (b - a) / 2;
+        if (j->prefix[m] <= lo) a = m;
+        else b = m;
+    }
+    for (int64_t i = a; i < j->list->count && j->prefix[i] < hi; i++) {
+        int64_t t0 = j->prefix[i], t1 = j->prefix[i + 1];
+        int64_t s = lo > t0 ? lo : t0, e = hi < t1 ? hi : t1;
+        if (e > s) j->fn(j->arg, tid, i, s - t0, e - s);
+    }
+}
+
+static int gi_threads_for(const goptim_context *ctx, int64_t total) {
+    int n = ctx->pool.nthreads;
+    if (total < GI_PARALLEL_MIN || n <= 1) return 1;
+    /* at least GI_PARALLEL_MIN/2 elements per thread */
+    int64_t most = total / (GI_PARALLEL_MIN / 2);
+    if (most < n) n = (int)most;
+    return n < 1 ? 1 : n;
+}
+
+int gi_for_list(goptim_context *ctx, const goptim_tensor_list *list, int64_t total, gi_piece_fn fn, void *arg) {
+    gi_list_job j = {list, ctx->prefix, total, fn, arg};
+    if (total == 0) return 1;
+    int n = gi_threads_for(ctx, total);
+    if (n == 1) {
+        for (int64_t i = 0; i < list->count; i++)
+            if (list->numel[i] > 0) fn(arg, 0, i, 0, list->numel[i]);
+        return 1;
+    }
+    gi_pool_run(&ctx->pool, n, gi_list_worker, &j);
+    return n;
+}
+
+typedef struct {
+    int64_t total;
+    gi_piece_fn fn;
+    void *arg;
+} gi_range_job;
+
+static void gi_range_worker(void *argp, int tid, int n) {
+    const gi_range_job *j = (const gi_range_job *)argp;
+    int64_t lo, hi;
+    gi_share(j->total, tid, n, &lo, &hi);
+    if (hi > lo) j->fn(j->arg, tid, 0, lo, hi - lo);
+}
+
+int gi_for_range(goptim_context *ctx, int64_t total, gi_piece_fn fn, void *arg) {
+    if (total <= 0) return 1;
+    int n = gi_threads_for(ctx, total);
+    if (n == 1) {
+        fn(arg, 0, 0, 0, total);
+        return 1;
+    }
+    gi_range_job j = {total, fn, arg};
+    gi_pool_run(&ctx->pool, n, gi_range_worker, &j);
+    return n;
+}
+
+/* ---------------------------------------------------------------- AMP, clipping */
+
+int gi_resolve_aux(const goptim_step_aux *aux, int maximize, int *has_scale, float *scale, float *gmul) {
+    *has_scale = 0;
+    *scale = 1.0f;
+    float coef = 1.0f;
+    if (aux) {
+        if (aux->found_inf && *aux->found_inf != 0.0f) return 1;
+        if (aux->grad_scale) {
+            *has_scale = 1;
+            *scale = *aux->grad_scale;
+        }
+        if (aux->clip_norm && aux->max_norm > 0) coef = gi_clip_coef(*aux->clip_norm, aux->max_norm);
+    }
+    *gmul = maximize ? -coef : coef;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- memory */
+
+typedef struct {
+    float *dst;
+    const float *src;
+    float v;
+} gi_mem_job;
+
+static void gi_copy_piece(void *argp, int tid, int64_t t, int64_t begin, int64_t len) {
+    (void)tid;
+    (void)t;
+    const gi_mem_job *j = (const gi_mem_job *)argp;
+    memmove(j->dst + begin, j->src + begin, (size_t)len * sizeof(float));
+}
+
+static void gi_fill_piece(void *argp, int tid, int64_t t, int64_t begin, int64_t len) {
+    (void)tid;
+    (void)t;
+    const gi_mem_job *j = (const gi_mem_job *)argp;
+    float *d = j->dst + begin;
+    if (j->v == 0.0f && !signbit(j->v)) {
+        memset(d, 0, (size_t)len * sizeof(float));
+        return;
+    }
+    float v = j->v;
+    for (int64_t i = 0; i < len; i++) d[i] = v;
+}
+
+static void gi_fill_range(goptim_context *ctx, float *dst, float v, int64_t n) {
+    gi_mem_job j = {dst, NULL, v};
+    gi_for_range(ctx, n, gi_fill_piece, &j);
+}
+
+/* n == 0 gives a unique, freeable 64-byte block. */
+goptim_status goptim_alloc(goptim_context *ctx, int64_t n, float **out) {
+    if (!ctx || !out) return GOPTIM_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (n < 0) return gi_fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "alloc: negative length %lld", (long long)n);
+    if ((uint64_t)n > (SIZE_MAX - 64) / sizeof(float))
+        return gi_fail(ctx, GOPTIM_ERR_OUT_OF_MEMORY, "alloc: %lld floats is too many", (long long)n);
+    size_t bytes = (size_t)n * sizeof(float);
+    bytes = (bytes + 63) & ~(size_t)63;
+    if (bytes == 0) bytes = 64;
+    void *p = NULL;
+    int rc = posix_memalign(&p, 64, bytes);
+    if (rc || !p) return gi_fail(ctx, GOPTIM_ERR_OUT_OF_MEMORY, "alloc: %lld floats (%zu bytes) failed", (long long)n, bytes);
+    /* Zero it; large buffers in parallel (this also spreads first-touch pages). */
+    goptim_status st = gi_enter(ctx);
+    if (st) {
+        free(p);
+        return st;
+    }
+    gi_fill_range(ctx, (float *)p, 0.0f, (int64_t)(bytes / sizeof(float)));
+    gi_leave(ctx);
+    *out = (float *)p;
+    return GOPTIM_OK;
+}
+
+goptim_status goptim_free(goptim_context *ctx, float *p) {
+    if (!ctx) return GOPTIM_ERR_INVALID_ARGUMENT;
+    free(p);
+    return GOPTIM_OK;
+}
+
+static goptim_status gi_copy_common(goptim_context *ctx, const char *op, float *dst, const float *src, int64_t n) {
+    goptim_status st = gi_enter(ctx);
+    if (st) return st;
+    if (n < 0) st = gi_fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "%s: negative length %lld", op, (long long)n);
+    else if (n > 0 && (!dst || !src)) st = gi_fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "%s: NULL pointer", op);
+    else if (n > 0 && dst != src) {
+        /* overlapping buffers: one memmove keeps the semantics exact */
+        const char *d = (const char *)dst, *s = (const char *)src;
+        size_t bytes = (size_t)n * sizeof(float);
+        if ((d < s + bytes && s < d + bytes) || n < GI_PARALLEL_MIN) {
+            memmove(dst, src, bytes);
+        } else {
+            gi_mem_job j = {dst, src, 0.0f};
+            gi_for_range(ctx, n, gi_copy_piece, &j);
+        }
+    }
+    gi_leave(ctx);
+    return st;
+}
+
+goptim_status goptim_copy_from_host(goptim_context *ctx, float *dst, const float *host_src, int64_t n) {
+    return gi_copy_common(ctx, "copy_from_host", dst, host_src, n);
+}
+
+goptim_status goptim_copy_to_host(goptim_context *ctx, float *host_dst, const float *src, int64_t n) {
+    return gi_copy_common(ctx, "copy_to_host", host_dst, src, n);
+}
+
+goptim_status goptim_copy(goptim_context *ctx, float *dst, const float *src, int64_t n) {
+    return gi_copy_common(ctx, "copy", dst, src, n);
+}
+
+goptim_status goptim_fill(goptim_context *ctx, float *dst, float value, int64_t n) {
+    goptim_status st = gi_enter(ctx);
+    if (st) return st;
+    if (n < 0) st = gi_fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "fill: negative length %lld", (long long)n);
+    else if (n > 0 && !dst) st = gi_fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "fill: NULL pointer");
+    else gi_fill_range(ctx, dst, value, n);
+    gi_leave(ctx);
+    return st;
+}

@@ -1,0 +1,243 @@
+/*
+ * grad.c - gradient utilities: total norm (OpenBLAS reductions), clipping by norm and
+ * by value, the AMP non-finite check with unscaling, and zeroing.
+ */
+#include "kernel.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- element loops */
+
+/* g *= coef (clip_grad_norm_'s g.mul_(clip_coef_clamped)); NaN*0 stays NaN, unlike
+ * BLAS sscal, whose alpha == 0 case writes zeros. */
+GI_INLINE void scale_body(int64_t n, float *restrict g, float coef) {
+    for (int64_t i = 0; i < n; i++) g[i] = g[i] * coef;
+}
+
+/* torch.clamp_(min=lo, max=hi): NaN stays NaN. */
+GI_INLINE void clamp_body(int64_t n, float *restrict g, float lo, float hi) {
+    for (int64_t i = 0; i < n; i++) {
+        const float x = g[i];
+        g[i] = x < lo ? lo : (x > hi ? hi : x);
+    }
+}
+
+/* Returns 1 if any element is NaN or Inf; with UNSCALE also g *= inv_scale (after
+ * the check, on the value as read: torch's _amp_foreach_non_finite_check_and_unscale_). */
+GI_INLINE int finite_body(int64_t n, float *restrict g, float inv_scale, const int UNSCALE) {
+    int bad = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const float x = g[i];
+        bad |= !(fabsf(x) <= FLT_MAX);
+        if (UNSCALE) g[i] = x * inv_scale;
+    }
+    return bad;
+}
+
+/* 1 if any element is NaN (the inf-norm's companion of isamax, which skips NaN). */
+GI_INLINE int nan_body(int64_t n, const float *restrict g) {
+    int nan = 0;
+    for (int64_t i = 0; i < n; i++) nan |= g[i] != g[i];
+    return nan;
+}
+
+typedef void (*scale_fn)(int64_t n, float *g, float coef);
+typedef void (*clamp_fn)(int64_t n, float *g, float lo, float hi);
+typedef int (*finite_fn)(int64_t n, float *g, float inv_scale);
+typedef int (*nan_fn)(int64_t n, const float *g);
+
+#define GRAD_ISA(isa, attr, hw)                                                                                        \
+    attr static void scale_##isa(int64_t n, float *restrict g, float coef) { scale_body(n, g, coef); }              \
+    attr static void clamp_##isa(int64_t n, float *restrict g, float lo, float hi) { clamp_body(n, g, lo, hi); }    \
+    attr static int finite_##isa##_0(int64_t n, float *restrict g, float s) { return finite_body(n, g, s, 0); }     \
+    attr static int finite_##isa##_1(int64_t n, float *restrict g, float s) { return finite_body(n, g, s, 1); }     \
+    attr static int nan_##isa(int64_t n, const float *restrict g) { return nan_body(n, g); }
+GI_FOR_EACH_ISA(GRAD_ISA)
+
+#define SCALE_ROW(isa, attr, hw) scale_##isa,
+#define CLAMP_ROW(isa, attr, hw) clamp_##isa,
+#define FINITE_ROW(isa, attr, hw) {finite_##isa##_0, finite_##isa##_1},
+#define NAN_ROW(isa, attr, hw) nan_##isa,
+static const scale_fn scale_table[GI_ISA_COUNT] = {GI_FOR_EACH_ISA(SCALE_ROW)};
+static const clamp_fn clamp_table[GI_ISA_COUNT] = {GI_FOR_EACH_ISA(CLAMP_ROW)};
+static const finite_fn finite_table[GI_ISA_COUNT][2] = {GI_FOR_EACH_ISA(FINITE_ROW)};
+static const nan_fn nan_table[GI_ISA_COUNT] = {GI_FOR_EACH_ISA(NAN_ROW)};
+
+/* ---------------------------------------------------------------- norm */
+
+/*
+ * BLAS calls take at most this many elements: blasint is 32-bit, OpenBLAS does not
+ * start threads of its own for level-1 calls this short (our pool already splits the
+ * work), and for the inf-norm the chunk is still in cache when it is checked for NaN.
+ */
+#define NORM_CHUNK ((int64_t)8192)
+
+typedef struct {
+    const goptim_tensor_list *list;
+    double *partial; /* per thread, GI_PARTIAL_STRIDE apart */
+    nan_fn has_nan;
+    int inf;
+} norm_job;
+
+static void norm_piece(void *argp, int tid, int64_t t, int64_t b, int64_t n) {
+    const norm_job *j = (const norm_job *)argp;
+    const float *g = j->list->grad[t] + b;
+    double *acc = &j->partial[(size_t)tid * GI_PARTIAL_STRIDE];
+    if (!j->inf) {
+        /* sum of squares in double: float squares cannot overflow, NaN/Inf propagate */
+        double s = 0;
+        for (int64_t o = 0; o < n; o += NORM_CHUNK) {
+            const int64_t c = n - o < NORM_CHUNK ? n - o : NORM_CHUNK;
+            s += cblas_dsdot((blasint)c, g + o, 1, g + o, 1);
+        }
+        *acc += s;
+        return;
+    }
+    double m = *acc;
+    for (int64_t o = 0; o < n && m == m; o += NORM_CHUNK) {
+        const int64_t c = n - o < NORM_CHUNK ? n - o : NORM_CHUNK;
+        if (j->has_nan(c, g + o)) {
+            m = NAN;
+            break;
+        }
+        const double a = fabsf(g[o + (int64_t)cblas_isamax((blasint)c, g + o, 1)]);
+        if (a > m) m = a;
+    }
+    *acc = m;
+}
+
+goptim_status goptim_grad_norm(goptim_context *ctx, const goptim_tensor_list *list, double norm_type,
+                               float *out_norm) {
+    goptim_status st = gi_enter(ctx);
+    if (st) return st;
+    int64_t total = 0;
+    if (!out_norm) {
+        st = gi_fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "grad_norm: NULL out_norm");
+        goto out;
+    }
+    const int inf = isinf(norm_type) && norm_type > 0;
+    if (!inf && norm_type != 2.0) {
+        st = gi_fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "grad_norm: norm_type %g is not supported (2 or +Inf)", norm_type);
+        goto out;
+    }
+    st = gi_check_list(ctx, "grad_norm", list, 0, 0u, &total);
+    if (st) goto out;
+    const int nt = gi_threads(ctx);
+    for (int i = 0; i < nt; i++) ctx->partial[(size_t)i * GI_PARTIAL_STRIDE] = 0;
+    norm_job j = {list, ctx->partial, nan_table[ctx->isa], inf};
+    const int used = gi_for_list(ctx, list, total, norm_piece, &j);
+    double r = 0;
+    for (int i = 0; i < used; i++) {
+        const double v = ctx->partial[(size_t)i * GI_PARTIAL_STRIDE];
+        if (!inf) r += v;
+        else if (v != v) { r = v; break; } /* NaN anywhere: the norm is NaN */
+        else if (v > r) r = v;
+    }
+    *out_norm = inf ? (float)r : (float)sqrt(r);
+out:
+    gi_leave(ctx);
+    return st;
+}
+
+/* ---------------------------------------------------------------- clipping, zeroing */
+
+typedef struct {
+    const goptim_tensor_list *list;
+    int isa;
+    float a, b;
+    int unscale;
+    int *bad; /* per thread, GI_PARTIAL_STRIDE doubles apart (reuses ctx->partial) */
+} grad_job;
+
+static void scale_piece(void *argp, int tid, int64_t t, int64_t b, int64_t n) {
+    (void)tid;
+    const grad_job *j = (const grad_job *)argp;
+    scale_table[j->isa](n, j->list->grad[t] + b, j->a);
+}
+
+static void clamp_piece(void *argp, int tid, int64_t t, int64_t b, int64_t n) {
+    (void)tid;
+    const grad_job *j = (const grad_job *)argp;
+    clamp_table[j->isa](n, j->list->grad[t] + b, j->a, j->b);
+}
+
+static void zero_piece(void *argp, int tid, int64_t t, int64_t b, int64_t n) {
+    (void)tid;
+    const grad_job *j = (const grad_job *)argp;
+    memset(j->list->grad[t] + b, 0, (size_t)n * sizeof(float));
+}
+
+static void finite_piece(void *argp, int tid, int64_t t, int64_t b, int64_t n) {
+    const grad_job *j = (const grad_job *)argp;
+    if (finite_table[j->isa][j->unscale](n, j->list->grad[t] + b, j->a)) j->bad[(size_t)tid * GI_PARTIAL_STRIDE * 2] = 1;
+}
+
+goptim_status goptim_clip_grad_by_norm(goptim_context *ctx, const goptim_tensor_list *list, double max_norm,
+                                       const float *norm) {
+    goptim_status st = gi_enter(ctx);
+    if (st) return st;
+    int64_t total = 0;
+    if (!norm) {
+        st = gi_fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "clip_grad_by_norm: NULL norm");
+        goto out;
+    }
+    st = gi_check_list(ctx, "clip_grad_by_norm", list, 0, 0u, &total);
+    if (st) goto out;
+    grad_job j = {list, ctx->isa, gi_clip_coef(*norm, max_norm), 0, 0, NULL};
+    if (j.a == 1.0f) goto out; /* g * 1 == g bit for bit: skip the pass */
+    gi_for_list(ctx, list, total, scale_piece, &j);
+out:
+    gi_leave(ctx);
+    return st;
+}
+
+goptim_status goptim_clip_grad_value(goptim_context *ctx, const goptim_tensor_list *list, double clip_value) {
+    goptim_status st = gi_enter(ctx);
+    if (st) return st;
+    int64_t total = 0;
+    st = gi_check_list(ctx, "clip_grad_value", list, 0, 0u, &total);
+    if (st) goto out;
+    grad_job j = {list, ctx->isa, (float)-clip_value, (float)clip_value, 0, NULL};
+    gi_for_list(ctx, list, total, clamp_piece, &j);
+out:
+    gi_leave(ctx);
+    return st;
+}
+
+goptim_status goptim_check_finite(goptim_context *ctx, const goptim_tensor_list *list, const float *inv_scale,
+                                  float *found_inf) {
+    goptim_status st = gi_enter(ctx);
+    if (st) return st;
+    int64_t total = 0;
+    if (!found_inf) {
+        st = gi_fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "check_finite: NULL found_inf");
+        goto out;
+    }
+    st = gi_check_list(ctx, "check_finite", list, 0, 0u, &total);
+    if (st) goto out;
+    const int nt = gi_threads(ctx);
+    int *bad = (int *)ctx->partial; /* an int every GI_PARTIAL_STRIDE*2 ints = 64 bytes */
+    for (int i = 0; i < nt; i++) bad[(size_t)i * GI_PARTIAL_STRIDE * 2] = 0;
+    grad_job j = {list, ctx->isa, inv_scale ? *inv_scale : 1.0f, 0, inv_scale != NULL, bad};
+    const int used = gi_for_list(ctx, list, total, finite_piece, &j);
+    for (int i = 0; i < used; i++)
+        if (bad[(size_t)i * GI_PARTIAL_STRIDE * 2]) *found_inf = 1.0f;
+out:
+    gi_leave(ctx);
+    return st;
+}
+
+goptim_status goptim_zero_grad(goptim_context *ctx, const goptim_tensor_list *list) {
+    goptim_status st = gi_enter(ctx);
+    if (st) return st;
+    int64_t total = 0;
+    st = gi_check_list(ctx, "zero_grad", list, 0, 0u, &total);
+    if (st) goto out;
+    grad_job j = {list, ctx->isa, 0, 0, 0, NULL};
+    gi_for_list(ctx, list, total, zero_piece, &j);
+out:
+    gi_leave(ctx);
+    return st;
+}

@@ -1,0 +1,131 @@
+/*
+ * internal.h - what the CPU backend's translation units share: the context, the
+ * parallel loop over a tensor list, argument checks and the per-ISA kernel macros.
+ *
+ * Every .c file of csrc is compiled on its own (by cgo and by CMake), so everything here is
+ * either a declaration of a function defined in exactly one .c file (prefixed
+ * goptim_internal_ / gi_) or static inline.
+ */
+#ifndef GOPTIM_INTERNAL_H
+#define GOPTIM_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+
+#include "goptim.h"
+#include "pool.h"
+
+/* ---------------------------------------------------------------- ISA */
+
+/* Index of a kernel build; the tables of every kernel file are indexed by it. */
+enum {
+    GI_ISA_PORTABLE = 0,
+#if defined(__x86_64__)
+    GI_ISA_AVX2 = 1,
+    GI_ISA_AVX512 = 2,
+    GI_ISA_COUNT = 3,
+#else
+    GI_ISA_COUNT = 1,
+#endif
+};
+
+#define GI_INLINE static inline __attribute__((always_inline))
+
+/*
+ * GI_FOR_EACH_ISA(X) expands X(suffix, attribute, hwfma) once per kernel build. The
+ * same always_inline body is instantiated inside a function carrying each target
+ * attribute, so the compiler vectorises one source for each instruction set. hwfma
+ * says whether the build has a fused multiply-add instruction (see gi_fma in
+ * kernel.h). On arm64 the portable build is the NEON build (Advanced SIMD and FMA are
+ * baseline there).
+ */
+#if defined(__x86_64__)
+#define GI_ATTR_PORTABLE
+#define GI_ATTR_AVX2 __attribute__((target("avx2,fma")))
+#define GI_ATTR_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,prefer-vector-width=512")))
+#define GI_FOR_EACH_ISA(X) X(portable, GI_ATTR_PORTABLE, 0) X(avx2, GI_ATTR_AVX2, 1) X(avx512, GI_ATTR_AVX512, 1)
+#else
+#define GI_FOR_EACH_ISA(X) X(portable, , 1)
+#endif
+
+/* ---------------------------------------------------------------- context */
+
+#define GI_ERRBUF 512
+
+struct goptim_context {
+    pthread_mutex_t mu;  /* serialises calls on the context */
+    gi_pool pool;        /* nthreads-1 workers; the caller is worker 0 */
+    int isa;             /* GI_ISA_* in use */
+    goptim_isa isa_public;
+    /* grow-only scratch, reused across calls (no allocation per step) */
+    int64_t *prefix;     /* prefix[i] = elements before tensor i, prefix[count] = total */
+    int64_t prefix_cap;
+    double *partial;     /* per-thread reduction slots, GI_PARTIAL_STRIDE apart */
+    char last_error[GI_ERRBUF];
+};
+
+/* doubles between two threads' reduction slots (one 64-byte line each) */
+#define GI_PARTIAL_STRIDE 8
+
+/* Below this many elements in total a call runs on the calling thread alone. */
+#define GI_PARALLEL_MIN ((int64_t)65536)
+/* Split points between threads are multiples of this many elements (64 bytes). */
+#define GI_SPLIT_ALIGN ((int64_t)16)
+
+/* Records a formatted message in ctx->last_error and returns st. */
+goptim_status gi_fail(goptim_context *ctx, goptim_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Locks the context (returns INVALID_ARGUMENT for NULL ctx without locking). */
+goptim_status gi_enter(goptim_context *ctx);
+void gi_leave(goptim_context *ctx);
+
+/*
+ * Checks a tensor list for one call and fills ctx->prefix: list non-NULL, count >= 0,
+ * numel/param/grad arrays non-NULL when count > 0, numel[i] >= 0, and for tensors with
+ * numel > 0: grad non-NULL, param non-NULL if need_param, state[k] (array and
+ * pointer) non-NULL for each bit k of state_mask. On success *total is the element
+ * count of the whole list. The caller holds the context lock.
+ */
+goptim_status gi_check_list(goptim_context *ctx, const char *op, const goptim_tensor_list *list, int need_param,
+                            unsigned state_mask, int64_t *total);
+
+/*
+ * The parallel loop over a list: calls fn(arg, tid, tensor, begin, len) for pieces of
+ * the list covering every element exactly once. The list's total element count is
+ * split into contiguous ranges, one per thread (multiples of GI_SPLIT_ALIGN), and a
+ * range may span several tensors; below GI_PARALLEL_MIN elements, or with one
+ * thread, the calling thread does it all (tid 0). Requires gi_check_list first.
+ * Returns the number of threads used (the tids are 0..n-1).
+ */
+typedef void (*gi_piece_fn)(void *arg, int tid, int64_t tensor, int64_t begin, int64_t len);
+int gi_for_list(goptim_context *ctx, const goptim_tensor_list *list, int64_t total, gi_piece_fn fn, void *arg);
+
+/* The same over one flat range [0, n): fn(arg, tid, 0, begin, len). */
+int gi_for_range(goptim_context *ctx, int64_t n, gi_piece_fn fn, void *arg);
+
+/* Threads a call on this context may use (>= 1). */
+static inline int gi_threads(const goptim_context *ctx) { return ctx->pool.nthreads; }
+
+/* ---------------------------------------------------------------- AMP and clipping */
+
+/*
+ * Resolves goptim_step_aux for a step call. Returns 1 if the step must do nothing
+ * (found_inf set), else 0 and fills: *scale (the grad_scale value; has_scale says
+ * whether the kernel divides by it and writes the gradient back) and *gmul, the
+ * factor every gradient is multiplied by after unscaling: the clip coefficient
+ * (1 without clipping) with the sign of maximize. Multiplying by +-1 and by the
+ * coefficient in one step is exact-equivalent to torch's separate clip and negation
+ * (negation commutes with rounding).
+ */
+int gi_resolve_aux(const goptim_step_aux *aux, int maximize, int *has_scale, float *scale, float *gmul);
+
+/* torch.nn.utils.clip_grad_norm_'s coefficient in float:
+ * clamp(reciprocal(norm + 1e-6) * max_norm, max=1); NaN propagates. */
+static inline float gi_clip_coef(float norm, double max_norm) {
+    float c = (1.0f / (norm + 1e-6f)) * (float)max_norm;
+    return c > 1.0f ? 1.0f : c;
+}
+
+#endif /* GOPTIM_INTERNAL_H */

@@ -1,0 +1,78 @@
+/*
+ * kernel.h - included FIRST by every file holding element-wise kernels.
+ *
+ * Floating-point mode of the kernels, whatever flags the build passes (cgo passes
+ * none of these):
+ *  - no implicit FP contraction: the compiler never fuses a*b+c on its own. Fused
+ *    multiply-adds appear only where written, with gi_fma, exactly where torch's CPU
+ *    kernels fuse (measured on torch 1.13, AVX2 dispatch: add(x, alpha=a) is
+ *    fma(a, x, self) through Vectorized::fmadd, and addcmul(t1, t2, value=v) is
+ *    fma(v*t1, t2, self) because GCC contracts its vector expression; mul, div,
+ *    sqrt and addcdiv are not fused). gi_fma is correctly rounded on every build
+ *    (hardware FMA, or an exact emulation where the ISA has none), so every ISA and
+ *    thread count gives bit-identical results, equal to torch's bit for bit.
+ *  - sqrtf declared const: the kernels never look at errno, and a const sqrtf is what
+ *    lets GCC vectorise it (vsqrtps, correctly rounded) without -fno-math-errno, which
+ *    the cgo build does not pass. (The optimize pragma cannot do it: the builtin's
+ *    attributes are fixed before the pragma is read.)
+ * No -ffast-math: no reassociation, NaN and Inf behave as in IEEE arithmetic.
+ */
+#ifndef GOPTIM_KERNEL_H
+#define GOPTIM_KERNEL_H
+
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+#include <math.h>
+#include <string.h>
+#if defined(__GNUC__) && !defined(__clang__)
+extern float sqrtf(float) __attribute__((const, nothrow, leaf));
+extern float fmaf(float, float, float) __attribute__((const, nothrow, leaf));
+#endif
+#include "internal.h"
+
+/* torch.maximum: NaN in either argument gives NaN. */
+GI_INLINE float gi_max_nan(float a, float b) { return (a > b || a != a) ? a : b; }
+
+/*
+ * fma(a, b, c) = a*b + c rounded once, without hardware FMA: a*b is exact in double,
+ * the double sum is made round-to-odd from its exact error (TwoSum), and rounding a
+ * round-to-odd double (53 >= 24+2 bits) to float is then correctly rounded. NaN and
+ * Inf pass through (their error term is NaN, which adjusts nothing).
+ */
+GI_INLINE float gi_fma_soft(float a, float b, float c) {
+    const double p = (double)a * (double)b;
+    const double dc = (double)c;
+    const double s = p + dc;
+    const double bb = s - p;
+    const double err = (p - (s - bb)) + (dc - bb);
+    int64_t bits;
+    memcpy(&bits, &s, sizeof bits);
+    const int64_t inexact_even = ((err > 0) | (err < 0)) & ((bits & 1) == 0);
+    const int64_t away = (err > 0) == (s > 0);
+    bits += inexact_even * (away ? 1 : -1);
+    double r;
+    memcpy(&r, &bits, sizeof r);
+    return (float)r;
+}
+
+/* a*b + c rounded once; HW: the build has an FMA instruction (a compile-time constant). */
+GI_INLINE float gi_fma(float a, float b, float c, const int HW) { return HW ? fmaf(a, b, c) : gi_fma_soft(a, b, c); }
+
+/*
+ * The gradient as every update reads it: unscaled (and written back) when SC, then
+ * multiplied by gmul (clip coefficient, negated for maximize).
+ */
+GI_INLINE float gi_grad(float *restrict g, int64_t i, float scale, float gmul, const int SC) {
+    float gi = g[i];
+    if (SC) {
+        gi = gi / scale;
+        g[i] = gi;
+    }
+    return gi * gmul;
+}
+
+#endif /* GOPTIM_KERNEL_H */

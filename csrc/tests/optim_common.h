@@ -1,0 +1,196 @@
+/*
+ * optim_common.h - optimizer configurations, a double-precision reference of each
+ * update (written from the equations in DESIGN.md, independently of the kernels) and
+ * helpers to run the C kernels on one tensor or on a list.
+ */
+#ifndef GOPTIM_OPTIM_COMMON_H
+#define GOPTIM_OPTIM_COMMON_H
+
+#include "testutil.h"
+
+typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAGRAD, OPT_RMSPROP } opt_kind;
+
+typedef struct {
+    const char *name;
+    opt_kind kind;
+    goptim_sgd_params sgd;
+    goptim_adam_params adam;
+    goptim_adagrad_params adagrad;
+    goptim_rmsprop_params rms;
+    double init_acc; /* Adagrad's initial_accumulator_value */
+} opt_config;
+
+static const opt_config tu_configs[] = {
+    {.name = "sgd", .kind = OPT_SGD, .sgd = {.lr = 0.1}},
+    {.name = "sgd_wd", .kind = OPT_SGD, .sgd = {.lr = 0.1, .weight_decay = 0.01}},
+    {.name = "sgd_momentum", .kind = OPT_SGD, .sgd = {.lr = 0.05, .momentum = 0.9}},
+    {.name = "sgd_momentum_dampening_wd", .kind = OPT_SGD, .sgd = {.lr = 0.05, .momentum = 0.9, .dampening = 0.1, .weight_decay = 0.001}},
+    {.name = "sgd_nesterov_wd", .kind = OPT_SGD, .sgd = {.lr = 0.05, .momentum = 0.9, .weight_decay = 0.01, .nesterov = 1}},
+    {.name = "sgd_momentum_maximize", .kind = OPT_SGD, .sgd = {.lr = 0.05, .momentum = 0.8, .maximize = 1}},
+    {.name = "adam", .kind = OPT_ADAM, .adam = {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8}},
+    {.name = "adam_wd", .kind = OPT_ADAM, .adam = {.lr = 1e-2, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0.01}},
+    {.name = "adam_amsgrad_maximize", .kind = OPT_ADAM, .adam = {.lr = 1e-2, .beta1 = 0.8, .beta2 = 0.99, .eps = 1e-6, .amsgrad = 1, .maximize = 1}},
+    {.name = "adamw", .kind = OPT_ADAM, .adam = {.lr = 1e-2, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0.01, .decoupled_weight_decay = 1}},
+    {.name = "adamw_amsgrad", .kind = OPT_ADAM, .adam = {.lr = 3e-3, .beta1 = 0.9, .beta2 = 0.95, .eps = 1e-8, .weight_decay = 0.1, .amsgrad = 1, .decoupled_weight_decay = 1}},
+    {.name = "adagrad", .kind = OPT_ADAGRAD, .adagrad = {.lr = 1e-2, .eps = 1e-10}},
+    {.name = "adagrad_decay_wd_init", .kind = OPT_ADAGRAD, .adagrad = {.lr = 5e-2, .lr_decay = 0.01, .weight_decay = 0.01, .eps = 1e-10}, .init_acc = 0.1},
+    {.name = "adagrad_maximize", .kind = OPT_ADAGRAD, .adagrad = {.lr = 1e-2, .eps = 1e-10, .maximize = 1}},
+    {.name = "rmsprop", .kind = OPT_RMSPROP, .rms = {.lr = 1e-2, .alpha = 0.99, .eps = 1e-8}},
+    {.name = "rmsprop_centered", .kind = OPT_RMSPROP, .rms = {.lr = 1e-2, .alpha = 0.9, .eps = 1e-8, .centered = 1}},
+    {.name = "rmsprop_momentum_wd", .kind = OPT_RMSPROP, .rms = {.lr = 1e-2, .alpha = 0.99, .eps = 1e-8, .momentum = 0.9, .weight_decay = 0.01}},
+    {.name = "rmsprop_centered_momentum_maximize", .kind = OPT_RMSPROP, .rms = {.lr = 1e-3, .alpha = 0.95, .eps = 1e-6, .momentum = 0.5, .centered = 1, .maximize = 1}},
+};
+#define TU_NCONFIGS ((int)(sizeof tu_configs / sizeof tu_configs[0]))
+
+static inline int opt_maximize(const opt_config *c) {
+    switch (c->kind) {
+    case OPT_SGD: return c->sgd.maximize;
+    case OPT_ADAM: return c->adam.maximize;
+    case OPT_ADAGRAD: return c->adagrad.maximize;
+    case OPT_RMSPROP: return c->rms.maximize;
+    }
+    return 0;
+}
+
+/* State buffers the options need (bit k: state[k]). */
+static inline unsigned opt_state_mask(const opt_config *c) {
+    switch (c->kind) {
+    case OPT_SGD: return c->sgd.momentum != 0 ? 1u : 0u;
+    case OPT_ADAM: return c->adam.amsgrad ? 7u : 3u;
+    case OPT_ADAGRAD: return 1u;
+    case OPT_RMSPROP: return 1u | (c->rms.momentum > 0 ? 2u : 0u) | (c->rms.centered ? 4u : 0u);
+    }
+    return 0;
+}
+
+static inline double opt_state_init(const opt_config *c, int k) {
+    return (c->kind == OPT_ADAGRAD && k == 0) ? c->init_acc : 0.0;
+}
+
+static inline goptim_status opt_step(goptim_context *ctx, const opt_config *c, const goptim_tensor_list *l, int64_t t,
+                                     const goptim_step_aux *aux) {
+    switch (c->kind) {
+    case OPT_SGD: return goptim_sgd_step(ctx, l, &c->sgd, t, aux);
+    case OPT_ADAM: return goptim_adam_step(ctx, l, &c->adam, t, aux);
+    case OPT_ADAGRAD: return goptim_adagrad_step(ctx, l, &c->adagrad, t, aux);
+    case OPT_RMSPROP: return goptim_rmsprop_step(ctx, l, &c->rms, t, aux);
+    }
+    return GOPTIM_ERR_INVALID_ARGUMENT;
+}
+
+/* One step of the reference in double, from the DESIGN.md equations. */
+static inline void ref_step(const opt_config *c, int64_t n, double *p, const double *gin, double *s0, double *s1,
+                            double *s2, int64_t t) {
+    for (int64_t i = 0; i < n; i++) {
+        double g = gin[i];
+        switch (c->kind) {
+        case OPT_SGD: {
+            const goptim_sgd_params *h = &c->sgd;
+            if (h->maximize) g = -g;
+            if (h->weight_decay != 0) g += h->weight_decay * p[i];
+            if (h->momentum != 0) {
+                s0[i] = t == 1 ? g : h->momentum * s0[i] + (1 - h->dampening) * g;
+                g = h->nesterov ? g + h->momentum * s0[i] : s0[i];
+            }
+            p[i] -= h->lr * g;
+            break;
+        }
+        case OPT_ADAM: {
+            const goptim_adam_params *h = &c->adam;
+            if (h->maximize) g = -g;
+            if (h->decoupled_weight_decay) p[i] *= 1 - h->lr * h->weight_decay;
+            else if (h->weight_decay != 0) g += h->weight_decay * p[i];
+            s0[i] = h->beta1 * s0[i] + (1 - h->beta1) * g;
+            s1[i] = h->beta2 * s1[i] + (1 - h->beta2) * g * g;
+            double bc1 = 1 - pow(h->beta1, (double)t), bc2 = 1 - pow(h->beta2, (double)t);
+            double vhat = s1[i];
+            if (h->amsgrad) vhat = s2[i] = s2[i] > s1[i] ? s2[i] : s1[i];
+            p[i] -= (h->lr / bc1) * s0[i] / (sqrt(vhat) / sqrt(bc2) + h->eps);
+            break;
+        }
+        case OPT_ADAGRAD: {
+            const goptim_adagrad_params *h = &c->adagrad;
+            if (h->maximize) g = -g;
+            if (h->weight_decay != 0) g += h->weight_decay * p[i];
+            double clr = h->lr / (1 + (double)(t - 1) * h->lr_decay);
+            s0[i] += g * g;
+            p[i] -= clr * g / (sqrt(s0[i]) + h->eps);
+            break;
+        }
+        case OPT_RMSPROP: {
+            const goptim_rmsprop_params *h = &c->rms;
+            if (h->maximize) g = -g;
+            if (h->weight_decay != 0) g += h->weight_decay * p[i];
+            s0[i] = h->alpha * s0[i] + (1 - h->alpha) * g * g;
+            double avg;
+            if (h->centered) {
+                s2[i] = h->alpha * s2[i] + (1 - h->alpha) * g;
+                avg = sqrt(s0[i] - s2[i] * s2[i]) + h->eps;
+            } else {
+                avg = sqrt(s0[i]) + h->eps;
+            }
+            if (h->momentum > 0) {
+                s1[i] = h->momentum * s1[i] + g / avg;
+                p[i] -= h->lr * s1[i];
+            } else {
+                p[i] -= h->lr * g / avg;
+            }
+            break;
+        }
+        }
+    }
+}
+
+/* One tensor: parameters, gradient, three state buffers. */
+typedef struct {
+    int64_t n;
+    float *p, *g, *s[3];
+} tu_tensor;
+
+static inline tu_tensor tu_tensor_new(int64_t n) {
+    tu_tensor t = {n, tu_alloc(n), tu_alloc(n), {tu_alloc(n), tu_alloc(n), tu_alloc(n)}};
+    return t;
+}
+
+static inline void tu_tensor_free(tu_tensor *t) {
+    free(t->p);
+    free(t->g);
+    for (int k = 0; k < 3; k++) free(t->s[k]);
+}
+
+/* A list over an array of tensors; the pointer arrays are owned by the list. */
+typedef struct {
+    goptim_tensor_list l;
+    int64_t *numel;
+    float **param, **grad, **state[3];
+} tu_list;
+
+static inline tu_list tu_list_new(tu_tensor *ts, int64_t count) {
+    tu_list r;
+    size_t c = (size_t)(count > 0 ? count : 1);
+    r.numel = malloc(c * sizeof(int64_t));
+    r.param = malloc(c * sizeof(float *));
+    r.grad = malloc(c * sizeof(float *));
+    for (int k = 0; k < 3; k++) r.state[k] = malloc(c * sizeof(float *));
+    for (int64_t i = 0; i < count; i++) {
+        r.numel[i] = ts[i].n;
+        r.param[i] = ts[i].p;
+        r.grad[i] = ts[i].g;
+        for (int k = 0; k < 3; k++) r.state[k][i] = ts[i].s[k];
+    }
+    r.l.count = count;
+    r.l.numel = r.numel;
+    r.l.param = r.param;
+    r.l.grad = r.grad;
+    for (int k = 0; k < 3; k++) r.l.state[k] = r.state[k];
+    return r;
+}
+
+static inline void tu_list_free(tu_list *r) {
+    free(r->numel);
+    free(r->param);
+    free(r->grad);
+    for (int k = 0; k < 3; k++) free(r->state[k]);
+}
+
+#endif
