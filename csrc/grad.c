@@ -43,6 +43,13 @@ GI_INLINE int nan_body(int64_t n, const float *restrict g) {
     return nan;
 }
 
+/* Exact-enough sum of squares in double (float squares cannot overflow double). */
+static double sumsq_double(int64_t n, const float *g) {
+    double s = 0;
+    for (int64_t i = 0; i < n; i++) s += (double)g[i] * (double)g[i];
+    return s;
+}
+
 typedef void (*scale_fn)(int64_t n, float *g, float coef);
 typedef void (*clamp_fn)(int64_t n, float *g, float lo, float hi);
 typedef int (*finite_fn)(int64_t n, float *g, float inv_scale);
@@ -86,11 +93,15 @@ static void norm_piece(void *argp, int tid, int64_t t, int64_t b, int64_t n) {
     const float *g = j->list->grad[t] + b;
     double *acc = &j->partial[(size_t)tid * GI_PARTIAL_STRIDE];
     if (!j->inf) {
-        /* sum of squares in double: float squares cannot overflow, NaN/Inf propagate */
+        /* Sum of squares in double (cblas_dsdot): NaN/Inf propagate. */
         double s = 0;
         for (int64_t o = 0; o < n; o += NORM_CHUNK) {
             const int64_t c = n - o < NORM_CHUNK ? n - o : NORM_CHUNK;
-            s += cblas_dsdot((blasint)c, g + o, 1, g + o, 1);
+            double d = cblas_dsdot((blasint)c, g + o, 1, g + o, 1);
+            /* OpenBLAS 0.3.21's SkylakeX dsdot kernel squares in float for n >= 32, so
+             * |x| > 1.8e19 overflows to Inf: recount such a chunk exactly (rare). */
+            if (isinf(d)) d = sumsq_double(c, g + o);
+            s += d;
         }
         *acc += s;
         return;
