@@ -20,7 +20,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/goptim/goptim/optim"
@@ -98,8 +97,10 @@ func main() {
 
 	fmt.Printf("goptim %s backend, isa %v, %d cores, %s/%s, %s\n", optim.Backend(), optim.CurrentISA(),
 		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format("2006-01-02"))
-	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "layout\ttensors\tparams\toptimizer\tthreads\tms/step\tGB/s\tcopy GB/s\tfraction of copy\t")
+	const row = "| %-11s | %7s | %10s | %-12s | %7s | %8s | %6s | %9s | %16s |\n"
+	fmt.Printf(row, "layout", "tensors", "params", "optimizer", "threads", "ms/step", "GB/s", "copy GB/s", "fraction of copy")
+	fmt.Printf(row, strings.Repeat("-", 11), "------:", "---------:", "------------", "------:", "-------:", "-----:",
+		"--------:", "---------------:")
 	for _, name := range strings.Split(*layoutFlag, ",") {
 		sizes, ok := all[name]
 		if !ok {
@@ -123,19 +124,16 @@ func main() {
 				if err := optim.SetThreads(th); err != nil {
 					fatal(err)
 				}
-				stepT := median(*steps, func() error { return opt.Step() })
-				copyT := copyTime(int(bytes/8), *steps)
+				stepT, copyT := measure(*steps, int(bytes/8), opt)
 				gbs := bytes / stepT.Seconds() / 1e9
 				cgbs := bytes / copyT.Seconds() / 1e9
-				fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%d\t%.2f\t%.1f\t%.1f\t%.2f\t\n", name, len(sizes), total, o.name, th,
-					float64(stepT.Microseconds())/1000, gbs, cgbs, gbs/cgbs)
-				w.Flush()
+				fmt.Printf("| %-11s | %7d | %10d | %-12s | %7d | %8.2f | %6.1f | %9.1f | %16.2f |\n", name, len(sizes),
+					total, o.name, th, float64(stepT.Microseconds())/1000, gbs, cgbs, gbs/cgbs)
 			}
 			opt.Close()
 		}
 		free()
 	}
-	w.Flush()
 }
 
 func allocate(sizes []int, arena bool) ([]*optim.Param, func()) {
@@ -161,8 +159,9 @@ func allocate(sizes []int, arena bool) ([]*optim.Param, func()) {
 	}
 }
 
-// copyTime is the median time of a backend copy of n floats (so 8n bytes move).
-func copyTime(n, steps int) time.Duration {
+// measure times opt.Step and a backend copy of n floats (8n bytes moved), alternating
+// the two so that both see the same machine state, and returns their medians.
+func measure(steps, n int, opt optim.Optimizer) (step, copy time.Duration) {
 	src, err := optim.NewTensor(n)
 	if err != nil {
 		fatal(err)
@@ -173,30 +172,32 @@ func copyTime(n, steps int) time.Duration {
 		fatal(err)
 	}
 	defer dst.Close()
-	return median(steps, func() error { return optim.CopyTensor(dst, src) })
+	st := make([]time.Duration, steps)
+	ct := make([]time.Duration, steps)
+	once(opt.Step) // warm up: first touch of state and copy buffers
+	once(func() error { return optim.CopyTensor(dst, src) })
+	for i := 0; i < steps; i++ {
+		st[i] = once(opt.Step)
+		ct[i] = once(func() error { return optim.CopyTensor(dst, src) })
+	}
+	slices.Sort(st)
+	slices.Sort(ct)
+	return st[steps/2], ct[steps/2]
 }
 
-// median runs f once to warm up, then steps times, and returns the median time.
-func median(steps int, f func() error) time.Duration {
+// once times one call of f, waiting for the device on both sides.
+func once(f func() error) time.Duration {
+	if err := optim.Synchronize(); err != nil {
+		fatal(err)
+	}
+	t0 := time.Now()
 	if err := f(); err != nil {
 		fatal(err)
 	}
-	ts := make([]time.Duration, steps)
-	for i := range ts {
-		if err := optim.Synchronize(); err != nil {
-			fatal(err)
-		}
-		t0 := time.Now()
-		if err := f(); err != nil {
-			fatal(err)
-		}
-		if err := optim.Synchronize(); err != nil {
-			fatal(err)
-		}
-		ts[i] = time.Since(t0)
+	if err := optim.Synchronize(); err != nil {
+		fatal(err)
 	}
-	slices.Sort(ts)
-	return ts[len(ts)/2]
+	return time.Since(t0)
 }
 
 func fatal(err error) {
