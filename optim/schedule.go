@@ -1,0 +1,400 @@
+package optim
+
+// Learning-rate schedules as torch.optim.lr_scheduler (torch 1.13), stepping with the
+// same recursive ("chainable") formulas that torch's scheduler.step() uses, so a
+// training recipe gives the same learning rates to the last bit or within a few ulps
+// (see schedule_test.go for the measured agreement).
+//
+// Common behaviour, as in torch:
+//
+//   - A constructor records each group's current lr as its base lr (torch's
+//     initial_lr / base_lrs) and then takes the step to epoch 0 at once, as torch's
+//     constructor does (LinearLR sets lr = base*start_factor there, OneCycleLR sets
+//     max_lr/div_factor, most others leave the lr as it is).
+//   - Step advances one epoch (or iteration): the new lr is computed from the group's
+//     current lr, so changes made to the lr from outside carry on, as in torch.
+//   - Zero values in a config are taken literally; the ...Defaults functions give
+//     torch's defaults.
+//   - A schedule is not safe for concurrent use (the optimizer methods it calls are).
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"sync/atomic"
+)
+
+// Scheduler is a learning-rate schedule driven by epochs or iterations: torch's
+// _LRScheduler. Call Step once per epoch (or per batch for OneCycleLR), after the
+// optimizer's Step, as in torch. ReduceLROnPlateau is not a Scheduler: its Step takes
+// the metric it watches.
+type Scheduler interface {
+	// Step advances the schedule by one and sets the new lr of every group.
+	Step() error
+	// LastLR is the lr of every group after the latest step (or after construction):
+	// torch's get_last_lr(). It returns a copy.
+	LastLR() []float64
+}
+
+// ErrScheduleFinished is returned by OneCycleLR.Step past its total steps (torch raises
+// "Tried to step N times"). It leaves the schedule and the learning rates unchanged.
+var ErrScheduleFinished = errors.New("optim: schedule stepped past its total steps")
+
+// ScheduleState is the mutable state of a schedule, for checkpoints: State returns it
+// and SetState restores it on a schedule constructed with the same config over the same
+// groups. It holds what torch's state_dict() holds beyond the config: the step count
+// (torch's last_epoch), the base lrs and the last lrs, the plateau counters of
+// ReduceLROnPlateau, and the children of SequentialLR and ChainedScheduler, in order.
+// It encodes to JSON with encoding/json (a non-finite Best as the string "inf", "-inf"
+// or "nan").
+//
+// The learning rates themselves belong to the optimizer: restore them with the
+// optimizer's checkpoint; SetState does not change them (neither does torch's
+// load_state_dict).
+type ScheduleState struct {
+	// Kind is torch's class name, e.g. "CosineAnnealingLR"; SetState checks it.
+	Kind string `json:"kind"`
+	// LastEpoch is torch's last_epoch: the number of Steps since construction (0 right
+	// after construction; -1 for a child of SequentialLR that has not started).
+	LastEpoch int `json:"last_epoch"`
+	// BaseLRs is torch's base_lrs (OneCycleLR: max_lr/div_factor; ReduceLROnPlateau,
+	// SequentialLR and ChainedScheduler: nil).
+	BaseLRs []float64 `json:"base_lrs,omitempty"`
+	// LastLR is what LastLR returns.
+	LastLR []float64 `json:"last_lr"`
+	// Best, NumBadEpochs and CooldownCounter are ReduceLROnPlateau's counters.
+	Best            float64 `json:"-"`
+	NumBadEpochs    int     `json:"num_bad_epochs,omitempty"`
+	CooldownCounter int     `json:"cooldown_counter,omitempty"`
+	// Children are the states of a SequentialLR's or ChainedScheduler's schedules.
+	Children []ScheduleState `json:"children,omitempty"`
+}
+
+type scheduleStateJSON ScheduleState
+
+// MarshalJSON encodes s with Best (ReduceLROnPlateau only) as a number, or as "inf",
+// "-inf" or "nan" when it is not finite (it is +inf or -inf before the first metric).
+func (s ScheduleState) MarshalJSON() ([]byte, error) {
+	var best any
+	if s.Kind == kindPlateau {
+		switch {
+		case math.IsNaN(s.Best):
+			best = "nan"
+		case math.IsInf(s.Best, 1):
+			best = "inf"
+		case math.IsInf(s.Best, -1):
+			best = "-inf"
+		default:
+			best = s.Best
+		}
+	}
+	return json.Marshal(struct {
+		scheduleStateJSON
+		Best any `json:"best,omitempty"`
+	}{scheduleStateJSON(s), best})
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes.
+func (s *ScheduleState) UnmarshalJSON(b []byte) error {
+	var v struct {
+		scheduleStateJSON
+		Best json.RawMessage `json:"best"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*s = ScheduleState(v.scheduleStateJSON)
+	s.Best = 0
+	if len(v.Best) == 0 || string(v.Best) == "null" {
+		return nil
+	}
+	var str string
+	if err := json.Unmarshal(v.Best, &str); err == nil {
+		switch str {
+		case "inf":
+			s.Best = math.Inf(1)
+		case "-inf":
+			s.Best = math.Inf(-1)
+		case "nan":
+			s.Best = math.NaN()
+		default:
+			return fmt.Errorf("optim: schedule state: bad best %q: %w", str, ErrCheckpoint)
+		}
+		return nil
+	}
+	return json.Unmarshal(v.Best, &s.Best)
+}
+
+// Torch's class names, used in errors and in ScheduleState.Kind.
+const (
+	kindStep        = "StepLR"
+	kindMultiStep   = "MultiStepLR"
+	kindConstant    = "ConstantLR"
+	kindLinear      = "LinearLR"
+	kindExponential = "ExponentialLR"
+	kindPolynomial  = "PolynomialLR"
+	kindCosine      = "CosineAnnealingLR"
+	kindOneCycle    = "OneCycleLR"
+	kindPlateau     = "ReduceLROnPlateau"
+	kindSequential  = "SequentialLR"
+	kindChained     = "ChainedScheduler"
+)
+
+// scheduleSeq numbers schedules in construction order, so that SequentialLR and
+// ChainedScheduler can tell which of their children was built first (see rebase).
+var scheduleSeq atomic.Uint64
+
+func scheduleConfigError(kind, field string, v float64, reason string) error {
+	return &ConfigError{Optimizer: kind, Field: field, Value: v, Reason: reason}
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// checkGroups validates the LRGroups a schedule drives and returns its current lrs.
+func checkGroups(kind string, g LRGroups) ([]float64, error) {
+	if g == nil || (reflect.ValueOf(g).Kind() == reflect.Pointer && reflect.ValueOf(g).IsNil()) {
+		return nil, fmt.Errorf("optim: %s: nil LRGroups: %w", kind, ErrInvalidConfig)
+	}
+	n := g.NumGroups()
+	if n < 1 {
+		return nil, scheduleConfigError(kind, "optimizer", float64(n), "has no param groups")
+	}
+	return groupLRs(g), nil
+}
+
+func groupLRs(g LRGroups) []float64 {
+	lrs := make([]float64, g.NumGroups())
+	for i := range lrs {
+		lrs[i] = g.GroupLR(i)
+	}
+	return lrs
+}
+
+// sameGroups reports whether a and b are the same LRGroups (the same optimizer),
+// without panicking on incomparable dynamic types.
+func sameGroups(a, b LRGroups) bool {
+	ta, tb := reflect.TypeOf(a), reflect.TypeOf(b)
+	if ta != tb || ta == nil {
+		return ta == tb
+	}
+	if !ta.Comparable() {
+		return false
+	}
+	return a == b
+}
+
+// perGroup expands a "float or list" option of torch: one value for every group, or
+// one value per group.
+func perGroup(kind, field string, v []float64, n int, def float64) ([]float64, error) {
+	switch len(v) {
+	case 0:
+		out := make([]float64, n)
+		for i := range out {
+			out[i] = def
+		}
+		return out, nil
+	case 1:
+		out := make([]float64, n)
+		for i := range out {
+			out[i] = v[0]
+		}
+		return out, nil
+	case n:
+		return append([]float64(nil), v...), nil
+	}
+	return nil, scheduleConfigError(kind, field, float64(len(v)),
+		fmt.Sprintf("needs 1 value or one per param group (%d)", n))
+}
+
+// lrSchedule is the machinery shared by the epoch-driven schedules: torch's
+// _LRScheduler. lrAt is the schedule's get_lr (the chainable form, reading the groups'
+// current lrs) and closed its _get_closed_form_lr, used only by SequentialLR at a
+// milestone (nil where torch has none: OneCycleLR).
+type lrSchedule struct {
+	groups LRGroups
+	kind   string
+	seq    uint64
+	base   []float64
+	last   []float64
+	epoch  int
+	lrAt   func(epoch int) (lrs, momenta []float64, err error)
+	closed func(epoch int) []float64
+}
+
+func newLRSchedule(kind string, g LRGroups) (*lrSchedule, error) {
+	lrs, err := checkGroups(kind, g)
+	if err != nil {
+		return nil, err
+	}
+	return &lrSchedule{groups: g, kind: kind, seq: scheduleSeq.Add(1), base: lrs,
+		last: append([]float64(nil), lrs...), epoch: -1}, nil
+}
+
+// Step advances the schedule by one epoch (torch: scheduler.step()).
+func (s *lrSchedule) Step() error { return s.advance(false) }
+
+// LastLR is the lr of every group after the latest step: torch's get_last_lr().
+func (s *lrSchedule) LastLR() []float64 { return append([]float64(nil), s.last...) }
+
+// BaseLRs are the lrs the schedule starts from: torch's base_lrs.
+func (s *lrSchedule) BaseLRs() []float64 { return append([]float64(nil), s.base...) }
+
+// LastEpoch is the number of Steps since construction: torch's last_epoch.
+func (s *lrSchedule) LastEpoch() int { return s.epoch }
+
+// State returns the schedule's step count, base lrs and last lrs.
+func (s *lrSchedule) State() ScheduleState {
+	return ScheduleState{Kind: s.kind, LastEpoch: s.epoch, BaseLRs: s.BaseLRs(), LastLR: s.LastLR()}
+}
+
+// SetState restores what State returned, on a schedule of the same kind over as many
+// groups. It does not change the groups' lrs.
+func (s *lrSchedule) SetState(st ScheduleState) error {
+	if err := s.checkState(st); err != nil {
+		return err
+	}
+	s.epoch = st.LastEpoch
+	s.base = append([]float64(nil), st.BaseLRs...)
+	s.last = append([]float64(nil), st.LastLR...)
+	return nil
+}
+
+func (s *lrSchedule) checkState(st ScheduleState) error {
+	n := s.groups.NumGroups()
+	switch {
+	case st.Kind != s.kind:
+		return fmt.Errorf("optim: %s: state of a %s: %w", s.kind, st.Kind, ErrCheckpoint)
+	case st.LastEpoch < -1:
+		return fmt.Errorf("optim: %s: state has last_epoch %d: %w", s.kind, st.LastEpoch, ErrCheckpoint)
+	case len(st.BaseLRs) != n || len(st.LastLR) != n:
+		return fmt.Errorf("optim: %s: state for %d/%d groups, have %d: %w",
+			s.kind, len(st.BaseLRs), len(st.LastLR), n, ErrCheckpoint)
+	case len(st.Children) != 0:
+		return fmt.Errorf("optim: %s: state has children: %w", s.kind, ErrCheckpoint)
+	}
+	for i := 0; i < n; i++ {
+		if !finite(st.BaseLRs[i]) || !finite(st.LastLR[i]) {
+			return fmt.Errorf("optim: %s: state has a non-finite lr: %w", s.kind, ErrCheckpoint)
+		}
+	}
+	return nil
+}
+
+// negligibleLR: a computed lr in [-negligibleLR*max(base_lr, lr), 0) is rounding noise
+// around an exact 0 and is set to 0. Torch sets such lrs as they come (LinearLR with
+// end_factor 0, for one, ends at -4.7e-18*base_lr), but the optimizers of this package
+// refuse a negative lr. Larger negative lrs (OneCycleLR's linear anneal one step past
+// total_steps, or a chainable schedule fed an lr below its eta_min from outside) are
+// errors that change nothing.
+const negligibleLR = 1e-12
+
+// advance is torch's _LRScheduler.step(): step() when toZero is false, step(0) (the
+// closed form at epoch 0, as SequentialLR calls it at a milestone) when true. The new
+// lrs are all checked before any is set, so a failing step changes nothing.
+func (s *lrSchedule) advance(toZero bool) error {
+	epoch := s.epoch + 1
+	var lrs, momenta []float64
+	if toZero {
+		epoch = 0
+	}
+	if toZero && s.closed != nil {
+		lrs = s.closed(epoch)
+	} else {
+		var err error
+		if lrs, momenta, err = s.lrAt(epoch); err != nil {
+			return err
+		}
+	}
+	for i, lr := range lrs {
+		if lr < 0 && -lr <= negligibleLR*math.Max(s.base[i], s.groups.GroupLR(i)) {
+			lrs[i], lr = 0, 0 // rounding below an exact 0, see negligibleLR
+		}
+		if !finite(lr) || lr < 0 {
+			return fmt.Errorf("optim: %s: epoch %d gives group %d the lr %v: %w",
+				s.kind, epoch, i, lr, ErrInvalidConfig)
+		}
+	}
+	for i, m := range momenta {
+		if err := s.groups.SetGroupMomentum(i, m); err != nil {
+			return fmt.Errorf("optim: %s: epoch %d: group %d: momentum %v: %w", s.kind, epoch, i, m, err)
+		}
+	}
+	for i, lr := range lrs {
+		if err := s.groups.SetGroupLR(i, lr); err != nil {
+			return fmt.Errorf("optim: %s: epoch %d: group %d: lr %v: %w", s.kind, epoch, i, lr, err)
+		}
+	}
+	s.epoch = epoch
+	s.last = groupLRs(s.groups)
+	return nil
+}
+
+// chainable is what SequentialLR and ChainedScheduler need from their children: the
+// epoch-driven schedules of this package.
+type chainable interface {
+	Scheduler
+	sched() *lrSchedule
+}
+
+func (s *lrSchedule) sched() *lrSchedule { return s }
+
+// children checks the schedules a composite is built from and returns their machinery.
+func children(kind string, g LRGroups, list []Scheduler) ([]*lrSchedule, error) {
+	if len(list) == 0 {
+		return nil, scheduleConfigError(kind, "schedulers", 0, "needs at least one scheduler")
+	}
+	out := make([]*lrSchedule, len(list))
+	for i, c := range list {
+		ch, ok := c.(chainable)
+		if ok {
+			v := reflect.ValueOf(c)
+			ok = (v.Kind() != reflect.Pointer || !v.IsNil()) && ch.sched() != nil
+		}
+		if !ok {
+			return nil, scheduleConfigError(kind, fmt.Sprintf("schedulers[%d]", i), float64(i),
+				fmt.Sprintf("must be a non-nil StepLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR, PolynomialLR, CosineAnnealingLR or OneCycleLR, not %T", c))
+		}
+		out[i] = ch.sched()
+		if g != nil && !sameGroups(out[i].groups, g) {
+			return nil, scheduleConfigError(kind, fmt.Sprintf("schedulers[%d]", i), float64(i),
+				"drives another optimizer")
+		}
+		if !sameGroups(out[i].groups, out[0].groups) {
+			return nil, scheduleConfigError(kind, fmt.Sprintf("schedulers[%d]", i), float64(i),
+				"drives another optimizer than schedulers[0]")
+		}
+		for j := 0; j < i; j++ {
+			if out[j] == out[i] {
+				return nil, scheduleConfigError(kind, fmt.Sprintf("schedulers[%d]", i), float64(i),
+					fmt.Sprintf("is schedulers[%d] again", j))
+			}
+		}
+	}
+	return out, nil
+}
+
+// rebase gives the children the base lrs torch gives them. In torch, base_lrs come from
+// group['initial_lr'], which the first scheduler built on an optimizer sets (setdefault)
+// and later ones reuse, although the first one's construction has changed the lr
+// (OneCycleLR overwrites initial_lr with max_lr/div_factor). Here each schedule records
+// the lr it finds, so the children built after the first are given the first one's base
+// lrs (or the latest OneCycleLR's). It returns torch's final initial_lr per group.
+func rebase(list []*lrSchedule) []float64 {
+	order := append([]*lrSchedule(nil), list...)
+	for i := 1; i < len(order); i++ { // insertion sort by construction order
+		for j := i; j > 0 && order[j].seq < order[j-1].seq; j-- {
+			order[j], order[j-1] = order[j-1], order[j]
+		}
+	}
+	var initial []float64
+	for _, s := range order {
+		if s.kind == kindOneCycle || initial == nil {
+			initial = s.base
+			continue
+		}
+		s.base = append([]float64(nil), initial...)
+	}
+	return append([]float64(nil), initial...)
+}
