@@ -1,0 +1,102 @@
+package main
+
+import (
+	"math/rand/v2"
+
+	"github.com/goptim/goptim/optim"
+)
+
+// quadRun is one optimizer's run on f(θ) = Σθ².
+type quadRun struct {
+	Key, Name string
+	LR        float64
+	Loss      []float64 // Loss[t]: f after t steps (Loss[0] is the start)
+	StepsTo   int       // first t with Loss[t] <= quadTarget; -1 if never within the steps
+}
+
+const (
+	quadN      = 1000 // parameters
+	quadTarget = 1e-6 // the loss "steps to reach" counts to
+	quadFrac   = 10   // mini-batch SGD sees 1/quadFrac of the coordinates per step
+)
+
+// runQuadratic minimises f(θ) = Σθ² from the same random start (θ_i ~ N(0,1), drawn
+// from seed) with each optimizer for the given number of steps.
+func runQuadratic(opts []optimizer, steps int, lr float64, seed uint64) ([]quadRun, error) {
+	start := make([]float32, quadN)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	for i := range start {
+		start[i] = float32(rng.NormFloat64())
+	}
+	var runs []quadRun
+	for _, o := range opts {
+		r := quadRun{Key: o.key, Name: o.name, LR: o.quadLR, StepsTo: -1}
+		if lr > 0 {
+			r.LR = lr
+		}
+		if err := quadOne(o, &r, start, steps, seed); err != nil {
+			return nil, err
+		}
+		runs = append(runs, r)
+	}
+	return runs, nil
+}
+
+func quadOne(o optimizer, r *quadRun, start []float32, steps int, seed uint64) error {
+	theta, err := optim.NewParam("theta", quadN)
+	if err != nil {
+		return err
+	}
+	defer theta.Close()
+	if err := theta.Data.CopyFrom(start); err != nil {
+		return err
+	}
+	opt, err := newOptimizer(o, []*optim.Param{theta}, r.LR)
+	if err != nil {
+		return err
+	}
+	defer opt.Close()
+
+	// The gradient is computed on the host, so this also runs on the GPU build.
+	x, g := make([]float32, quadN), make([]float32, quadN)
+	pick := rand.New(rand.NewPCG(seed, 2)) // which coordinates mini-batch SGD sees
+	perm := make([]int, quadN)
+	for t := 0; ; t++ {
+		if err := theta.Data.CopyTo(x); err != nil {
+			return err
+		}
+		var loss float64
+		for _, v := range x {
+			loss += float64(v) * float64(v)
+		}
+		r.Loss = append(r.Loss, loss)
+		if r.StepsTo < 0 && loss <= quadTarget {
+			r.StepsTo = t
+		}
+		if t == steps {
+			return nil
+		}
+		if o.subBatch {
+			// The gradient of the sum over a random tenth of the coordinates.
+			clear(g)
+			for i := range perm {
+				perm[i] = i
+			}
+			for i := 0; i < quadN/quadFrac; i++ {
+				j := i + pick.IntN(quadN-i)
+				perm[i], perm[j] = perm[j], perm[i]
+				g[perm[i]] = 2 * x[perm[i]]
+			}
+		} else {
+			for i, v := range x {
+				g[i] = 2 * v
+			}
+		}
+		if err := theta.Grad.CopyFrom(g); err != nil {
+			return err
+		}
+		if err := opt.Step(); err != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,68 @@
+package mlp
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The backward pass agrees with central finite differences of the loss.
+func TestGradientsMatchFiniteDifferences(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	net, err := New(CPU{}, []int{5, 7, 6, 3}, 4, rng)
+	require.NoError(t, err)
+	defer net.Close()
+
+	x := make([]float32, 4*5)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	labels := []int{0, 2, 1, 2}
+	_, err = net.TrainStep(x, labels)
+	require.NoError(t, err)
+
+	for _, p := range net.Params() {
+		data := p.Data.Float32s()
+		grad := append([]float32(nil), p.Grad.Float32s()...)
+		for i := range data {
+			const h = 1e-2
+			old := data[i]
+			data[i] = old + h
+			up, _, err := net.Evaluate(x, labels)
+			require.NoError(t, err)
+			data[i] = old - h
+			down, _, err := net.Evaluate(x, labels)
+			require.NoError(t, err)
+			data[i] = old
+			numeric := (up - down) / (2 * h)
+			require.InDelta(t, numeric, float64(grad[i]), 2e-3+1e-2*math.Abs(numeric), "%s[%d]", p.Name, i)
+		}
+	}
+}
+
+func TestEvaluateAndShapes(t *testing.T) {
+	net, err := New(CPU{}, []int{3, 2}, 2, rand.New(rand.NewPCG(3, 4)))
+	require.NoError(t, err)
+	defer net.Close()
+	names := []string{}
+	for _, p := range net.Params() {
+		names = append(names, p.Name)
+	}
+	require.Equal(t, []string{"fc1.weight", "fc1.bias"}, names)
+
+	// Five rows in batches of two; a uniform network (all zero) has loss log 2.
+	for _, p := range net.Params() {
+		require.NoError(t, p.Data.Fill(0))
+	}
+	loss, acc, err := net.Evaluate(make([]float32, 15), []int{0, 1, 0, 1, 1})
+	require.NoError(t, err)
+	require.InDelta(t, math.Log(2), loss, 1e-6)
+	require.InDelta(t, 0.4, acc, 1e-12) // ties go to class 0
+
+	_, err = net.TrainStep(make([]float32, 9), []int{0, 1, 0})
+	require.Error(t, err, "more rows than maxRows")
+	_, err = New(CPU{}, []int{3}, 2, rand.New(rand.NewPCG(3, 4)))
+	require.Error(t, err)
+}
