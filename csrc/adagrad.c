@@ -53,8 +53,8 @@ typedef struct {
     adagrad_k k;
 } adagrad_job;
 
-static void adagrad_piece(void *argp, int tid, int64_t t, int64_t b, int64_t n) {
-    (void)tid;
+static void adagrad_piece(void *argp, int64_t chunk, int64_t t, int64_t b, int64_t n) {
+    (void)chunk;
     const adagrad_job *j = (const adagrad_job *)argp;
     const goptim_tensor_list *l = j->list;
     j->fn(n, l->param[t] + b, l->grad[t] + b, l->state[0][t] + b, &j->k);

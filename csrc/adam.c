@@ -80,8 +80,8 @@ typedef struct {
     int amsgrad;
 } adam_job;
 
-static void adam_piece(void *argp, int tid, int64_t t, int64_t b, int64_t n) {
-    (void)tid;
+static void adam_piece(void *argp, int64_t chunk, int64_t t, int64_t b, int64_t n) {
+    (void)chunk;
     const adam_job *j = (const adam_job *)argp;
     const goptim_tensor_list *l = j->list;
     j->fn(n, l->param[t] + b, l->grad[t] + b, l->state[0][t] + b, l->state[1][t] + b,

@@ -114,21 +114,15 @@ static goptim_status gi_set_threads_locked(goptim_context *ctx, int32_t n) {
     if (n <= 0) n = gi_online_cpus();
     if (n > 1024) n = 1024;
     if (ctx->pool.nthreads == n) return GOPTIM_OK;
-    double *partial = aligned_alloc(64, (size_t)n * GI_PARTIAL_STRIDE * sizeof(double));
-    if (!partial) return gi_fail(ctx, GOPTIM_ERR_OUT_OF_MEMORY, "set_threads: no memory for %d threads", (int)n);
     gi_pool_destroy(&ctx->pool);
     int rc = gi_pool_init(&ctx->pool, n);
     if (rc) {
         /* Keep a working context: fall back to the caller alone. */
         gi_pool_destroy(&ctx->pool);
         gi_pool_init(&ctx->pool, 1);
-        free(ctx->partial);
-        ctx->partial = partial;
-        return gi_fail(ctx, GOPTIM_ERR_BACKEND, "set_threads: starting %d threads failed: %s (running on 1 thread)",
-                       (int)n, strerror(rc));
+        return gi_fail(ctx, rc == ENOMEM ? GOPTIM_ERR_OUT_OF_MEMORY : GOPTIM_ERR_BACKEND,
+                       "set_threads: starting %d threads failed: %s (running on 1 thread)", (int)n, strerror(rc));
     }
-    free(ctx->partial);
-    ctx->partial = partial;
     return GOPTIM_OK;
 }
 
@@ -146,16 +140,9 @@ goptim_status goptim_context_create(int32_t threads, goptim_context **out) {
     ctx->pool.nthreads = 0; /* nothing to destroy yet */
     int n = threads <= 0 ? gi_online_cpus() : threads;
     if (n > 1024) n = 1024;
-    ctx->partial = aligned_alloc(64, (size_t)n * GI_PARTIAL_STRIDE * sizeof(double));
-    if (!ctx->partial) {
-        pthread_mutex_destroy(&ctx->mu);
-        free(ctx);
-        return GOPTIM_ERR_OUT_OF_MEMORY;
-    }
     int rc = gi_pool_init(&ctx->pool, n);
     if (rc) {
         gi_pool_destroy(&ctx->pool);
-        free(ctx->partial);
         pthread_mutex_destroy(&ctx->mu);
         free(ctx);
         return rc == ENOMEM ? GOPTIM_ERR_OUT_OF_MEMORY : GOPTIM_ERR_BACKEND;
@@ -168,7 +155,7 @@ goptim_status goptim_context_destroy(goptim_context *ctx) {
     if (!ctx) return GOPTIM_ERR_INVALID_ARGUMENT;
     gi_pool_destroy(&ctx->pool);
     free(ctx->prefix);
-    free(ctx->partial);
+    free(ctx->slots);
     pthread_mutex_destroy(&ctx->mu);
     free(ctx);
     return GOPTIM_OK;
@@ -274,88 +261,83 @@ goptim_status gi_check_list(goptim_context *ctx, const char *op, const goptim_te
     return GOPTIM_OK;
 }
 
-typedef struct {
-    const goptim_tensor_list *list;
-    const int64_t *prefix;
-    int64_t total;
-    gi_piece_fn fn;
-    void *arg;
-} gi_list_job;
-
-/* Thread tid's share [lo, hi) of [0, total): equal parts, split points rounded to
- * multiples of GI_SPLIT_ALIGN so threads do not share cache lines of a flat arena. */
-static void gi_share(int64_t total, int tid, int n, int64_t *lo, int64_t *hi) {
-    int64_t blocks = (total + GI_SPLIT_ALIGN - 1) / GI_SPLIT_ALIGN;
-    int64_t b0 = blocks / n * tid + (tid < blocks % n ? tid : blocks % n);
-    int64_t b1 = b0 + blocks / n + (tid < blocks % n ? 1 : 0);
-    *lo = b0 * GI_SPLIT_ALIGN < total ? b0 * GI_SPLIT_ALIGN : total;
-    *hi = b1 * GI_SPLIT_ALIGN < total ? b1 * GI_SPLIT_ALIGN : total;
+int64_t gi_chunk_count(int64_t total) {
+    if (total <= 0) return 0;
+    int64_t size = (total + GI_MAX_CHUNKS - 1) / GI_MAX_CHUNKS;
+    size = size < GI_CHUNK_MIN ? GI_CHUNK_MIN : (size + 15) / 16 * 16;
+    return (total + size - 1) / size;
 }
 
-static void gi_list_worker(void *argp, int tid, int n) {
-    const gi_list_job *j = (const gi_list_job *)argp;
-    int64_t lo, hi;
-    gi_share(j->total, tid, n, &lo, &hi);
-    if (lo >= hi) return;
-    /* first tensor whose end is beyond lo: largest i with prefix[i] <= lo and numel > 0 */
+static int64_t gi_chunk_size(int64_t total, int64_t nchunks) {
+    int64_t size = (total + nchunks - 1) / nchunks;
+    size = size < GI_CHUNK_MIN ? GI_CHUNK_MIN : (size + 15) / 16 * 16;
+    return size;
+}
+
+double *gi_slots(goptim_context *ctx, int64_t n) {
+    if (n > ctx->slots_cap || !ctx->slots) {
+        int64_t cap = n < 64 ? 64 : n;
+        double *s = malloc((size_t)cap * sizeof(double));
+        if (!s) return NULL;
+        free(ctx->slots);
+        ctx->slots = s;
+        ctx->slots_cap = cap;
+    }
+    if (n > 0) memset(ctx->slots, 0, (size_t)n * sizeof(double));
+    return ctx->slots;
+}
+
+typedef struct {
+    const goptim_tensor_list *list; /* NULL: a flat range */
+    const int64_t *prefix;
+    int64_t total, size;
+    gi_piece_fn fn;
+    void *arg;
+} gi_job;
+
+/* Runs chunk c: [c*size, (c+1)*size) of the list's elements, tensor by tensor. */
+static void gi_chunk(void *argp, int64_t c, int tid) {
+    (void)tid;
+    const gi_job *j = (const gi_job *)argp;
+    const int64_t lo = c * j->size, hi = lo + j->size < j->total ? lo + j->size : j->total;
+    if (!j->list) {
+        j->fn(j->arg, c, 0, lo, hi - lo);
+        return;
+    }
+    /* the tensor holding element lo: largest a with prefix[a] <= lo */
     int64_t a = 0, b = j->list->count; /* prefix[a] <= lo < prefix[b] */
     while (b - a > 1) {
-        int64_t m = a + (b - a) / 2;
+        const int64_t m = a + (b - a) / 2;
         if (j->prefix[m] <= lo) a = m;
         else b = m;
     }
     for (int64_t i = a; i < j->list->count && j->prefix[i] < hi; i++) {
-        int64_t t0 = j->prefix[i], t1 = j->prefix[i + 1];
-        int64_t s = lo > t0 ? lo : t0, e = hi < t1 ? hi : t1;
-        if (e > s) j->fn(j->arg, tid, i, s - t0, e - s);
+        const int64_t t0 = j->prefix[i], t1 = j->prefix[i + 1];
+        const int64_t s = lo > t0 ? lo : t0, e = hi < t1 ? hi : t1;
+        if (e > s) j->fn(j->arg, c, i, s - t0, e - s);
     }
 }
 
-static int gi_threads_for(const goptim_context *ctx, int64_t total) {
-    int n = ctx->pool.nthreads;
-    if (total < GI_PARALLEL_MIN || n <= 1) return 1;
-    /* at least GI_PARALLEL_MIN/2 elements per thread */
-    int64_t most = total / (GI_PARALLEL_MIN / 2);
-    if (most < n) n = (int)most;
-    return n < 1 ? 1 : n;
-}
-
-int gi_for_list(goptim_context *ctx, const goptim_tensor_list *list, int64_t total, gi_piece_fn fn, void *arg) {
-    gi_list_job j = {list, ctx->prefix, total, fn, arg};
-    if (total == 0) return 1;
-    int n = gi_threads_for(ctx, total);
-    if (n == 1) {
-        for (int64_t i = 0; i < list->count; i++)
-            if (list->numel[i] > 0) fn(arg, 0, i, 0, list->numel[i]);
-        return 1;
+static void gi_run(goptim_context *ctx, gi_job *j) {
+    const int64_t n = gi_chunk_count(j->total);
+    j->size = gi_chunk_size(j->total, n);
+    if (j->total < GI_PARALLEL_MIN || ctx->pool.nthreads <= 1) {
+        for (int64_t c = 0; c < n; c++) gi_chunk(j, c, 0);
+        return;
     }
-    gi_pool_run(&ctx->pool, n, gi_list_worker, &j);
-    return n;
+    gi_pool_run(&ctx->pool, n, gi_chunk, j);
 }
 
-typedef struct {
-    int64_t total;
-    gi_piece_fn fn;
-    void *arg;
-} gi_range_job;
-
-static void gi_range_worker(void *argp, int tid, int n) {
-    const gi_range_job *j = (const gi_range_job *)argp;
-    int64_t lo, hi;
-    gi_share(j->total, tid, n, &lo, &hi);
-    if (hi > lo) j->fn(j->arg, tid, 0, lo, hi - lo);
+void gi_for_list(goptim_context *ctx, const goptim_tensor_list *list, int64_t total, gi_piece_fn fn, void *arg) {
+    if (total <= 0) return;
+    gi_job j = {list, ctx->prefix, total, 0, fn, arg};
+    gi_run(ctx, &j);
 }
 
-int gi_for_range(goptim_context *ctx, int64_t total, gi_piece_fn fn, void *arg) {
-    if (total <= 0) return 1;
-    int n = gi_threads_for(ctx, total);
-    if (n == 1) {
-        fn(arg, 0, 0, 0, total);
-        return 1;
-    }
-    gi_range_job j = {total, fn, arg};
-    gi_pool_run(&ctx->pool, n, gi_range_worker, &j);
-    return n;
+void gi_for_range(goptim_context *ctx, int64_t total, gi_piece_fn fn, void *arg) {
+    if (total <= 0) return;
+    gi_job j = {NULL, NULL, total, 0, fn, arg};
+    gi_run(ctx, &j);
 }
 
 /* ---------------------------------------------------------------- AMP, clipping */
@@ -384,15 +366,15 @@ typedef struct {
     float v;
 } gi_mem_job;
 
-static void gi_copy_piece(void *argp, int tid, int64_t t, int64_t begin, int64_t len) {
-    (void)tid;
+static void gi_copy_piece(void *argp, int64_t chunk, int64_t t, int64_t begin, int64_t len) {
+    (void)chunk;
     (void)t;
     const gi_mem_job *j = (const gi_mem_job *)argp;
     memmove(j->dst + begin, j->src + begin, (size_t)len * sizeof(float));
 }
 
-static void gi_fill_piece(void *argp, int tid, int64_t t, int64_t begin, int64_t len) {
-    (void)tid;
+static void gi_fill_piece(void *argp, int64_t chunk, int64_t t, int64_t begin, int64_t len) {
+    (void)chunk;
     (void)t;
     const gi_mem_job *j = (const gi_mem_job *)argp;
     float *d = j->dst + begin;

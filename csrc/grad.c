@@ -27,13 +27,15 @@ GI_INLINE void clamp_body(int64_t n, float *restrict g, float lo, float hi) {
 /* Returns 1 if any element is NaN or Inf; with UNSCALE also g *= inv_scale (after
  * the check, on the value as read: torch's _amp_foreach_non_finite_check_and_unscale_). */
 GI_INLINE int finite_body(int64_t n, float *restrict g, float inv_scale, const int UNSCALE) {
-    int bad = 0;
+    uint32_t bad = 0;
     for (int64_t i = 0; i < n; i++) {
         const float x = g[i];
-        bad |= !(fabsf(x) <= FLT_MAX);
+        uint32_t bits;
+        memcpy(&bits, &x, sizeof bits);
+        bad |= (uint32_t)((bits & 0x7f800000u) == 0x7f800000u); /* exponent all ones: Inf or NaN */
         if (UNSCALE) g[i] = x * inv_scale;
     }
-    return bad;
+    return bad != 0;
 }
 
 /* 1 if any element is NaN (the inf-norm's companion of isamax, which skips NaN). */
@@ -83,15 +85,15 @@ static const nan_fn nan_table[GI_ISA_COUNT] = {GI_FOR_EACH_ISA(NAN_ROW)};
 
 typedef struct {
     const goptim_tensor_list *list;
-    double *partial; /* per thread, GI_PARTIAL_STRIDE apart */
+    double *slots; /* one per chunk: the chunk's sum of squares or max |g| */
     nan_fn has_nan;
     int inf;
 } norm_job;
 
-static void norm_piece(void *argp, int tid, int64_t t, int64_t b, int64_t n) {
+static void norm_piece(void *argp, int64_t chunk, int64_t t, int64_t b, int64_t n) {
     const norm_job *j = (const norm_job *)argp;
     const float *g = j->list->grad[t] + b;
-    double *acc = &j->partial[(size_t)tid * GI_PARTIAL_STRIDE];
+    double *acc = &j->slots[chunk];
     if (!j->inf) {
         /* Sum of squares in double (cblas_dsdot): NaN/Inf propagate. */
         double s = 0;
@@ -135,13 +137,18 @@ goptim_status goptim_grad_norm(goptim_context *ctx, const goptim_tensor_list *li
     }
     st = gi_check_list(ctx, "grad_norm", list, 0, 0u, &total);
     if (st) goto out;
-    const int nt = gi_threads(ctx);
-    for (int i = 0; i < nt; i++) ctx->partial[(size_t)i * GI_PARTIAL_STRIDE] = 0;
-    norm_job j = {list, ctx->partial, nan_table[ctx->isa], inf};
-    const int used = gi_for_list(ctx, list, total, norm_piece, &j);
+    /* per-chunk results combined in chunk order: the same norm whatever the thread count */
+    const int64_t nchunks = gi_chunk_count(total);
+    double *slots = gi_slots(ctx, nchunks);
+    if (!slots) {
+        st = gi_fail(ctx, GOPTIM_ERR_OUT_OF_MEMORY, "grad_norm: no memory for %lld partial sums", (long long)nchunks);
+        goto out;
+    }
+    norm_job j = {list, slots, nan_table[ctx->isa], inf};
+    gi_for_list(ctx, list, total, norm_piece, &j);
     double r = 0;
-    for (int i = 0; i < used; i++) {
-        const double v = ctx->partial[(size_t)i * GI_PARTIAL_STRIDE];
+    for (int64_t i = 0; i < nchunks; i++) {
+        const double v = slots[i];
         if (!inf) r += v;
         else if (v != v) { r = v; break; } /* NaN anywhere: the norm is NaN */
         else if (v > r) r = v;
@@ -159,30 +166,30 @@ typedef struct {
     int isa;
     float a, b;
     int unscale;
-    int *bad; /* per thread, GI_PARTIAL_STRIDE doubles apart (reuses ctx->partial) */
+    double *bad; /* one per chunk */
 } grad_job;
 
-static void scale_piece(void *argp, int tid, int64_t t, int64_t b, int64_t n) {
-    (void)tid;
+static void scale_piece(void *argp, int64_t chunk, int64_t t, int64_t b, int64_t n) {
+    (void)chunk;
     const grad_job *j = (const grad_job *)argp;
     scale_table[j->isa](n, j->list->grad[t] + b, j->a);
 }
 
-static void clamp_piece(void *argp, int tid, int64_t t, int64_t b, int64_t n) {
-    (void)tid;
+static void clamp_piece(void *argp, int64_t chunk, int64_t t, int64_t b, int64_t n) {
+    (void)chunk;
     const grad_job *j = (const grad_job *)argp;
     clamp_table[j->isa](n, j->list->grad[t] + b, j->a, j->b);
 }
 
-static void zero_piece(void *argp, int tid, int64_t t, int64_t b, int64_t n) {
-    (void)tid;
+static void zero_piece(void *argp, int64_t chunk, int64_t t, int64_t b, int64_t n) {
+    (void)chunk;
     const grad_job *j = (const grad_job *)argp;
     memset(j->list->grad[t] + b, 0, (size_t)n * sizeof(float));
 }
 
-static void finite_piece(void *argp, int tid, int64_t t, int64_t b, int64_t n) {
+static void finite_piece(void *argp, int64_t chunk, int64_t t, int64_t b, int64_t n) {
     const grad_job *j = (const grad_job *)argp;
-    if (finite_table[j->isa][j->unscale](n, j->list->grad[t] + b, j->a)) j->bad[(size_t)tid * GI_PARTIAL_STRIDE * 2] = 1;
+    if (finite_table[j->isa][j->unscale](n, j->list->grad[t] + b, j->a)) j->bad[chunk] = 1;
 }
 
 goptim_status goptim_clip_grad_by_norm(goptim_context *ctx, const goptim_tensor_list *list, double max_norm,
@@ -228,13 +235,16 @@ goptim_status goptim_check_finite(goptim_context *ctx, const goptim_tensor_list 
     }
     st = gi_check_list(ctx, "check_finite", list, 0, 0u, &total);
     if (st) goto out;
-    const int nt = gi_threads(ctx);
-    int *bad = (int *)ctx->partial; /* an int every GI_PARTIAL_STRIDE*2 ints = 64 bytes */
-    for (int i = 0; i < nt; i++) bad[(size_t)i * GI_PARTIAL_STRIDE * 2] = 0;
+    const int64_t nchunks = gi_chunk_count(total);
+    double *bad = gi_slots(ctx, nchunks);
+    if (!bad) {
+        st = gi_fail(ctx, GOPTIM_ERR_OUT_OF_MEMORY, "check_finite: no memory for %lld flags", (long long)nchunks);
+        goto out;
+    }
     grad_job j = {list, ctx->isa, inv_scale ? *inv_scale : 1.0f, 0, inv_scale != NULL, bad};
-    const int used = gi_for_list(ctx, list, total, finite_piece, &j);
-    for (int i = 0; i < used; i++)
-        if (bad[(size_t)i * GI_PARTIAL_STRIDE * 2]) *found_inf = 1.0f;
+    gi_for_list(ctx, list, total, finite_piece, &j);
+    for (int64_t i = 0; i < nchunks; i++)
+        if (bad[i] != 0) *found_inf = 1.0f;
 out:
     gi_leave(ctx);
     return st;

@@ -61,17 +61,21 @@ struct goptim_context {
     /* grow-only scratch, reused across calls (no allocation per step) */
     int64_t *prefix;     /* prefix[i] = elements before tensor i, prefix[count] = total */
     int64_t prefix_cap;
-    double *partial;     /* per-thread reduction slots, GI_PARTIAL_STRIDE apart */
+    double *slots;       /* one reduction slot per chunk */
+    int64_t slots_cap;
     char last_error[GI_ERRBUF];
 };
 
-/* doubles between two threads' reduction slots (one 64-byte line each) */
-#define GI_PARTIAL_STRIDE 8
-
 /* Below this many elements in total a call runs on the calling thread alone. */
+#ifndef GI_PARALLEL_MIN
 #define GI_PARALLEL_MIN ((int64_t)65536)
-/* Split points between threads are multiples of this many elements (64 bytes). */
-#define GI_SPLIT_ALIGN ((int64_t)16)
+#endif
+/* Chunks (the unit a thread claims) hold at least this many elements, and a call has
+ * at most about GI_MAX_CHUNKS of them; their size depends on the total only (not on
+ * the thread count), is a multiple of 16 elements (64 bytes), and chunk c covers
+ * [c*size, (c+1)*size) of the list's elements in order, across tensor boundaries. */
+#define GI_CHUNK_MIN ((int64_t)16384)
+#define GI_MAX_CHUNKS ((int64_t)512)
 
 /* Records a formatted message in ctx->last_error and returns st. */
 goptim_status gi_fail(goptim_context *ctx, goptim_status st, const char *fmt, ...)
@@ -92,18 +96,23 @@ goptim_status gi_check_list(goptim_context *ctx, const char *op, const goptim_te
                             unsigned state_mask, int64_t *total);
 
 /*
- * The parallel loop over a list: calls fn(arg, tid, tensor, begin, len) for pieces of
- * the list covering every element exactly once. The list's total element count is
- * split into contiguous ranges, one per thread (multiples of GI_SPLIT_ALIGN), and a
- * range may span several tensors; below GI_PARALLEL_MIN elements, or with one
- * thread, the calling thread does it all (tid 0). Requires gi_check_list first.
- * Returns the number of threads used (the tids are 0..n-1).
+ * The parallel loop over a list (after gi_check_list): calls
+ * fn(arg, chunk, tensor, begin, len) for pieces covering every element exactly once;
+ * a piece lies in one tensor and one chunk. Chunks are shared out among the pool's
+ * threads (the caller included) as they come free; below GI_PARALLEL_MIN elements,
+ * or with one thread, the caller runs them all in order.
  */
-typedef void (*gi_piece_fn)(void *arg, int tid, int64_t tensor, int64_t begin, int64_t len);
-int gi_for_list(goptim_context *ctx, const goptim_tensor_list *list, int64_t total, gi_piece_fn fn, void *arg);
+typedef void (*gi_piece_fn)(void *arg, int64_t chunk, int64_t tensor, int64_t begin, int64_t len);
+void gi_for_list(goptim_context *ctx, const goptim_tensor_list *list, int64_t total, gi_piece_fn fn, void *arg);
 
-/* The same over one flat range [0, n): fn(arg, tid, 0, begin, len). */
-int gi_for_range(goptim_context *ctx, int64_t n, gi_piece_fn fn, void *arg);
+/* The same over one flat range [0, n): fn(arg, chunk, 0, begin, len). */
+void gi_for_range(goptim_context *ctx, int64_t n, gi_piece_fn fn, void *arg);
+
+/* Number of chunks gi_for_list/gi_for_range use for total elements. */
+int64_t gi_chunk_count(int64_t total);
+
+/* ctx->slots with room for n doubles, zeroed (grow-only); NULL if out of memory. */
+double *gi_slots(goptim_context *ctx, int64_t n);
 
 /* Threads a call on this context may use (>= 1). */
 static inline int gi_threads(const goptim_context *ctx) { return ctx->pool.nthreads; }

@@ -49,11 +49,14 @@ GI_INLINE float gi_fma_soft(float a, float b, float c) {
     const double s = p + dc;
     const double bb = s - p;
     const double err = (p - (s - bb)) + (dc - bb);
-    int64_t bits;
+    uint64_t bits, ebits;
     memcpy(&bits, &s, sizeof bits);
-    const int64_t inexact_even = ((err > 0) | (err < 0)) & ((bits & 1) == 0);
-    const int64_t away = (err > 0) == (s > 0);
-    bits += inexact_even * (away ? 1 : -1);
+    memcpy(&ebits, &err, sizeof ebits);
+    /* inexact (err != +-0), s finite (so err is not NaN) and s even: move s one ulp
+     * toward the exact sum (up in magnitude if err has the sign of s, else down) */
+    const uint64_t adjust = (err != 0 && fabs(s) <= 1.7976931348623157e308) ? (~bits & 1) : 0;
+    const uint64_t opposite = (bits ^ ebits) >> 63;
+    bits = bits + adjust - ((adjust & opposite) << 1);
     double r;
     memcpy(&r, &bits, sizeof r);
     return (float)r;

@@ -8,7 +8,7 @@
 #include <string.h>
 
 /* Spin iterations before a worker or the caller goes to sleep on its condition
- * variable: a few tens of microseconds, enough for back-to-back optimizer calls. */
+ * variable: tens of microseconds, enough for back-to-back optimizer calls. */
 #define GI_SPIN 4000
 
 static inline void gi_cpu_relax(void) {
@@ -17,6 +17,21 @@ static inline void gi_cpu_relax(void) {
 #elif defined(__aarch64__)
     __asm__ __volatile__("yield");
 #endif
+}
+
+/* Claims the next chunk of generation gen; 0 when none is left or the job is over. */
+static int gi_claim(gi_pool *p, uint32_t gen, int64_t nchunks, int64_t *chunk) {
+    uint64_t cur = atomic_load_explicit(&p->claim, memory_order_acquire);
+    for (;;) {
+        if ((uint32_t)(cur >> 32) != gen) return 0;
+        const int64_t next = (int64_t)(cur & 0xffffffffu);
+        if (next >= nchunks) return 0;
+        if (atomic_compare_exchange_weak_explicit(&p->claim, &cur, cur + 1, memory_order_acq_rel,
+                                                  memory_order_acquire)) {
+            *chunk = next;
+            return 1;
+        }
+    }
 }
 
 static void *gi_worker_main(void *argp) {
@@ -39,17 +54,19 @@ static void *gi_worker_main(void *argp) {
             return NULL;
         }
         seen = atomic_load_explicit(&p->generation, memory_order_acquire);
-        gi_job_fn fn = p->fn;
-        void *arg = p->arg;
-        int n = p->job_threads;
+        const gi_chunk_fn fn = p->fn;
+        void *const arg = p->arg;
+        const int64_t n = p->nchunks;
         pthread_mutex_unlock(&p->mu);
 
-        if (w->tid < n) fn(arg, w->tid, n);
-
-        if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
-            pthread_mutex_lock(&p->mu);
-            pthread_cond_signal(&p->done_cv);
-            pthread_mutex_unlock(&p->mu);
+        int64_t c;
+        while (gi_claim(p, (uint32_t)seen, n, &c)) {
+            fn(arg, c, w->tid);
+            if (atomic_fetch_add_explicit(&p->done, 1, memory_order_acq_rel) + 1 == n) {
+                pthread_mutex_lock(&p->mu);
+                pthread_cond_signal(&p->done_cv);
+                pthread_mutex_unlock(&p->mu);
+            }
         }
     }
 }
@@ -69,7 +86,8 @@ int gi_pool_init(gi_pool *p, int nthreads) {
         return rc;
     }
     atomic_init(&p->generation, 0);
-    atomic_init(&p->pending, 0);
+    atomic_init(&p->claim, 0);
+    atomic_init(&p->done, 0);
     atomic_init(&p->stop, 0);
     p->nthreads = 1;
     if (nthreads == 1) return 0;
@@ -113,28 +131,34 @@ void gi_pool_destroy(gi_pool *p) {
     p->nthreads = 0;
 }
 
-void gi_pool_run(gi_pool *p, int n, gi_job_fn fn, void *arg) {
-    if (n > p->nthreads) n = p->nthreads;
-    if (n <= 1) {
-        fn(arg, 0, 1);
+void gi_pool_run(gi_pool *p, int64_t nchunks, gi_chunk_fn fn, void *arg) {
+    if (nchunks <= 0) return;
+    if (p->nthreads <= 1 || nchunks == 1) {
+        for (int64_t c = 0; c < nchunks; c++) fn(arg, c, 0);
         return;
     }
     pthread_mutex_lock(&p->mu);
+    const uint64_t gen = (uint64_t)atomic_load_explicit(&p->generation, memory_order_relaxed) + 1;
     p->fn = fn;
     p->arg = arg;
-    p->job_threads = n;
-    atomic_store_explicit(&p->pending, p->nthreads - 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
+    p->nchunks = nchunks;
+    atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->claim, (gen & 0xffffffffu) << 32, memory_order_release);
+    atomic_store_explicit(&p->generation, gen, memory_order_release);
     pthread_cond_broadcast(&p->start_cv);
     pthread_mutex_unlock(&p->mu);
 
-    fn(arg, 0, n);
-
+    int64_t c;
+    while (gi_claim(p, (uint32_t)gen, nchunks, &c)) {
+        fn(arg, c, 0);
+        atomic_fetch_add_explicit(&p->done, 1, memory_order_acq_rel);
+    }
+    /* wait for chunks other threads claimed */
     for (int i = 0; i < GI_SPIN; i++) {
-        if (atomic_load_explicit(&p->pending, memory_order_acquire) == 0) return;
+        if (atomic_load_explicit(&p->done, memory_order_acquire) == nchunks) return;
         gi_cpu_relax();
     }
     pthread_mutex_lock(&p->mu);
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) != 0) pthread_cond_wait(&p->done_cv, &p->mu);
+    while (atomic_load_explicit(&p->done, memory_order_acquire) != nchunks) pthread_cond_wait(&p->done_cv, &p->mu);
     pthread_mutex_unlock(&p->mu);
 }

@@ -2,9 +2,12 @@
  * pool.h - the persistent thread pool of a goptim context.
  *
  * nthreads-1 worker threads are created once and sleep on a condition variable
- * between jobs (after a short spin, so back-to-back calls do not pay a wake-up);
- * the thread calling gi_pool_run takes part as worker 0. One job at a time: the
- * context's mutex serialises callers.
+ * between jobs (after a short spin, so back-to-back calls do not pay a wake-up). A job
+ * is a number of chunks; the calling thread takes part as worker 0 and starts at once,
+ * and every thread claims the next chunk with one compare-and-swap until none is left.
+ * So a worker that wakes late (waking a sleeping thread costs ~100 us on some virtual
+ * machines) only takes what is left, and a call is never much slower than running
+ * alone. One job at a time: the context's mutex serialises callers.
  */
 #ifndef GOPTIM_POOL_H
 #define GOPTIM_POOL_H
@@ -13,7 +16,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-typedef void (*gi_job_fn)(void *arg, int tid, int nthreads);
+/* Runs chunk `chunk` of the job; tid is the thread (0 = the caller). */
+typedef void (*gi_chunk_fn)(void *arg, int64_t chunk, int tid);
 
 typedef struct gi_pool gi_pool;
 
@@ -28,21 +32,24 @@ struct gi_pool {
     gi_worker *workers;      /* nthreads-1 */
     pthread_mutex_t mu;
     pthread_cond_t start_cv; /* workers wait here for a new generation */
-    pthread_cond_t done_cv;  /* the caller waits here for pending == 0 */
+    pthread_cond_t done_cv;  /* the caller waits here for done == nchunks */
     atomic_uint_fast64_t generation;
-    atomic_int pending;      /* workers still running the current job */
+    /* (generation mod 2^32) << 32 | next chunk: a claim only succeeds for the
+     * generation the claimer joined, so a late worker never takes a chunk of a later job */
+    _Atomic uint64_t claim;
+    atomic_int_fast64_t done; /* chunks finished in the current job */
     atomic_int stop;
-    gi_job_fn fn;            /* the current job, set before generation moves */
+    gi_chunk_fn fn;           /* the current job, written under mu */
     void *arg;
-    int job_threads;         /* threads taking part in the current job */
+    int64_t nchunks;
 };
 
 /* Starts nthreads-1 workers (nthreads >= 1). Returns 0 or an errno value. */
 int gi_pool_init(gi_pool *p, int nthreads);
 /* Stops and joins the workers. Safe on a zeroed or failed-init pool. */
 void gi_pool_destroy(gi_pool *p);
-/* Runs fn(arg, tid, n) on threads 0..n-1 (n <= nthreads; the caller is tid 0) and
- * returns when all are done. */
-void gi_pool_run(gi_pool *p, int n, gi_job_fn fn, void *arg);
+/* Runs fn(arg, c, tid) for every chunk c in [0, nchunks) (nchunks < 2^32) on the
+ * pool and the calling thread; returns when all are done. */
+void gi_pool_run(gi_pool *p, int64_t nchunks, gi_chunk_fn fn, void *arg);
 
 #endif /* GOPTIM_POOL_H */

@@ -81,8 +81,8 @@ typedef struct {
     int momentum, centered;
 } rmsprop_job;
 
-static void rmsprop_piece(void *argp, int tid, int64_t t, int64_t b, int64_t n) {
-    (void)tid;
+static void rmsprop_piece(void *argp, int64_t chunk, int64_t t, int64_t b, int64_t n) {
+    (void)chunk;
     const rmsprop_job *j = (const rmsprop_job *)argp;
     const goptim_tensor_list *l = j->list;
     j->fn(n, l->param[t] + b, l->grad[t] + b, l->state[0][t] + b, j->momentum ? l->state[1][t] + b : NULL,

@@ -67,8 +67,8 @@ typedef struct {
     int momentum;
 } sgd_job;
 
-static void sgd_piece(void *argp, int tid, int64_t t, int64_t b, int64_t n) {
-    (void)tid;
+static void sgd_piece(void *argp, int64_t chunk, int64_t t, int64_t b, int64_t n) {
+    (void)chunk;
     const sgd_job *j = (const sgd_job *)argp;
     const goptim_tensor_list *l = j->list;
     j->fn(n, l->param[t] + b, l->grad[t] + b, j->momentum ? l->state[0][t] + b : NULL, &j->k);

@@ -265,7 +265,33 @@ static void test_concurrency(void) {
     tu_list_free(&l);
     tu_tensor_free(&t);
     CHECK_OK(goptim_context_destroy(ctx));
-    printf("ok   concurrent calls on one context, 3000 pool hand-offs\n");
+
+    /* late and early workers: sleeps of varying length between calls, 7 threads on
+     * however many CPUs; results equal the single-threaded ones */
+    goptim_context *c1, *c7;
+    CHECK_OK(goptim_context_create(1, &c1));
+    CHECK_OK(goptim_context_create(7, &c7));
+    tu_tensor x = tu_tensor_new(300001), y = tu_tensor_new(300001);
+    tu_rng r = {3};
+    tu_fill(&r, x.p, x.n, -1, 1);
+    tu_fill(&r, x.g, x.n, -1, 1);
+    memcpy(y.p, x.p, (size_t)x.n * 4);
+    memcpy(y.g, x.g, (size_t)x.n * 4);
+    tu_list lx = tu_list_new(&x, 1), ly = tu_list_new(&y, 1);
+    goptim_rmsprop_params rms = {.lr = 1e-3, .alpha = 0.9, .eps = 1e-8, .momentum = 0.5, .centered = 1};
+    for (int s = 1; s <= 300; s++) {
+        CHECK_OK(goptim_rmsprop_step(c1, &lx.l, &rms, s, NULL));
+        if (s % 3 == 0) usleep((useconds_t)(tu_next(&r) % 400));
+        CHECK_OK(goptim_rmsprop_step(c7, &ly.l, &rms, s, NULL));
+    }
+    CHECK(tu_bits_equal(x.p, y.p, x.n, NULL), "7 threads with sleeps differ from 1 thread");
+    tu_list_free(&lx);
+    tu_list_free(&ly);
+    tu_tensor_free(&x);
+    tu_tensor_free(&y);
+    CHECK_OK(goptim_context_destroy(c1));
+    CHECK_OK(goptim_context_destroy(c7));
+    printf("ok   concurrent calls on one context, 3000 pool hand-offs, late workers\n");
 }
 
 int main(void) {
