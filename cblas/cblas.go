@@ -20,8 +20,9 @@ import (
 // Implementation is BLAS from OpenBLAS: every routine of gonum's blas.Float32,
 // blas.Float64, blas.Complex64 and blas.Complex128 interfaces, called through cgo
 // (gonum.org/v1/netlib/blas/netlib, which this package links against -lopenblas).
-// The zero value is ready to use. Its methods panic on invalid arguments with the same
-// messages as gonum's pure-Go implementation, before any C call.
+// The zero value is ready to use. Like gonum's pure-Go implementation, its methods
+// panic on invalid arguments (negative sizes, short slices, bad leading dimensions),
+// and they do so in Go, before any C call.
 type Implementation struct {
 	netlib.Implementation
 }
