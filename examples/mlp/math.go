@@ -83,13 +83,7 @@ func (CPU) AddBias(rows, cols int, x, bias *optim.Tensor) error {
 	if err != nil {
 		return err
 	}
-	xs, b := h[0][:rows*cols], h[1][:cols]
-	for r := 0; r < rows; r++ {
-		row := xs[r*cols : (r+1)*cols]
-		for j := range row {
-			row[j] += b[j]
-		}
-	}
+	addBias(rows, cols, h[0], h[1])
 	return nil
 }
 
@@ -98,13 +92,7 @@ func (CPU) SumRows(rows, cols int, x, out *optim.Tensor) error {
 	if err != nil {
 		return err
 	}
-	xs, o := h[0][:rows*cols], h[1][:cols]
-	clear(o)
-	for r := 0; r < rows; r++ {
-		for j, v := range xs[r*cols : (r+1)*cols] {
-			o[j] += v
-		}
-	}
+	sumRows(rows, cols, h[0], h[1])
 	return nil
 }
 
@@ -113,11 +101,7 @@ func (CPU) ReLU(n int, x *optim.Tensor) error {
 	if err != nil {
 		return err
 	}
-	for i, v := range h[0][:n] {
-		if v < 0 {
-			h[0][i] = 0
-		}
-	}
+	relu(h[0][:n])
 	return nil
 }
 
@@ -126,11 +110,7 @@ func (CPU) ReLUBackward(n int, dy, y *optim.Tensor) error {
 	if err != nil {
 		return err
 	}
-	for i, v := range h[1][:n] {
-		if v <= 0 {
-			h[0][i] = 0
-		}
-	}
+	reluBackward(h[0][:n], h[1][:n])
 	return nil
 }
 
@@ -146,10 +126,58 @@ func (CPU) SoftmaxCrossEntropy(rows, cols int, logits *optim.Tensor, labels []in
 	if len(labels) < rows {
 		return 0, 0, fmt.Errorf("mlp: %d labels for %d rows", len(labels), rows)
 	}
+	var d []float32
+	if dlogits != nil {
+		d = h[1]
+	}
+	loss, correct := softmaxCrossEntropy(rows, cols, h[0], labels, scale, d)
+	return loss, correct, nil
+}
+
+// The elementwise operations on host slices, shared by CPU and Device.
+
+func addBias(rows, cols int, x, b []float32) {
+	x, b = x[:rows*cols], b[:cols]
+	for r := 0; r < rows; r++ {
+		row := x[r*cols : (r+1)*cols]
+		for j := range row {
+			row[j] += b[j]
+		}
+	}
+}
+
+func sumRows(rows, cols int, x, out []float32) {
+	x, out = x[:rows*cols], out[:cols]
+	clear(out)
+	for r := 0; r < rows; r++ {
+		for j, v := range x[r*cols : (r+1)*cols] {
+			out[j] += v
+		}
+	}
+}
+
+func relu(x []float32) {
+	for i, v := range x {
+		if v < 0 {
+			x[i] = 0
+		}
+	}
+}
+
+func reluBackward(dy, y []float32) {
+	for i, v := range y {
+		if v <= 0 {
+			dy[i] = 0
+		}
+	}
+}
+
+// softmaxCrossEntropy: see Math.SoftmaxCrossEntropy; d may be nil.
+func softmaxCrossEntropy(rows, cols int, logits []float32, labels []int, scale float32, d []float32) (float64, int) {
 	var loss float64
 	correct := 0
 	for r := 0; r < rows; r++ {
-		z := h[0][r*cols : (r+1)*cols]
+		z := logits[r*cols : (r+1)*cols]
 		best := 0
 		for j := range z {
 			if z[j] > z[best] {
@@ -165,16 +193,16 @@ func (CPU) SoftmaxCrossEntropy(rows, cols int, logits *optim.Tensor, labels []in
 			sum += math.Exp(float64(v - z[best]))
 		}
 		loss += math.Log(sum) - float64(z[labels[r]]-z[best])
-		if dlogits != nil {
-			d := h[1][r*cols : (r+1)*cols]
+		if d != nil {
+			dr := d[r*cols : (r+1)*cols]
 			for j, v := range z {
 				p := math.Exp(float64(v-z[best])) / sum
 				if j == labels[r] {
 					p--
 				}
-				d[j] = float32(p) * scale
+				dr[j] = float32(p) * scale
 			}
 		}
 	}
-	return loss, correct, nil
+	return loss, correct
 }
