@@ -7,8 +7,9 @@
  * 10,000 equal tensors (same N in total), reported as effective GB/s (the bytes a
  * fused step must move: Adam/AdamW 28 B per param, SGD-momentum, Adagrad and RMSprop
  * 20 B) and as a fraction of the copy bandwidth (bytes read + written by a
- * multi-threaded memcpy of a large buffer, with the same thread count). Built by
- * CMake, not run by ctest.
+ * multi-threaded memcpy of a large buffer, with the same thread count). Copy and
+ * step timings alternate, and the best of each is taken, so a machine shared with
+ * other work affects both alike. Built by CMake, not run by ctest.
  */
 #include "optim_common.h"
 
@@ -22,20 +23,6 @@ static double now(void) {
 }
 
 static int iters = 10;
-
-/* best-of time per call, after a warm-up call */
-#define TIME_BEST(expr)                                 \
-    ({                                                  \
-        double best_ = 1e30;                            \
-        expr;                                           \
-        for (int it_ = 0; it_ < iters; it_++) {         \
-            double t0_ = now();                         \
-            expr;                                       \
-            double dt_ = now() - t0_;                   \
-            if (dt_ < best_) best_ = dt_;               \
-        }                                               \
-        best_;                                          \
-    })
 
 typedef struct {
     const char *name;
@@ -91,31 +78,40 @@ int main(int argc, char **argv) {
         CHECK_OK(goptim_context_set_isa(ctx, isas[ii]));
         for (int th = 1; th <= maxthreads; th++) {
             CHECK_OK(goptim_context_set_threads(ctx, th));
-            double tc = TIME_BEST(CHECK_OK(goptim_copy(ctx, cdst, csrc, cn)));
-            double copy_gbs = 2.0 * (double)cn * 4 / tc / 1e9;
-            for (int oi = 0; oi < nopt; oi++) {
-                for (int layout = 0; layout < 2; layout++) {
+            for (int oi = 0; oi < nopt + 3; oi++) {
+                for (int layout = 0; layout < (oi < nopt ? 2 : 1); layout++) {
                     tu_list *l = layout ? &ls : &l1;
                     int64_t step = 2; /* steady state (SGD: buffer read) */
-                    double t = TIME_BEST(CHECK_OK(opt_step(ctx, &opts[oi].c, &l->l, step++, NULL)));
-                    double gbs = opts[oi].bytes * (double)n / t / 1e9;
-                    printf("%-8s %-7d %-14s %-8s %10.2f %9.1f %9.1f %9.3f\n", tu_isa_name(isas[ii]), th, opts[oi].name,
+                    double tc = 1e30, t = 1e30, bytes;
+                    const char *name;
+                    float out = 0;
+                    for (int it = -1; it < iters; it++) {
+                        double t0 = now();
+                        CHECK_OK(goptim_copy(ctx, cdst, csrc, cn));
+                        double t1 = now();
+                        if (oi < nopt) CHECK_OK(opt_step(ctx, &opts[oi].c, &l->l, step++, NULL));
+                        else if (oi == nopt) CHECK_OK(goptim_grad_norm(ctx, &l->l, 2.0, &out));
+                        else if (oi == nopt + 1) CHECK_OK(goptim_grad_norm(ctx, &l->l, INFINITY, &out));
+                        else CHECK_OK(goptim_check_finite(ctx, &l->l, NULL, &out));
+                        double t2 = now();
+                        if (it >= 0 && t1 - t0 < tc) tc = t1 - t0;
+                        if (it >= 0 && t2 - t1 < t) t = t2 - t1;
+                    }
+                    if (oi < nopt) {
+                        name = opts[oi].name;
+                        bytes = opts[oi].bytes;
+                    } else {
+                        static const char *gn[] = {"grad_norm_l2", "grad_norm_inf", "check_finite"};
+                        name = gn[oi - nopt];
+                        bytes = 4; /* read once */
+                    }
+                    const double copy_gbs = 2.0 * (double)cn * 4 / tc / 1e9;
+                    const double gbs = bytes * (double)n / t / 1e9;
+                    printf("%-8s %-7d %-14s %-8s %10.2f %9.1f %9.1f %9.3f\n", tu_isa_name(isas[ii]), th, name,
                            layout ? "10k" : "1tensor", t * 1e3, gbs, copy_gbs, gbs / copy_gbs);
                     fflush(stdout);
                 }
             }
-            /* gradient utilities, 4 B read (+4 B written for clip) per param */
-            float norm;
-            double tn = TIME_BEST(CHECK_OK(goptim_grad_norm(ctx, &l1.l, 2.0, &norm)));
-            double ti = TIME_BEST(CHECK_OK(goptim_grad_norm(ctx, &l1.l, INFINITY, &norm)));
-            float found = 0;
-            double tf = TIME_BEST(CHECK_OK(goptim_check_finite(ctx, &l1.l, NULL, &found)));
-            printf("%-8s %-7d %-14s %-8s %10.2f %9.1f %9.1f %9.3f\n", tu_isa_name(isas[ii]), th, "grad_norm_l2", "1tensor",
-                   tn * 1e3, 4.0 * n / tn / 1e9, copy_gbs, 4.0 * n / tn / 1e9 / copy_gbs);
-            printf("%-8s %-7d %-14s %-8s %10.2f %9.1f %9.1f %9.3f\n", tu_isa_name(isas[ii]), th, "grad_norm_inf", "1tensor",
-                   ti * 1e3, 4.0 * n / ti / 1e9, copy_gbs, 4.0 * n / ti / 1e9 / copy_gbs);
-            printf("%-8s %-7d %-14s %-8s %10.2f %9.1f %9.1f %9.3f\n", tu_isa_name(isas[ii]), th, "check_finite", "1tensor",
-                   tf * 1e3, 4.0 * n / tf / 1e9, copy_gbs, 4.0 * n / tf / 1e9 / copy_gbs);
         }
     }
     tu_list_free(&l1);
