@@ -319,8 +319,13 @@ static void gi_chunk(void *argp, int64_t c, int tid) {
 }
 
 static void gi_run(goptim_context *ctx, gi_job *j) {
-    const int64_t n = gi_chunk_count(j->total);
-    j->size = gi_chunk_size(j->total, n);
+    int64_t n;
+    if (j->size > 0) { /* caller's chunk size */
+        n = (j->total + j->size - 1) / j->size;
+    } else {
+        n = gi_chunk_count(j->total);
+        j->size = gi_chunk_size(j->total, n);
+    }
     if (j->total < GI_PARALLEL_MIN || ctx->pool.nthreads <= 1) {
         for (int64_t c = 0; c < n; c++) gi_chunk(j, c, 0);
         return;
@@ -336,7 +341,13 @@ void gi_for_list(goptim_context *ctx, const goptim_tensor_list *list, int64_t to
 
 void gi_for_range(goptim_context *ctx, int64_t total, gi_piece_fn fn, void *arg) {
     if (total <= 0) return;
-    gi_job j = {NULL, NULL, total, 0, fn, arg};
+    /* Few, large pieces: memcpy/memset switch to non-temporal stores for large sizes,
+     * which a copy needs to reach full bandwidth; four chunks per thread still let
+     * a late worker's share be picked up. */
+    const int64_t parts = (int64_t)ctx->pool.nthreads * 4;
+    int64_t size = (total + parts - 1) / parts;
+    size = size < GI_CHUNK_MIN ? GI_CHUNK_MIN : (size + 15) / 16 * 16;
+    gi_job j = {NULL, NULL, total, size, fn, arg};
     gi_run(ctx, &j);
 }
 

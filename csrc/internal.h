@@ -105,7 +105,8 @@ goptim_status gi_check_list(goptim_context *ctx, const char *op, const goptim_te
 typedef void (*gi_piece_fn)(void *arg, int64_t chunk, int64_t tensor, int64_t begin, int64_t len);
 void gi_for_list(goptim_context *ctx, const goptim_tensor_list *list, int64_t total, gi_piece_fn fn, void *arg);
 
-/* The same over one flat range [0, n): fn(arg, chunk, 0, begin, len). */
+/* The same over one flat range [0, n): fn(arg, chunk, 0, begin, len), in chunks of
+ * about n / (4 * threads) elements (copies and fills, no reductions). */
 void gi_for_range(goptim_context *ctx, int64_t n, gi_piece_fn fn, void *arg);
 
 /* Number of chunks gi_for_list/gi_for_range use for total elements. */
