@@ -59,10 +59,10 @@ typedef void (*adam_fn)(int64_t n, float *p, float *g, float *m, float *v, float
                                                 const adam_k *k) {                                          \
         adam_body(n, p, g, m, v, vmax, k, WD, AMS, SC, hw);                                                 \
     }
-#define ADAM_ISA(isa, attr, hw)                                                                                 \
-    ADAM_SPEC(isa, attr, hw, 0, 0, 0) ADAM_SPEC(isa, attr, hw, 0, 0, 1) ADAM_SPEC(isa, attr, hw, 0, 1, 0)                 \
-    ADAM_SPEC(isa, attr, hw, 0, 1, 1) ADAM_SPEC(isa, attr, hw, 1, 0, 0) ADAM_SPEC(isa, attr, hw, 1, 0, 1)                 \
-    ADAM_SPEC(isa, attr, hw, 1, 1, 0) ADAM_SPEC(isa, attr, hw, 1, 1, 1) ADAM_SPEC(isa, attr, hw, 2, 0, 0)                 \
+#define ADAM_ISA(isa, attr, hw)                                                                           \
+    ADAM_SPEC(isa, attr, hw, 0, 0, 0) ADAM_SPEC(isa, attr, hw, 0, 0, 1) ADAM_SPEC(isa, attr, hw, 0, 1, 0) \
+    ADAM_SPEC(isa, attr, hw, 0, 1, 1) ADAM_SPEC(isa, attr, hw, 1, 0, 0) ADAM_SPEC(isa, attr, hw, 1, 0, 1) \
+    ADAM_SPEC(isa, attr, hw, 1, 1, 0) ADAM_SPEC(isa, attr, hw, 1, 1, 1) ADAM_SPEC(isa, attr, hw, 2, 0, 0) \
     ADAM_SPEC(isa, attr, hw, 2, 0, 1) ADAM_SPEC(isa, attr, hw, 2, 1, 0) ADAM_SPEC(isa, attr, hw, 2, 1, 1)
 GI_FOR_EACH_ISA(ADAM_ISA)
 

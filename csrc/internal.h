@@ -43,7 +43,11 @@ enum {
 #if defined(__x86_64__)
 #define GI_ATTR_PORTABLE
 #define GI_ATTR_AVX2 __attribute__((target("avx2,fma")))
+#if defined(__clang__)
+#define GI_ATTR_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq"), min_vector_width(512)))
+#else
 #define GI_ATTR_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,prefer-vector-width=512")))
+#endif
 #define GI_FOR_EACH_ISA(X) X(portable, GI_ATTR_PORTABLE, 0) X(avx2, GI_ATTR_AVX2, 1) X(avx512, GI_ATTR_AVX512, 1)
 #else
 #define GI_FOR_EACH_ISA(X) X(portable, , 1)
@@ -114,9 +118,6 @@ int64_t gi_chunk_count(int64_t total);
 
 /* ctx->slots with room for n doubles, zeroed (grow-only); NULL if out of memory. */
 double *gi_slots(goptim_context *ctx, int64_t n);
-
-/* Threads a call on this context may use (>= 1). */
-static inline int gi_threads(const goptim_context *ctx) { return ctx->pool.nthreads; }
 
 /* ---------------------------------------------------------------- AMP and clipping */
 
