@@ -26,8 +26,11 @@ func GradScalerDefaults() GradScalerConfig {
 // the optimizer only when they are finite; Step also updates the scale (torch's
 // update()): back off after a skipped step, grow after GrowthInterval clean ones.
 type GradScaler struct {
-	cfg     GradScalerConfig
-	scale   float64
+	cfg GradScalerConfig
+	// scale is float32 as torch's scale tensor is (reliability: it was float64, so
+	// it grew past float32's range, where 1/scale rounds to 0 and the unscale and
+	// the finite check were silently dropped).
+	scale   float32
 	tracker int
 }
 
@@ -46,11 +49,16 @@ func NewGradScaler(cfg GradScalerConfig) (*GradScaler, error) {
 	if cfg.GrowthInterval <= 0 {
 		return nil, &ConfigError{Optimizer: k, Field: "growth_interval", Value: float64(cfg.GrowthInterval), Reason: "must be > 0"}
 	}
-	return &GradScaler{cfg: cfg, scale: cfg.InitScale}, nil
+	s := &GradScaler{cfg: cfg, scale: float32(cfg.InitScale)}
+	if math.IsInf(float64(s.scale), 0) || s.scale == 0 {
+		return nil, &ConfigError{Optimizer: k, Field: "init_scale", Value: cfg.InitScale,
+			Reason: "must round to a finite, non-zero float32 (torch keeps the scale in float32)"}
+	}
+	return s, nil
 }
 
 // Scale is the factor to multiply the loss (so the gradients) by.
-func (s *GradScaler) Scale() float64 { return s.scale }
+func (s *GradScaler) Scale() float64 { return float64(s.scale) }
 
 // scaledStepper is implemented by every optimizer of this package.
 type scaledStepper interface {
@@ -70,20 +78,24 @@ func (c *core[C]) scaledStep(invScale float64) error {
 func (s *GradScaler) Step(opt Optimizer) (stepped bool, err error) {
 	ss, ok := opt.(scaledStepper)
 	if !ok {
-		return false, fmt.Errorf("optim: GradScaler.Step: %T is not an optimizer of this package", opt)
+		return false, fmt.Errorf("optim: GradScaler.Step: %T is not an optimizer of this package: %w", opt, ErrInvalidArgument)
 	}
 	// torch computes the reciprocal in double and rounds it to float once.
-	err = ss.scaledStep(1 / s.scale)
+	err = ss.scaledStep(1 / float64(s.scale))
+	// The update is torch's _amp_update_scale_: the product is taken in double and
+	// stored as float, and a growth that would overflow float32 is not applied.
 	switch {
 	case err == nil:
 		s.tracker++
 		if s.tracker == s.cfg.GrowthInterval {
-			s.scale *= s.cfg.GrowthFactor
+			if g := float32(float64(s.scale) * s.cfg.GrowthFactor); !math.IsInf(float64(g), 0) {
+				s.scale = g
+			}
 			s.tracker = 0
 		}
 		return true, nil
 	case errors.Is(err, ErrNonFinite):
-		s.scale *= s.cfg.BackoffFactor
+		s.scale = float32(float64(s.scale) * s.cfg.BackoffFactor)
 		s.tracker = 0
 		return false, nil
 	default:

@@ -176,7 +176,8 @@ func (c *core[C]) Load(r io.Reader) error {
 		return err
 	}
 	if h.Optimizer != c.spec.kind {
-		return badCheckpoint("it holds a %s optimizer, this is %s", h.Optimizer, c.spec.kind)
+		// reliability: %q, as the name comes from the file (and "a adam" read oddly).
+		return badCheckpoint("it holds optimizer %q, this is %q", h.Optimizer, c.spec.kind)
 	}
 	if len(h.Groups) != len(c.groups) {
 		return badCheckpoint("it has %d param groups, the optimizer %d", len(h.Groups), len(c.groups))
@@ -194,7 +195,10 @@ func (c *core[C]) Load(r io.Reader) error {
 			return badCheckpoint("group %d config: %v", gi, err)
 		}
 		if slots := c.spec.slots(cfgs[gi]); slots != hg.State || slots != c.spec.slots(g.cfg) {
-			return badCheckpoint("group %d keeps state %q, the optimizer %q", gi, hg.State, c.spec.slots(g.cfg))
+			// reliability: name all three layouts; the message used to print the file's
+			// and the optimizer's, which are equal when the file's config is at fault.
+			return badCheckpoint("group %d: its config needs state %q, it holds %q, the optimizer keeps %q",
+				gi, slots, hg.State, c.spec.slots(g.cfg))
 		}
 		if len(hg.Params) != len(g.params) {
 			return badCheckpoint("group %d has %d params, the optimizer %d", gi, len(hg.Params), len(g.params))
@@ -202,7 +206,7 @@ func (c *core[C]) Load(r io.Reader) error {
 		for i, hp := range hg.Params {
 			p := g.params[i]
 			if hp.Numel != g.numel[i] {
-				return badCheckpoint("group %d param %d (%s) has %d elements, the optimizer's %s has %d",
+				return badCheckpoint("group %d param %d (%q) has %d elements, the optimizer's %s has %d",
 					gi, i, hp.Name, hp.Numel, p.label(i), g.numel[i])
 			}
 			if hp.Name != "" && p.Name != "" && hp.Name != p.Name {
@@ -266,10 +270,16 @@ func readCheckpoint(r io.Reader) (*checkpointHeader, []byte, error) {
 	if hlen > maxHeader {
 		return nil, nil, badCheckpoint("header length %d is implausible", hlen)
 	}
-	hdr := make([]byte, hlen+4)
-	if err := readFull(r, hdr, "the header"); err != nil {
+	// reliability: read the header in bounded pieces too, so that a 22-byte input
+	// claiming a 256 MiB header fails at EOF instead of allocating 256 MiB first.
+	var hbuf bytes.Buffer
+	if n, err := io.CopyN(&hbuf, r, int64(hlen)+4); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil, badCheckpoint("truncated in the header: %d of %d bytes", n, int64(hlen)+4)
+		}
 		return nil, nil, err
 	}
+	hdr := hbuf.Bytes()
 	if crc32.Checksum(hdr[:hlen], castagnoli) != binary.LittleEndian.Uint32(hdr[hlen:]) {
 		return nil, nil, badCheckpoint("header checksum mismatch (the file is corrupted)")
 	}

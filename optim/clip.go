@@ -8,6 +8,9 @@ import (
 	"github.com/goptim/goptim/binding"
 )
 
+// (reliability: the op names in errors are torch's, as in the ConfigErrors of the
+// same functions: grad_norm, clip_grad_norm, clip_grad_value.)
+//
 // gradList builds a tensor list of the gradients of params (nil grads are skipped, as
 // torch skips params whose .grad is None). The caller frees it.
 func gradList(op string, params []*Param) (*binding.List, error) {
@@ -22,7 +25,8 @@ func gradList(op string, params []*Param) (*binding.List, error) {
 		}
 		if !p.Grad.live() {
 			l.Free()
-			return nil, fmt.Errorf("optim: %s: param %s: grad %w", op, p.label(i), ErrClosed)
+			// reliability: "grad tensor: optim: used after Close", not "grad optim: ...".
+			return nil, fmt.Errorf("optim: %s: param %s: grad tensor: %w", op, p.label(i), ErrClosed)
 		}
 		l.Append(int64(p.Grad.Len()), nil, p.Grad.ptr, [binding.MaxState]unsafe.Pointer{})
 	}
@@ -40,7 +44,7 @@ func checkNormType(op string, normType float64) error {
 // it: norm_type 2 (the L2 norm of all elements together) or math.Inf(1) (the largest
 // |g|). NaN or Inf in a gradient give a NaN or Inf norm.
 func GradNorm(params []*Param, normType float64) (float64, error) {
-	l, norm, total, err := gradNorm("GradNorm", params, normType)
+	l, norm, total, err := gradNorm("grad_norm", params, normType)
 	if err != nil {
 		return 0, err
 	}
@@ -93,7 +97,7 @@ func ClipGradNorm(params []*Param, maxNorm, normType float64, errorIfNonfinite b
 	if err := checkNonNeg("clip_grad_norm", "max_norm", maxNorm); err != nil {
 		return 0, err
 	}
-	l, norm, total, err := gradNorm("ClipGradNorm", params, normType)
+	l, norm, total, err := gradNorm("clip_grad_norm", params, normType)
 	if err != nil {
 		return 0, err
 	}
@@ -120,7 +124,7 @@ func ClipGradValue(params []*Param, clipValue float64) error {
 	if err != nil {
 		return err
 	}
-	l, err := gradList("ClipGradValue", params)
+	l, err := gradList("clip_grad_value", params)
 	if err != nil {
 		return err
 	}

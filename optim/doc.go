@@ -29,12 +29,31 @@
 // # Errors
 //
 // Errors match the sentinels of this package with errors.Is (ErrInvalidConfig,
-// ErrShape, ErrClosed, ErrNonFinite, ErrCheckpoint, ...) and carry details in typed
-// errors (ConfigError, ShapeError, CheckpointError). Nothing panics across cgo.
+// ErrShape, ErrClosed, ErrNonFinite, ErrCheckpoint, ErrInvalidArgument, ...) and
+// carry details in typed errors (ConfigError, ShapeError, CheckpointError). Nothing
+// panics across cgo. Everything is validated in Go before any C call, and a refused
+// call changes nothing. docs/errors.md lists the exact error of every bad input (a
+// test keeps it exact).
 //
 // # Concurrency
 //
 // An optimizer's methods are safe to call from several goroutines: a mutex serialises
-// them. The caller must not change a param's tensors while a Step that reads them is
-// running. Tensors are safe for concurrent use by themselves.
+// them, and each Step (ClipStep, GradScaler's step) is atomic, so N goroutines each
+// calling Step k times take exactly N*k steps with the same result as N*k steps in a
+// row. This covers every method (Step, ClipStep, ZeroGrad, Save, Load,
+// AddParamGroup, SetConfig, SetGroupLR and the other setters, the getters, Close: a
+// call after a concurrent Close fails with ErrClosed). Schedules drive an optimizer
+// through these methods, so they are as safe as it.
+//
+// Different optimizers, the clipping functions and tensors may be used from
+// different goroutines at once. On the CPU the C library runs one call at a time per
+// process (each call already uses every thread of its pool), so that is safe but
+// not faster.
+//
+// Tensors are safe for concurrent use by themselves. What is not synchronised, and
+// must not overlap a Step, ClipStep, ZeroGrad or clipping call that reads the same
+// param: writing its tensors (CopyFrom, Fill, writes through Float32s), closing them
+// or their Arena, and assigning a Param's Data or Grad fields, which are plain
+// fields. A GradScaler is not safe for concurrent use: give each training loop its
+// own. SetThreads and SetISA may be called at any time.
 package optim

@@ -30,6 +30,11 @@ var (
 	ErrOutOfMemory = binding.ErrOutOfMemory
 	// ErrBackend: the C or CUDA library failed.
 	ErrBackend = binding.ErrBackend
+	// ErrInvalidArgument: an index out of range, an unknown state name, or a call on
+	// the wrong kind of object (closing an arena view, a GradScaler given a foreign
+	// Optimizer). It is the C library's invalid-argument sentinel too, so every error
+	// of this package matches a sentinel. (reliability: these errors had none.)
+	ErrInvalidArgument = binding.ErrInvalidArgument
 )
 
 // ConfigError reports an invalid hyperparameter.

@@ -102,7 +102,8 @@ func (c *core[C]) addGroup(params []*Param, cfg C) error {
 			return fmt.Errorf("optim: %s: param %d: %w", c.spec.kind, i, ErrNilParam)
 		}
 		if !p.Data.live() {
-			return fmt.Errorf("optim: %s: param %s: data %w", c.spec.kind, p.label(i), ErrClosed)
+			// reliability: say which tensor ("data tensor: optim: used after Close").
+			return fmt.Errorf("optim: %s: param %s: data tensor: %w", c.spec.kind, p.label(i), ErrClosed)
 		}
 		if seen[p.Data] {
 			return fmt.Errorf("optim: %s: param %s appears twice (a param may be in only one group): %w",
@@ -198,10 +199,11 @@ func (c *core[C]) setConfig(g int, cfg C) error {
 
 func (c *core[C]) groupIndex(g int) error {
 	if c.closed {
-		return fmt.Errorf("optim: %s: %w", c.spec.kind, ErrClosed)
+		// reliability: say which group, not just "optim: sgd: optim: used after Close".
+		return fmt.Errorf("optim: %s: group %d: %w", c.spec.kind, g, ErrClosed)
 	}
 	if g < 0 || g >= len(c.groups) {
-		return fmt.Errorf("optim: %s: group %d out of range [0, %d)", c.spec.kind, g, len(c.groups))
+		return fmt.Errorf("optim: %s: group %d out of range [0, %d): %w", c.spec.kind, g, len(c.groups), ErrInvalidArgument)
 	}
 	return nil
 }
@@ -295,7 +297,7 @@ func (c *core[C]) State(g, i int, name string) ([]float32, error) {
 	}
 	gr := c.groups[g]
 	if i < 0 || i >= len(gr.params) {
-		return nil, fmt.Errorf("optim: %s: param %d out of range [0, %d)", c.spec.kind, i, len(gr.params))
+		return nil, fmt.Errorf("optim: %s: param %d out of range [0, %d): %w", c.spec.kind, i, len(gr.params), ErrInvalidArgument)
 	}
 	for k, n := range c.spec.slots(gr.cfg) {
 		if n == name && n != "" {
@@ -307,7 +309,7 @@ func (c *core[C]) State(g, i int, name string) ([]float32, error) {
 			return out, ctx.CopyToHost(out, unsafe.Add(gr.state[k].ptr, 4*gr.off[i]))
 		}
 	}
-	return nil, fmt.Errorf("optim: %s: no state %q (it keeps %q)", c.spec.kind, name, c.spec.slots(gr.cfg))
+	return nil, fmt.Errorf("optim: %s: no state %q (it keeps %q): %w", c.spec.kind, name, c.spec.slots(gr.cfg), ErrInvalidArgument)
 }
 
 // active checks every param of a group and returns the indices of those with a
@@ -327,8 +329,12 @@ func (c *core[C]) active(gi int, g *group[C]) ([]int, error) {
 		if p.Grad.Len() != g.numel[i] {
 			return nil, &ShapeError{Param: p.label(i), What: "grad", Got: p.Grad.Len(), Want: g.numel[i]}
 		}
-		if !p.Data.live() || !p.Grad.live() {
-			return nil, fmt.Errorf("optim: %s: param %s: tensor %w", c.spec.kind, p.label(i), ErrClosed)
+		// reliability: name the closed tensor (data or grad), not just "tensor".
+		if !p.Data.live() {
+			return nil, fmt.Errorf("optim: %s: param %s: data tensor: %w", c.spec.kind, p.label(i), ErrClosed)
+		}
+		if !p.Grad.live() {
+			return nil, fmt.Errorf("optim: %s: param %s: grad tensor: %w", c.spec.kind, p.label(i), ErrClosed)
 		}
 		act = append(act, i)
 	}
@@ -447,8 +453,11 @@ func (c *core[C]) stepLocked(x stepExtras) error {
 	for gi, g := range c.groups {
 		// Params advance one step each; those at the same step share a call (in
 		// practice all of them: the counts differ only when some grads were nil).
-		done := 0
-		for done < len(acts[gi]) {
+		// reliability: loop until every active param has stepped. The loop used to
+		// compare a running count against the shrinking remainder, so params whose
+		// step count differed from the first one's (after a step with their grad nil)
+		// were silently never stepped again.
+		for len(acts[gi]) > 0 {
 			t := g.steps[acts[gi][0]]
 			same := acts[gi][:0:0]
 			rest := acts[gi][:0:0]
@@ -466,7 +475,6 @@ func (c *core[C]) stepLocked(x stepExtras) error {
 			for _, i := range same {
 				g.steps[i] = t + 1
 			}
-			done += len(same)
 			acts[gi] = rest
 		}
 	}
@@ -538,6 +546,11 @@ func (c *core[C]) ClipStep(maxNorm, normType float64) error {
 func (c *core[C]) LastGradNorm() (float64, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// reliability: after Close the scratch tensor is freed; reading it was a
+	// use-after-free.
+	if c.closed {
+		return 0, fmt.Errorf("optim: %s: LastGradNorm: %w", c.spec.kind, ErrClosed)
+	}
 	if !c.normSet {
 		return math.NaN(), nil
 	}
@@ -563,12 +576,16 @@ func (c *core[C]) ZeroGrad() error {
 	if err != nil {
 		return err
 	}
+	// reliability: check every group before zeroing any (a bad param in group 1 used
+	// to be found after group 0's gradients were already zeroed).
+	acts := make([][]int, len(c.groups))
 	for gi, g := range c.groups {
-		idx, err := c.active(gi, g)
-		if err != nil {
+		if acts[gi], err = c.active(gi, g); err != nil {
 			return err
 		}
-		c.fill(g, idx)
+	}
+	for gi, g := range c.groups {
+		c.fill(g, acts[gi])
 		if err := ctx.ZeroGrad(c.list); err != nil {
 			return err
 		}

@@ -6,13 +6,17 @@ import (
 
 // SGDConfig holds torch.optim.SGD's options. Zero values are taken literally: start
 // from SGDDefaults.
+//
+// (reliability: WeightDecay's JSON key, used in checkpoints, was "weight_decay (L2
+// penalty added to the gradient)", a comment pasted into the tag; it is torch's
+// name now.)
 type SGDConfig struct {
-	LR          float64 `json:"lr"`                                              // lr
-	Momentum    float64 `json:"momentum"`                                        // momentum
-	Dampening   float64 `json:"dampening"`                                       // dampening
-	WeightDecay float64 `json:"weight_decay (L2 penalty added to the gradient)"` // weight_decay (L2 penalty added to the gradient)
-	Nesterov    bool    `json:"nesterov"`                                        // nesterov
-	Maximize    bool    `json:"maximize"`                                        // maximize
+	LR          float64 `json:"lr"`           // lr
+	Momentum    float64 `json:"momentum"`     // momentum
+	Dampening   float64 `json:"dampening"`    // dampening
+	WeightDecay float64 `json:"weight_decay"` // weight_decay (L2 penalty added to the gradient)
+	Nesterov    bool    `json:"nesterov"`     // nesterov
+	Maximize    bool    `json:"maximize"`     // maximize
 }
 
 // SGDDefaults is torch's SGD with the given learning rate: no momentum, dampening,
@@ -30,9 +34,15 @@ func (c SGDConfig) validate() error {
 			return err
 		}
 	}
-	if c.Nesterov && (c.Momentum <= 0 || c.Dampening != 0) {
+	// reliability: the error used to show the momentum as the "nesterov" value even
+	// when the dampening was at fault; it now says which option is wrong and its value.
+	if c.Nesterov && c.Momentum <= 0 {
 		return &ConfigError{Optimizer: k, Field: "nesterov", Value: c.Momentum,
-			Reason: "Nesterov momentum requires a momentum > 0 and zero dampening"}
+			Reason: "Nesterov momentum requires a momentum > 0 (value shown: momentum)"}
+	}
+	if c.Nesterov && c.Dampening != 0 {
+		return &ConfigError{Optimizer: k, Field: "nesterov", Value: c.Dampening,
+			Reason: "Nesterov momentum requires zero dampening (value shown: dampening)"}
 	}
 	return nil
 }

@@ -160,7 +160,7 @@ func (t *Tensor) Close() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.parent != nil {
-		return fmt.Errorf("optim: Tensor.Close on an arena view: close the Arena instead")
+		return fmt.Errorf("optim: Tensor.Close on an arena view: close the Arena instead: %w", ErrInvalidArgument)
 	}
 	return t.release()
 }

@@ -1,0 +1,552 @@
+package optim
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// docs/errors.md lists what each bad input produces, with the exact error text.
+// TestErrorsTableMatchesDocs parses that table and runs every row: the text must be
+// identical, the error must match the sentinels the row names, every row must have
+// a case here and every case a row. So the document cannot drift from the code.
+
+const errorsDoc = "../docs/errors.md"
+
+// errorCase produces the error of one row. A nil error is a row whose input is
+// accepted on purpose (a nil gradient is skipped, not refused).
+type errorCase func(t *testing.T) error
+
+// sentinels are the names the "Matches" column may use.
+var sentinels = map[string]error{
+	"ErrInvalidConfig":   ErrInvalidConfig,
+	"ErrShape":           ErrShape,
+	"ErrClosed":          ErrClosed,
+	"ErrNilParam":        ErrNilParam,
+	"ErrNotHost":         ErrNotHost,
+	"ErrNonFinite":       ErrNonFinite,
+	"ErrCheckpoint":      ErrCheckpoint,
+	"ErrOutOfMemory":     ErrOutOfMemory,
+	"ErrBackend":         ErrBackend,
+	"ErrInvalidArgument": ErrInvalidArgument,
+}
+
+func tableParam(t *testing.T, name string, n int) *Param {
+	t.Helper()
+	p, err := NewParam(name, n)
+	require.NoError(t, err)
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+func tableSGD(t *testing.T, cfg SGDConfig, params ...*Param) *SGD {
+	t.Helper()
+	o, err := NewSGD(params, cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { o.Close() })
+	return o
+}
+
+func sgdWith(cfg SGDConfig) errorCase {
+	return func(t *testing.T) error { _, err := NewSGD([]*Param{tableParam(t, "w", 4)}, cfg); return err }
+}
+
+func adamWith(f func(*AdamConfig)) errorCase {
+	return func(t *testing.T) error {
+		c := AdamDefaults()
+		f(&c)
+		_, err := NewAdam([]*Param{tableParam(t, "w", 4)}, c)
+		return err
+	}
+}
+
+func scalerWith(f func(*GradScalerConfig)) errorCase {
+	return func(t *testing.T) error {
+		c := GradScalerDefaults()
+		f(&c)
+		_, err := NewGradScaler(c)
+		return err
+	}
+}
+
+// tableCheckpoint is a checkpoint of SGD with momentum over one param "w" of 3
+// elements after one step, and an optimizer to load it into; edit rewrites the
+// header JSON (behind valid checksums).
+func tableCheckpoint(t *testing.T, edit ...string) (*SGD, []byte) {
+	t.Helper()
+	w := tableParam(t, "w", 3)
+	require.NoError(t, w.Grad.Fill(1))
+	src := tableSGD(t, SGDConfig{LR: 0.1, Momentum: 0.9}, w)
+	require.NoError(t, src.Step())
+	var buf bytes.Buffer
+	require.NoError(t, src.Save(&buf))
+	hdr, payload, ok := splitCheckpoint(buf.Bytes())
+	require.True(t, ok)
+	for i := 0; i+1 < len(edit); i += 2 {
+		require.Contains(t, string(hdr), edit[i], "the header has no %q to edit", edit[i])
+		hdr = bytes.Replace(hdr, []byte(edit[i]), []byte(edit[i+1]), 1)
+	}
+	dst := tableSGD(t, SGDConfig{LR: 0.1, Momentum: 0.9}, tableParam(t, "w", 3))
+	return dst, frameCheckpoint(hdr, payload)
+}
+
+func loadEdited(edit ...string) errorCase {
+	return func(t *testing.T) error {
+		o, b := tableCheckpoint(t, edit...)
+		return o.Load(bytes.NewReader(b))
+	}
+}
+
+func loadBytes(b []byte) errorCase {
+	return func(t *testing.T) error {
+		o, _ := tableCheckpoint(t)
+		return o.Load(bytes.NewReader(b))
+	}
+}
+
+func closedSGD(t *testing.T) *SGD {
+	o := tableSGD(t, SGDConfig{LR: 0.1, Momentum: 0.9}, tableParam(t, "w", 4))
+	require.NoError(t, o.Close())
+	return o
+}
+
+func closedTensor(t *testing.T) *Tensor {
+	x, err := NewTensor(2)
+	require.NoError(t, err)
+	require.NoError(t, x.Close())
+	return x
+}
+
+var errorCases = map[string]errorCase{
+	// Hyperparameters.
+	"sgd-lr-negative":     sgdWith(SGDConfig{LR: -1}),
+	"sgd-lr-nan":          sgdWith(SGDConfig{LR: math.NaN()}),
+	"sgd-momentum":        sgdWith(SGDConfig{LR: 0.1, Momentum: -0.5}),
+	"sgd-dampening":       sgdWith(SGDConfig{LR: 0.1, Momentum: 0.9, Dampening: -1}),
+	"sgd-weight-decay":    sgdWith(SGDConfig{LR: 0.1, WeightDecay: math.Inf(1)}),
+	"sgd-nesterov-no-mom": sgdWith(SGDConfig{LR: 0.1, Nesterov: true}),
+	"sgd-nesterov-damp":   sgdWith(SGDConfig{LR: 0.1, Momentum: 0.9, Dampening: 0.1, Nesterov: true}),
+	"adam-lr":             adamWith(func(c *AdamConfig) { c.LR = -1e-3 }),
+	"adam-beta1":          adamWith(func(c *AdamConfig) { c.Beta1 = 1 }),
+	"adam-beta2":          adamWith(func(c *AdamConfig) { c.Beta2 = -0.1 }),
+	"adam-eps":            adamWith(func(c *AdamConfig) { c.Eps = -1e-8 }),
+	"adam-weight-decay":   adamWith(func(c *AdamConfig) { c.WeightDecay = -0.01 }),
+	"adamw-beta2": func(t *testing.T) error {
+		c := AdamWDefaults()
+		c.Beta2 = 1.5
+		_, err := NewAdamW([]*Param{tableParam(t, "w", 4)}, c)
+		return err
+	},
+	"adagrad-lr-decay": func(t *testing.T) error {
+		c := AdagradDefaults()
+		c.LRDecay = -1
+		_, err := NewAdagrad([]*Param{tableParam(t, "w", 4)}, c)
+		return err
+	},
+	"adagrad-initial-accumulator": func(t *testing.T) error {
+		c := AdagradDefaults()
+		c.InitialAccumulatorValue = -0.1
+		_, err := NewAdagrad([]*Param{tableParam(t, "w", 4)}, c)
+		return err
+	},
+	"rmsprop-alpha": func(t *testing.T) error {
+		c := RMSpropDefaults()
+		c.Alpha = -0.5
+		_, err := NewRMSprop([]*Param{tableParam(t, "w", 4)}, c)
+		return err
+	},
+	"rmsprop-momentum": func(t *testing.T) error {
+		c := RMSpropDefaults()
+		c.Momentum = math.NaN()
+		_, err := NewRMSprop([]*Param{tableParam(t, "w", 4)}, c)
+		return err
+	},
+	"set-lr": func(t *testing.T) error {
+		return tableSGD(t, SGDDefaults(0.1), tableParam(t, "w", 4)).SetGroupLR(0, -0.5)
+	},
+	"set-config-state": func(t *testing.T) error {
+		return tableSGD(t, SGDDefaults(0.1), tableParam(t, "w", 4)).SetConfig(0, SGDConfig{LR: 0.1, Momentum: 0.9})
+	},
+	"no-momentum": func(t *testing.T) error {
+		o, err := NewAdagrad([]*Param{tableParam(t, "w", 4)}, AdagradDefaults())
+		require.NoError(t, err)
+		defer o.Close()
+		return o.SetGroupMomentum(0, 0.9)
+	},
+	"param-twice": func(t *testing.T) error {
+		w := tableParam(t, "w", 4)
+		return tableSGD(t, SGDDefaults(0.1), w).AddParamGroup([]*Param{w}, SGDDefaults(0.1))
+	},
+	"scaler-init-scale":     scalerWith(func(c *GradScalerConfig) { c.InitScale = 0 }),
+	"scaler-init-scale-big": scalerWith(func(c *GradScalerConfig) { c.InitScale = 1e39 }),
+	"scaler-growth":         scalerWith(func(c *GradScalerConfig) { c.GrowthFactor = 1 }),
+	"scaler-backoff":        scalerWith(func(c *GradScalerConfig) { c.BackoffFactor = 1 }),
+	"scaler-interval":       scalerWith(func(c *GradScalerConfig) { c.GrowthInterval = 0 }),
+	"clip-max-norm": func(t *testing.T) error {
+		_, err := ClipGradNorm([]*Param{tableParam(t, "w", 4)}, -1, 2, false)
+		return err
+	},
+	"clip-norm-type": func(t *testing.T) error {
+		_, err := ClipGradNorm([]*Param{tableParam(t, "w", 4)}, 1, 1, false)
+		return err
+	},
+	"clip-value": func(t *testing.T) error { return ClipGradValue([]*Param{tableParam(t, "w", 4)}, -1) },
+	"clipstep-max-norm": func(t *testing.T) error {
+		return tableSGD(t, SGDDefaults(0.1), tableParam(t, "w", 4)).ClipStep(0, 2)
+	},
+	"clipstep-norm-type": func(t *testing.T) error {
+		return tableSGD(t, SGDDefaults(0.1), tableParam(t, "w", 4)).ClipStep(1, 1)
+	},
+
+	// Lengths.
+	"grad-length": func(t *testing.T) error {
+		w := tableParam(t, "w", 4)
+		o := tableSGD(t, SGDDefaults(0.1), w)
+		w.Grad = tableParam(t, "", 3).Grad
+		return o.Step()
+	},
+	"data-length": func(t *testing.T) error {
+		w := tableParam(t, "w", 4)
+		o := tableSGD(t, SGDDefaults(0.1), w)
+		w.Data = tableParam(t, "", 5).Data
+		return o.Step()
+	},
+	"unnamed-param": func(t *testing.T) error {
+		a, b := tableParam(t, "", 4), tableParam(t, "", 4)
+		o := tableSGD(t, SGDDefaults(0.1), a, b)
+		b.Grad = tableParam(t, "", 2).Grad
+		return o.Step()
+	},
+	"copy-length": func(t *testing.T) error { return tableParam(t, "w", 2).Data.CopyFrom([]float32{1}) },
+	"tensor-negative": func(t *testing.T) error {
+		_, err := NewTensor(-1)
+		return err
+	},
+	"tensor-too-big": func(t *testing.T) error {
+		_, err := NewTensor(1 << 62)
+		return err
+	},
+	"arena-names": func(t *testing.T) error {
+		_, err := NewArena([]string{"a"}, []int{1, 2})
+		return err
+	},
+	"arena-negative": func(t *testing.T) error {
+		_, err := NewArena(nil, []int{1, -2})
+		return err
+	},
+
+	// Missing params and gradients.
+	"nil-param": func(t *testing.T) error {
+		_, err := NewSGD([]*Param{tableParam(t, "w", 4), nil}, SGDDefaults(0.1))
+		return err
+	},
+	"nil-data": func(t *testing.T) error {
+		w := tableParam(t, "w", 4)
+		o := tableSGD(t, SGDDefaults(0.1), w)
+		d := w.Data
+		w.Data = nil
+		defer func() { w.Data = d }()
+		return o.Step()
+	},
+	"nil-param-clip": func(t *testing.T) error {
+		_, err := GradNorm([]*Param{tableParam(t, "w", 4), nil}, 2)
+		return err
+	},
+	"nil-grad": func(t *testing.T) error {
+		w := tableParam(t, "w", 4)
+		o := tableSGD(t, SGDDefaults(0.1), w)
+		w.Grad = nil
+		if err := o.Step(); err != nil {
+			return err
+		}
+		if o.StepCount(0, 0) != 0 {
+			return fmt.Errorf("the param stepped")
+		}
+		return nil
+	},
+
+	// Use after Close.
+	"closed-step":      func(t *testing.T) error { return closedSGD(t).Step() },
+	"closed-clipstep":  func(t *testing.T) error { return closedSGD(t).ClipStep(1, 2) },
+	"closed-zerograd":  func(t *testing.T) error { return closedSGD(t).ZeroGrad() },
+	"closed-save":      func(t *testing.T) error { return closedSGD(t).Save(&bytes.Buffer{}) },
+	"closed-load":      func(t *testing.T) error { return closedSGD(t).Load(bytes.NewReader(nil)) },
+	"closed-add-group": func(t *testing.T) error { return closedSGD(t).AddParamGroup(nil, SGDDefaults(0.1)) },
+	"closed-set-lr":    func(t *testing.T) error { return closedSGD(t).SetGroupLR(0, 0.1) },
+	"closed-last-norm": func(t *testing.T) error { _, err := closedSGD(t).LastGradNorm(); return err },
+	"closed-scaler": func(t *testing.T) error {
+		s, err := NewGradScaler(GradScalerDefaults())
+		require.NoError(t, err)
+		_, err = s.Step(closedSGD(t))
+		return err
+	},
+	"closed-tensor-copy": func(t *testing.T) error { return closedTensor(t).CopyFrom([]float32{1, 2}) },
+	"closed-tensor-read": func(t *testing.T) error { _, err := closedTensor(t).Values(); return err },
+	"closed-tensor-fill": func(t *testing.T) error { return closedTensor(t).Fill(1) },
+	"closed-copy-tensor": func(t *testing.T) error { return CopyTensor(tableParam(t, "w", 2).Data, closedTensor(t)) },
+	"closed-grad": func(t *testing.T) error {
+		w := tableParam(t, "w", 2)
+		o := tableSGD(t, SGDDefaults(0.1), w)
+		w.Grad = closedTensor(t)
+		return o.Step()
+	},
+	"closed-data-new": func(t *testing.T) error {
+		w := tableParam(t, "w", 2)
+		require.NoError(t, w.Data.Close())
+		_, err := NewSGD([]*Param{w}, SGDDefaults(0.1))
+		return err
+	},
+	"closed-arena": func(t *testing.T) error {
+		a, err := NewArena([]string{"w"}, []int{2})
+		require.NoError(t, err)
+		o := tableSGD(t, SGDDefaults(0.1), a.Params()...)
+		require.NoError(t, a.Close())
+		return o.Step()
+	},
+	"arena-view-close": func(t *testing.T) error {
+		a, err := NewArena([]string{"w"}, []int{2})
+		require.NoError(t, err)
+		defer a.Close()
+		return a.Params()[0].Data.Close()
+	},
+	"closed-clip": func(t *testing.T) error {
+		w := tableParam(t, "w", 2)
+		w.Grad = closedTensor(t)
+		return ClipGradValue([]*Param{w}, 1)
+	},
+
+	// Other arguments.
+	"group-range": func(t *testing.T) error {
+		return tableSGD(t, SGDDefaults(0.1), tableParam(t, "w", 2)).SetGroupLR(1, 0.1)
+	},
+	"state-name": func(t *testing.T) error {
+		_, err := tableSGD(t, SGDDefaults(0.1), tableParam(t, "w", 2)).State(0, 0, "exp_avg")
+		return err
+	},
+	"state-param-range": func(t *testing.T) error {
+		_, err := tableSGD(t, SGDDefaults(0.1), tableParam(t, "w", 2)).State(0, 3, "exp_avg")
+		return err
+	},
+	"scaler-foreign": func(t *testing.T) error {
+		s, err := NewGradScaler(GradScalerDefaults())
+		require.NoError(t, err)
+		_, err = s.Step(foreignOptimizer{tableSGD(t, SGDDefaults(0.1), tableParam(t, "w", 2))})
+		return err
+	},
+
+	// Non-finite gradients.
+	"check-finite": func(t *testing.T) error {
+		w := tableParam(t, "w", 2)
+		o := tableSGD(t, SGDDefaults(0.1), w)
+		o.SetCheckFinite(true)
+		require.NoError(t, w.Grad.CopyFrom([]float32{1, float32(math.NaN())}))
+		return o.Step()
+	},
+	"clip-nonfinite": func(t *testing.T) error {
+		w := tableParam(t, "w", 2)
+		require.NoError(t, w.Grad.CopyFrom([]float32{1, float32(math.Inf(1))}))
+		_, err := ClipGradNorm([]*Param{w}, 1, 2, true)
+		return err
+	},
+	"scaler-inf": func(t *testing.T) error {
+		w := tableParam(t, "w", 2)
+		o := tableSGD(t, SGDDefaults(0.1), w)
+		require.NoError(t, w.Grad.CopyFrom([]float32{1, float32(math.Inf(1))}))
+		s, err := NewGradScaler(GradScalerDefaults())
+		require.NoError(t, err)
+		stepped, err := s.Step(o)
+		if err == nil && stepped {
+			return fmt.Errorf("GradScaler stepped over an Inf")
+		}
+		return err
+	},
+
+	// Checkpoints.
+	"ckpt-empty":      loadBytes(nil),
+	"ckpt-magic":      loadBytes([]byte("GARBAGE!\x01\x00\x00\x00\x00\x00\x00\x00")),
+	"ckpt-version":    loadBytes([]byte("GOPTIMCK\x02\x00\x00\x00\x00\x00\x00\x00")),
+	"ckpt-header-len": loadBytes([]byte("GOPTIMCK\x01\x00\x00\x00\xff\xff\xff\xff")),
+	"ckpt-truncated":  loadBytes([]byte("GOPTIMCK\x01\x00\x00\x00\x0a\x00\x00\x00{\"a")),
+	"ckpt-header-crc": func(t *testing.T) error {
+		o, b := tableCheckpoint(t)
+		b[20] ^= 1
+		return o.Load(bytes.NewReader(b))
+	},
+	"ckpt-payload-crc": func(t *testing.T) error {
+		o, b := tableCheckpoint(t)
+		b[len(b)-13] ^= 1
+		return o.Load(bytes.NewReader(b))
+	},
+	"ckpt-trailer": func(t *testing.T) error {
+		o, b := tableCheckpoint(t)
+		b[len(b)-1] = 'X'
+		return o.Load(bytes.NewReader(b))
+	},
+	"ckpt-payload-short": func(t *testing.T) error {
+		o, b := tableCheckpoint(t)
+		hdr, _, _ := splitCheckpoint(b)
+		var buf bytes.Buffer
+		buf.WriteString(checkpointMagic)
+		binary.Write(&buf, binary.LittleEndian, uint32(1))
+		binary.Write(&buf, binary.LittleEndian, uint32(len(hdr)))
+		buf.Write(b[16 : 16+len(hdr)+4])
+		buf.Write(make([]byte, 10)) // 10 of the 24 payload bytes, then EOF
+		return o.Load(bytes.NewReader(buf.Bytes()))
+	},
+	"ckpt-json":         loadEdited(`"format"`, `"format`),
+	"ckpt-kind":         loadEdited(`"optimizer":"sgd"`, `"optimizer":"adam"`),
+	"ckpt-groups":       loadEdited(`"groups":[`, `"groups":[{},`),
+	"ckpt-params":       loadEdited(`"params":[`, `"params":[{},`),
+	"ckpt-numel":        loadEdited(`"numel":3`, `"numel":4`),
+	"ckpt-name":         loadEdited(`"name":"w"`, `"name":"v"`),
+	"ckpt-step":         loadEdited(`"step":1`, `"step":-1`),
+	"ckpt-state":        loadEdited(`"momentum":0.9`, `"momentum":0`),
+	"ckpt-config":       loadEdited(`"lr":0.1`, `"lr":-0.1`),
+	"ckpt-config-field": loadEdited(`"lr":0.1`, `"lr":0.1,"lr_decay":0`),
+	"ckpt-payload-bytes": func(t *testing.T) error {
+		o, b := tableCheckpoint(t)
+		hdr, payload, _ := splitCheckpoint(b)
+		hdr = bytes.Replace(hdr, []byte(`"payload_bytes":12`), []byte(`"payload_bytes":8`), 1)
+		return o.Load(bytes.NewReader(frameCheckpoint(hdr, payload[:8])))
+	},
+}
+
+// docRow is one row of a table in docs/errors.md.
+type docRow struct {
+	id, text, matches string
+	line              int
+}
+
+var rowRE = regexp.MustCompile("^\\| `([a-z0-9-]+)` \\|")
+
+// readErrorsDoc parses every table row that starts with a backquoted ID:
+// | `id` | input | `exact error text` or (no error) | sentinels |
+func readErrorsDoc(t *testing.T) []docRow {
+	t.Helper()
+	b, err := os.ReadFile(errorsDoc)
+	require.NoError(t, err, "docs/errors.md is part of the contract")
+	var rows []docRow
+	for i, line := range strings.Split(string(b), "\n") {
+		if !rowRE.MatchString(line) {
+			continue
+		}
+		cells := strings.Split(strings.Trim(strings.TrimSpace(line), "|"), " | ")
+		require.Len(t, cells, 4, "%s:%d: a row has 4 cells (id | input | error | matches)", errorsDoc, i+1)
+		for k := range cells {
+			cells[k] = strings.TrimSpace(cells[k])
+		}
+		r := docRow{id: strings.Trim(cells[0], "`"), matches: cells[3], line: i + 1}
+		switch {
+		case cells[2] == "(no error)":
+		case strings.HasPrefix(cells[2], "`") && strings.HasSuffix(cells[2], "`"):
+			r.text = strings.TrimSuffix(strings.TrimPrefix(cells[2], "`"), "`")
+			require.NotEmpty(t, r.text, "%s:%d", errorsDoc, i+1)
+		default:
+			t.Fatalf("%s:%d: the error cell must be `text` or (no error), not %q", errorsDoc, i+1, cells[2])
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+func TestErrorsTableMatchesDocs(t *testing.T) {
+	rows := readErrorsDoc(t)
+	require.NotEmpty(t, rows)
+	seen := map[string]bool{}
+	for _, r := range rows {
+		require.False(t, seen[r.id], "%s:%d: row %s appears twice", errorsDoc, r.line, r.id)
+		seen[r.id] = true
+		c, ok := errorCases[r.id]
+		require.True(t, ok, "%s:%d: row %s has no case in errors_table_test.go", errorsDoc, r.line, r.id)
+		t.Run(r.id, func(t *testing.T) {
+			err := c(t)
+			if r.text == "" {
+				require.NoError(t, err, "%s:%d says (no error)", errorsDoc, r.line)
+				return
+			}
+			require.Error(t, err, "%s:%d", errorsDoc, r.line)
+			require.Equal(t, r.text, err.Error(), "%s:%d: the documented text differs from the error", errorsDoc, r.line)
+			for _, name := range strings.Split(r.matches, ",") {
+				name = strings.Trim(strings.TrimSpace(name), "`")
+				if name == "" || name == "—" {
+					continue
+				}
+				if strings.HasPrefix(name, "*") {
+					checkTypedError(t, err, name)
+					continue
+				}
+				s, ok := sentinels[name]
+				require.True(t, ok, "%s:%d: unknown sentinel %q", errorsDoc, r.line, name)
+				require.True(t, errors.Is(err, s), "%s:%d: the error does not match %s", errorsDoc, r.line, name)
+			}
+		})
+	}
+	var missing []string
+	for id := range errorCases {
+		if !seen[id] {
+			missing = append(missing, id)
+		}
+	}
+	sort.Strings(missing)
+	require.Empty(t, missing, "cases without a row in %s", errorsDoc)
+}
+
+func checkTypedError(t *testing.T, err error, name string) {
+	t.Helper()
+	switch name {
+	case "*ConfigError":
+		var e *ConfigError
+		require.ErrorAs(t, err, &e)
+	case "*ShapeError":
+		var e *ShapeError
+		require.ErrorAs(t, err, &e)
+	case "*CheckpointError":
+		var e *CheckpointError
+		require.ErrorAs(t, err, &e)
+	default:
+		t.Fatalf("unknown error type %s", name)
+	}
+}
+
+// TestPrintErrorsTable prints a draft row for every case (GOPTIM_PRINT_ERRORS=1),
+// for writing docs/errors.md.
+func TestPrintErrorsTable(t *testing.T) {
+	if os.Getenv("GOPTIM_PRINT_ERRORS") == "" {
+		t.Skip("skipped: set GOPTIM_PRINT_ERRORS=1 to print draft rows for docs/errors.md")
+	}
+	ids := make([]string, 0, len(errorCases))
+	for id := range errorCases {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var out strings.Builder
+	for _, id := range ids {
+		err := errorCases[id](t)
+		text := "(no error)"
+		var m []string
+		if err != nil {
+			text = "`" + err.Error() + "`"
+			names := make([]string, 0, len(sentinels))
+			for n := range sentinels {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			for _, n := range names {
+				if errors.Is(err, sentinels[n]) {
+					m = append(m, n)
+				}
+			}
+		}
+		fmt.Fprintf(&out, "| `%s` | ? | %s | %s |\n", id, text, strings.Join(m, ", "))
+	}
+	fmt.Print(out.String())
+}

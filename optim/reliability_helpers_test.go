@@ -1,0 +1,193 @@
+package optim
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Helpers shared by the reliability tests (reliability_*_test.go, fuzz_test.go,
+// errors_table_test.go).
+
+// relKinds is every optimizer kind with a config that keeps the most state, so that
+// "state unchanged" checks cover every state tensor.
+var relKinds = []string{"sgd", "adam", "adamw", "adagrad", "rmsprop"}
+
+// newKind makes an optimizer of kind over params with a config that uses every state
+// tensor the kind has (SGD with momentum, Adam with AMSGrad, centered RMSprop with
+// momentum, Adagrad with an initial accumulator).
+func newKind(kind string, params []*Param) (Optimizer, error) {
+	switch kind {
+	case "sgd":
+		return NewSGD(params, SGDConfig{LR: 0.1, Momentum: 0.9, WeightDecay: 0.01})
+	case "adam", "adamw":
+		c := AdamDefaults()
+		c.AMSGrad, c.LR, c.WeightDecay = true, 0.01, 0.05
+		if kind == "adamw" {
+			return NewAdamW(params, c)
+		}
+		return NewAdam(params, c)
+	case "adagrad":
+		c := AdagradDefaults()
+		c.InitialAccumulatorValue, c.LRDecay = 0.1, 0.01
+		return NewAdagrad(params, c)
+	case "rmsprop":
+		c := RMSpropDefaults()
+		c.Momentum, c.Centered = 0.5, true
+		return NewRMSprop(params, c)
+	}
+	return nil, fmt.Errorf("unknown kind %q", kind)
+}
+
+// addKindGroup adds a second param group to an optimizer made by newKind, with a
+// config of the same state layout but other numbers.
+func addKindGroup(kind string, opt Optimizer, params []*Param) error {
+	switch o := opt.(type) {
+	case *SGD:
+		return o.AddParamGroup(params, SGDConfig{LR: 0.05, Momentum: 0.5, Dampening: 0.1})
+	case *Adam:
+		c := AdamDefaults()
+		c.AMSGrad = true
+		if kind == "adamw" {
+			c.WeightDecay = 0.1
+		}
+		return o.AddParamGroup(params, c)
+	case *Adagrad:
+		return o.AddParamGroup(params, AdagradConfig{LR: 0.05, InitialAccumulatorValue: 0.1, Eps: 1e-10})
+	case *RMSprop:
+		return o.AddParamGroup(params, RMSpropConfig{LR: 0.01, Alpha: 0.9, Eps: 1e-8, Momentum: 0.9, Centered: true})
+	}
+	return fmt.Errorf("unknown optimizer %T", opt)
+}
+
+// snapshot is everything an optimizer step may change: the optimizer's checkpoint
+// (state tensors, step counts, configs) and every param's data and grad bits.
+type snapshot struct {
+	ckpt  []byte
+	data  [][]uint32
+	grads [][]uint32
+}
+
+func bitsOf(t *testing.T, x *Tensor) []uint32 {
+	t.Helper()
+	if x == nil {
+		return nil
+	}
+	v, err := x.Values()
+	require.NoError(t, err)
+	out := make([]uint32, len(v))
+	for i, f := range v {
+		out[i] = math.Float32bits(f)
+	}
+	return out
+}
+
+func takeSnapshot(t *testing.T, opt Optimizer, params []*Param) snapshot {
+	t.Helper()
+	var s snapshot
+	if opt != nil {
+		var buf bytes.Buffer
+		require.NoError(t, opt.Save(&buf))
+		s.ckpt = buf.Bytes()
+	}
+	for _, p := range params {
+		s.data = append(s.data, bitsOf(t, p.Data))
+		s.grads = append(s.grads, bitsOf(t, p.Grad))
+	}
+	return s
+}
+
+// requireUnchanged checks that nothing in the snapshot moved, bit for bit.
+func requireUnchanged(t *testing.T, before snapshot, opt Optimizer, params []*Param, msg string) {
+	t.Helper()
+	after := takeSnapshot(t, opt, params)
+	require.Equal(t, before.ckpt, after.ckpt, "%s: optimizer state (checkpoint bytes) changed", msg)
+	require.Equal(t, before.data, after.data, "%s: param data changed", msg)
+	require.Equal(t, before.grads, after.grads, "%s: gradients changed", msg)
+}
+
+// fillRandom puts reproducible random values into every param's data and grad.
+func fillRandom(t *testing.T, params []*Param, seed uint64) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, 11))
+	for _, p := range params {
+		require.NoError(t, p.Data.CopyFrom(randVec(rng, p.Data.Len(), 1)))
+		if p.Grad != nil {
+			require.NoError(t, p.Grad.CopyFrom(randVec(rng, p.Grad.Len(), 0.3)))
+		}
+	}
+}
+
+// mixedParams makes params of every origin: two arena params (one step call), a
+// NewParam, and a WrapSlice param whose slice starts one float past an aligned
+// address. All are closed at the end of the test.
+func mixedParams(t *testing.T) []*Param {
+	t.Helper()
+	a, err := NewArena([]string{"arena.w", "arena.b"}, []int{37, 5})
+	require.NoError(t, err)
+	t.Cleanup(func() { a.Close() })
+	p, err := NewParam("own", 70)
+	require.NoError(t, err)
+	t.Cleanup(func() { p.Close() })
+	buf := make([]float32, 2*19+2)
+	d, err := WrapSlice(buf[1:20])
+	require.NoError(t, err)
+	g, err := WrapSlice(buf[21:40])
+	require.NoError(t, err)
+	w := &Param{Name: "wrapped", Data: d, Grad: g}
+	t.Cleanup(func() { w.Close() })
+	return append(a.Params(), p, w)
+}
+
+// Checkpoint framing (see checkpoint.go), for tests that forge checkpoints with
+// valid checksums.
+
+// splitCheckpoint splits a checkpoint into header JSON and payload; ok is false when
+// the framing does not parse.
+func splitCheckpoint(b []byte) (hdr, payload []byte, ok bool) {
+	if len(b) < 16 {
+		return nil, nil, false
+	}
+	hlen := int(binary.LittleEndian.Uint32(b[12:16]))
+	if len(b) < 16+hlen+4+12 {
+		return nil, nil, false
+	}
+	hdr = b[16 : 16+hlen]
+	payload = b[16+hlen+4 : len(b)-12]
+	return hdr, payload, true
+}
+
+// frameCheckpoint builds a checkpoint of a header and payload with correct
+// checksums, version and trailer.
+func frameCheckpoint(hdr, payload []byte) []byte {
+	var b bytes.Buffer
+	b.WriteString(checkpointMagic)
+	binary.Write(&b, binary.LittleEndian, uint32(checkpointVersion))
+	binary.Write(&b, binary.LittleEndian, uint32(len(hdr)))
+	b.Write(hdr)
+	binary.Write(&b, binary.LittleEndian, crc32.Checksum(hdr, castagnoli))
+	b.Write(payload)
+	binary.Write(&b, binary.LittleEndian, crc32.Checksum(payload, castagnoli))
+	b.WriteString(checkpointTrailer)
+	return b.Bytes()
+}
+
+// fixChecksums recomputes both checksums of a checkpoint whose framing parses, so
+// that the loader's later checks (JSON, shapes, state) are reached.
+func fixChecksums(b []byte) []byte {
+	hdr, payload, ok := splitCheckpoint(b)
+	if !ok {
+		return b
+	}
+	out := bytes.Clone(b)
+	hlen := len(hdr)
+	binary.LittleEndian.PutUint32(out[16+hlen:], crc32.Checksum(hdr, castagnoli))
+	binary.LittleEndian.PutUint32(out[len(out)-12:], crc32.Checksum(payload, castagnoli))
+	return out
+}

@@ -1,0 +1,269 @@
+package optim
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Non-finite gradients: SetCheckFinite skips the whole step (every group) and
+// reports ErrNonFinite with params, state, gradients and step counts bit-identical;
+// GradScaler follows torch.amp.GradScaler's rules exactly.
+
+// twoGroupSetup makes an optimizer of kind over mixedParams in two groups (arena
+// params in group 0, the others in group 1), fills in values, and takes three steps,
+// the second with param 1's grad nil so that step counts differ between params.
+func twoGroupSetup(t *testing.T, kind string, seed uint64) (Optimizer, []*Param) {
+	t.Helper()
+	params := mixedParams(t)
+	opt, err := newKind(kind, params[:2])
+	require.NoError(t, err)
+	t.Cleanup(func() { opt.Close() })
+	require.NoError(t, addKindGroup(kind, opt, params[2:]))
+	fillRandom(t, params, seed)
+	require.NoError(t, opt.Step())
+	g := params[1].Grad
+	params[1].Grad = nil
+	require.NoError(t, opt.Step())
+	params[1].Grad = g
+	require.NoError(t, opt.Step())
+	require.Equal(t, int64(3), opt.StepCount(0, 0))
+	require.Equal(t, int64(2), opt.StepCount(0, 1))
+	return opt, params
+}
+
+func setElem(t *testing.T, x *Tensor, i int, v float32) float32 {
+	t.Helper()
+	vals, err := x.Values()
+	require.NoError(t, err)
+	old := vals[i]
+	vals[i] = v
+	require.NoError(t, x.CopyFrom(vals))
+	return old
+}
+
+func TestReliabilityCheckFiniteSkipsEveryGroup(t *testing.T) {
+	bad := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}
+	// Where the bad element goes: param index and element (-1 = last).
+	spots := []struct{ param, elem int }{{0, 0}, {1, -1}, {2, 35}, {3, -1}}
+	for _, kind := range relKinds {
+		for bi, b := range bad {
+			for _, spot := range spots {
+				name := fmt.Sprintf("%s/%v/param%d", kind, b, spot.param)
+				t.Run(name, func(t *testing.T) {
+					opt, params := twoGroupSetup(t, kind, uint64(bi))
+					twin, twinParams := twoGroupSetup(t, kind, uint64(bi))
+					opt.SetCheckFinite(true)
+
+					elem := spot.elem
+					if elem < 0 {
+						elem = params[spot.param].Grad.Len() - 1
+					}
+					old := setElem(t, params[spot.param].Grad, elem, b)
+					before := takeSnapshot(t, opt, params)
+					for _, call := range []struct {
+						name string
+						do   func() error
+					}{{"Step", opt.Step}, {"ClipStep", func() error { return opt.ClipStep(0.5, 2) }},
+						{"ClipStep(inf)", func() error { return opt.ClipStep(0.5, math.Inf(1)) }}} {
+						err := call.do()
+						require.ErrorIs(t, err, ErrNonFinite, call.name)
+						require.EqualError(t, err, "optim: "+kind+
+							": step skipped, params and state unchanged: a gradient holds NaN or Inf: goptim: non-finite value")
+						requireUnchanged(t, before, opt, params, call.name+" with a non-finite gradient")
+						require.Equal(t, int64(3), opt.StepCount(0, 0))
+						require.Equal(t, int64(2), opt.StepCount(0, 1))
+						require.Equal(t, int64(3), opt.StepCount(1, 1))
+					}
+					n, err := opt.LastGradNorm()
+					require.NoError(t, err)
+					require.False(t, !math.IsNaN(n) && !math.IsInf(n, 0), "the norm of a non-finite gradient is %v", n)
+
+					// Once the gradient is fixed the optimizer continues exactly as one
+					// that never saw the bad step.
+					setElem(t, params[spot.param].Grad, elem, old)
+					for s := 0; s < 2; s++ {
+						require.NoError(t, opt.Step())
+						require.NoError(t, twin.Step())
+					}
+					require.Equal(t, takeSnapshot(t, twin, twinParams), takeSnapshot(t, opt, params))
+				})
+			}
+		}
+	}
+}
+
+// Without SetCheckFinite, a NaN gradient flows into the update as in torch: the
+// element it belongs to becomes NaN, the others are untouched by it.
+func TestReliabilityNonFiniteWithoutCheckStaysLocal(t *testing.T) {
+	for _, kind := range relKinds {
+		t.Run(kind, func(t *testing.T) {
+			opt, params := twoGroupSetup(t, kind, 9)
+			twin, twinParams := twoGroupSetup(t, kind, 9)
+			setElem(t, params[2].Grad, 10, float32(math.NaN()))
+			setElem(t, twinParams[2].Grad, 10, 0)
+			require.NoError(t, opt.Step())
+			require.NoError(t, twin.Step())
+			got := takeSnapshot(t, nil, params).data
+			want := takeSnapshot(t, nil, twinParams).data
+			require.True(t, math.IsNaN(float64(math.Float32frombits(got[2][10]))))
+			got[2][10], want[2][10] = 0, 0
+			require.Equal(t, want, got)
+		})
+	}
+}
+
+// torchScaler is torch.amp.GradScaler's bookkeeping as torch implements it
+// (_amp_update_scale_ in aten/src/ATen/native/cpu/AmpGradScalerKernels.cpp): the
+// scale is a float32 tensor, products are taken in double and stored as float, a
+// growth that would overflow float32 is dropped, and the unscale factor is the
+// double reciprocal rounded to float.
+type torchScaler struct {
+	scale           float32
+	tracker         int
+	growth, backoff float64
+	interval        int
+}
+
+func (s *torchScaler) invScale() float32 { return float32(1 / float64(s.scale)) }
+
+func (s *torchScaler) update(foundInf bool) {
+	if foundInf {
+		s.scale = float32(float64(s.scale) * s.backoff)
+		s.tracker = 0
+		return
+	}
+	successful := s.tracker + 1
+	if successful == s.interval {
+		ns := float32(float64(s.scale) * s.growth)
+		if !math.IsInf(float64(ns), 0) {
+			s.scale = ns
+		}
+		s.tracker = 0
+	} else {
+		s.tracker = successful
+	}
+}
+
+func TestReliabilityGradScalerFollowsTorch(t *testing.T) {
+	for ci, cfg := range []GradScalerConfig{
+		{InitScale: 1024, GrowthFactor: 2, BackoffFactor: 0.5, GrowthInterval: 3},
+		{InitScale: 1000, GrowthFactor: 3, BackoffFactor: 0.3, GrowthInterval: 2},
+		{InitScale: 0.1, GrowthFactor: 1.7, BackoffFactor: 0.9, GrowthInterval: 1},
+	} {
+		for _, kind := range relKinds {
+			t.Run(fmt.Sprintf("%d/%s", ci, kind), func(t *testing.T) {
+				opt, params := twoGroupSetup(t, kind, 5)
+				twin, twinParams := twoGroupSetup(t, kind, 5)
+				scaler, err := NewGradScaler(cfg)
+				require.NoError(t, err)
+				model := &torchScaler{scale: float32(cfg.InitScale), growth: cfg.GrowthFactor,
+					backoff: cfg.BackoffFactor, interval: cfg.GrowthInterval}
+				rng := rand.New(rand.NewPCG(uint64(ci), 3))
+				for s := 0; s < 40; s++ {
+					require.Equal(t, float64(model.scale), scaler.Scale(), "step %d", s)
+					inf := rng.IntN(4) == 0
+					// Scaled gradients, and what unscaling must turn them into.
+					unscaled := make([][]float32, len(params))
+					for i, p := range params {
+						g := randVec(rng, p.Grad.Len(), float64(model.scale))
+						if inf && i == s%len(params) {
+							g[rng.IntN(len(g))] = float32(math.Inf(1 - 2*(s%2)))
+						}
+						require.NoError(t, p.Grad.CopyFrom(g))
+						unscaled[i] = make([]float32, len(g))
+						for j := range g {
+							unscaled[i][j] = g[j] * model.invScale()
+						}
+						require.NoError(t, twinParams[i].Grad.CopyFrom(unscaled[i]))
+					}
+					before := takeSnapshot(t, opt, params)
+					stepped, err := scaler.Step(opt)
+					require.NoError(t, err)
+					require.Equal(t, !inf, stepped, "step %d", s)
+					// The gradients are unscaled in place, bit for bit, stepped or not.
+					for i, p := range params {
+						require.Equal(t, bitsOfSlice(unscaled[i]), bitsOf(t, p.Grad), "step %d grad %d", s, i)
+					}
+					if inf {
+						before.grads = takeSnapshot(t, nil, params).grads
+						requireUnchanged(t, before, opt, params, fmt.Sprintf("skipped step %d", s))
+					} else {
+						require.NoError(t, twin.Step())
+					}
+					model.update(inf)
+					require.Equal(t, takeSnapshot(t, twin, twinParams), takeSnapshot(t, opt, params), "step %d", s)
+				}
+				require.Equal(t, float64(model.scale), scaler.Scale())
+			})
+		}
+	}
+}
+
+func bitsOfSlice(v []float32) []uint32 {
+	out := make([]uint32, len(v))
+	for i, f := range v {
+		out[i] = math.Float32bits(f)
+	}
+	return out
+}
+
+// The scale stops growing below float32's overflow, as torch's does. (It used to be
+// a float64 that kept doubling: past 2^128 its reciprocal rounded to float32 zero
+// and every gradient was silently multiplied by 0.)
+func TestReliabilityGradScalerStopsAtFloat32Max(t *testing.T) {
+	p, err := NewParam("w", 4)
+	require.NoError(t, err)
+	defer p.Close()
+	opt, err := NewSGD([]*Param{p}, SGDDefaults(1))
+	require.NoError(t, err)
+	defer opt.Close()
+	scaler, err := NewGradScaler(GradScalerConfig{InitScale: 0x1p120, GrowthFactor: 2, BackoffFactor: 0.5, GrowthInterval: 1})
+	require.NoError(t, err)
+	for s := 0; s < 300; s++ {
+		require.NoError(t, p.Grad.Fill(0))
+		stepped, err := scaler.Step(opt)
+		require.NoError(t, err)
+		require.True(t, stepped)
+	}
+	require.Equal(t, 0x1p127, scaler.Scale())
+	require.NoError(t, p.Grad.CopyFrom([]float32{0x1p100, -0x1p100, 3 * 0x1p100, 0}))
+	stepped, err := scaler.Step(opt)
+	require.NoError(t, err)
+	require.True(t, stepped)
+	g, err := p.Grad.Values()
+	require.NoError(t, err)
+	require.Equal(t, []float32{0x1p-27, -0x1p-27, 3 * 0x1p-27, 0}, g)
+	d, err := p.Data.Values()
+	require.NoError(t, err)
+	require.Equal(t, []float32{-0x1p-27, 0x1p-27, -3 * 0x1p-27, 0}, d)
+
+	// Backing off from there follows torch too.
+	require.NoError(t, p.Grad.CopyFrom([]float32{float32(math.NaN()), 0, 0, 0}))
+	stepped, err = scaler.Step(opt)
+	require.NoError(t, err)
+	require.False(t, stepped)
+	require.Equal(t, 0x1p126, scaler.Scale())
+}
+
+// GradScaler with the optimizer's own SetCheckFinite on: one check, same result.
+func TestReliabilityGradScalerWithCheckFinite(t *testing.T) {
+	opt, params := twoGroupSetup(t, "adam", 1)
+	opt.SetCheckFinite(true)
+	scaler, err := NewGradScaler(GradScalerDefaults())
+	require.NoError(t, err)
+	setElem(t, params[0].Grad, 3, float32(math.NaN()))
+	stepped, err := scaler.Step(opt)
+	require.NoError(t, err)
+	require.False(t, stepped)
+	require.Equal(t, 32768.0, scaler.Scale())
+	require.Equal(t, int64(3), opt.StepCount(0, 0))
+	setElem(t, params[0].Grad, 3, 1)
+	stepped, err = scaler.Step(opt)
+	require.NoError(t, err)
+	require.True(t, stepped)
+	require.Equal(t, int64(4), opt.StepCount(0, 0))
+}
