@@ -102,6 +102,31 @@ static void test_memory(goptim_context *ctx) {
             CHECK_OK(goptim_free(ctx, b));
         }
     }
+    /* streaming stores: unaligned destination, odd lengths, every ISA */
+    {
+        const int64_t n = 1000003;
+        float *src = tu_alloc(n + 8), *dst = tu_alloc(n + 8);
+        tu_rng r = {11};
+        tu_fill(&r, src, n + 8, -1, 1);
+        goptim_isa isas[4];
+        int nisa = tu_isas(ctx, isas);
+        for (int ii = 0; ii < nisa; ii++) {
+            CHECK_OK(goptim_context_set_isa(ctx, isas[ii]));
+            for (int t = 1; t <= 2; t++) {
+                CHECK_OK(goptim_context_set_threads(ctx, t));
+                memset(dst, 0, (size_t)(n + 8) * 4);
+                CHECK_OK(goptim_copy(ctx, dst + 3, src + 1, n));
+                CHECK(dst[2] == 0 && dst[n + 3] == 0, "copy wrote outside");
+                CHECK(tu_bits_equal(dst + 3, src + 1, n, NULL), "streamed copy (isa %s)", tu_isa_name(isas[ii]));
+                CHECK_OK(goptim_fill(ctx, dst + 1, -7.25f, n));
+                CHECK(dst[0] == 0 && dst[n + 1] == src[n - 1], "fill wrote outside");
+                for (int64_t i = 1; i <= n; i++) CHECK(dst[i] == -7.25f, "streamed fill at %lld", (long long)i);
+            }
+        }
+        CHECK_OK(goptim_context_set_isa(ctx, GOPTIM_ISA_AUTO));
+        free(src);
+        free(dst);
+    }
     EXPECT_INVALID(ctx, goptim_copy(ctx, NULL, z0, 3));
     EXPECT_INVALID(ctx, goptim_copy(ctx, z0, z0, -3));
     EXPECT_INVALID(ctx, goptim_fill(ctx, NULL, 1, 3));
