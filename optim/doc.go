@@ -8,6 +8,8 @@
 // AVX-512/AVX2/portable code chosen at run time). Built with -tags cuda, the same
 // program runs the CUDA kernels of cuda/ on the GPU; see the README for building the
 // CUDA library. Tensors are then GPU memory: move data with CopyFrom and CopyTo.
+// A program has one backend, so tensors of different backends never meet: there is
+// nothing to mix up and no error for it. Checkpoints are portable between them.
 //
 // # Tensors and params
 //

@@ -239,6 +239,10 @@ var errorCases = map[string]errorCase{
 		_, err := NewArena([]string{"a"}, []int{1, 2})
 		return err
 	},
+	"arena-overflow": func(t *testing.T) error {
+		_, err := NewArena(nil, []int{1 << 62, 1 << 62, 1 << 62, 1 << 62})
+		return err
+	},
 	"arena-negative": func(t *testing.T) error {
 		_, err := NewArena(nil, []int{1, -2})
 		return err

@@ -2,6 +2,7 @@ package optim
 
 import (
 	"fmt"
+	"math"
 	"sync/atomic"
 	"unsafe"
 )
@@ -68,6 +69,12 @@ func NewArena(names []string, sizes []int) (*Arena, error) {
 	for i, n := range sizes {
 		if n < 0 {
 			return nil, fmt.Errorf("optim: NewArena: size %d of param %d is negative: %w", n, i, ErrShape)
+		}
+		// reliability: the sum used to wrap around (four sizes of 2^62 gave a total
+		// of 0, a 0-float allocation, and params of 2^62 floats over it).
+		if n > math.MaxInt-total {
+			return nil, fmt.Errorf("optim: NewArena: the sizes add up to more than %d elements (at param %d): %w",
+				math.MaxInt, i, ErrShape)
 		}
 		total += n
 	}
