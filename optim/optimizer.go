@@ -410,20 +410,33 @@ type stepExtras struct {
 	invScale float64 // > 0: unscale the gradients in place first (GradScaler)
 }
 
-func (c *core[C]) stepLocked(x stepExtras) error {
+// prepare checks the optimizer and every param of every group, and returns the
+// backend and, per group, the indices of the params with a gradient. Nothing is
+// changed, so a call that fails here leaves everything as it was.
+func (c *core[C]) prepare(op string) (*binding.Context, [][]int, error) {
 	if c.closed {
-		return fmt.Errorf("optim: %s: Step: %w", c.spec.kind, ErrClosed)
+		return nil, nil, fmt.Errorf("optim: %s: %s: %w", c.spec.kind, op, ErrClosed)
 	}
 	ctx, err := engine()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	acts := make([][]int, len(c.groups))
 	for gi, g := range c.groups {
 		if acts[gi], err = c.active(gi, g); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
+	return ctx, acts, nil
+}
+
+func (c *core[C]) stepLocked(x stepExtras) error {
+	ctx, acts, err := c.prepare("Step")
+	if err != nil {
+		return err
+	}
+	stepped := make([][]int, len(acts))
+	copy(stepped, acts)
 	var aux *binding.Aux
 	check := c.checkFinite || x.invScale > 0
 	if check || x.clip {
@@ -495,7 +508,7 @@ func (c *core[C]) stepLocked(x stepExtras) error {
 		}
 		if f[0] != 0 {
 			for gi, g := range c.groups {
-				for _, i := range c.mustActive(gi, g) {
+				for _, i := range stepped[gi] {
 					g.steps[i]--
 				}
 			}
@@ -504,12 +517,6 @@ func (c *core[C]) stepLocked(x stepExtras) error {
 		}
 	}
 	return nil
-}
-
-// mustActive is active for groups already checked in this call.
-func (c *core[C]) mustActive(gi int, g *group[C]) []int {
-	idx, _ := c.active(gi, g)
-	return idx
 }
 
 // gradsList puts the gradients of the active params of every group into the list.
@@ -578,20 +585,10 @@ func (c *core[C]) LastGradNorm() (float64, error) {
 func (c *core[C]) ZeroGrad() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed {
-		return fmt.Errorf("optim: %s: ZeroGrad: %w", c.spec.kind, ErrClosed)
-	}
-	ctx, err := engine()
+	// Every group is checked before any gradient is zeroed.
+	ctx, acts, err := c.prepare("ZeroGrad")
 	if err != nil {
 		return err
-	}
-	// reliability: check every group before zeroing any (a bad param in group 1 used
-	// to be found after group 0's gradients were already zeroed).
-	acts := make([][]int, len(c.groups))
-	for gi, g := range c.groups {
-		if acts[gi], err = c.active(gi, g); err != nil {
-			return err
-		}
 	}
 	for gi, g := range c.groups {
 		c.fill(g, acts[gi])
