@@ -4,7 +4,7 @@ BUILD   ?= build
 JOBS    ?= $(shell nproc)
 FUZZTIME ?= 10s
 
-.PHONY: all help deps test test-go test-c demo bench cuda cuda-check test-cuda bench-cuda demo-cuda fuzz clean
+.PHONY: all help deps test test-go test-c leak demo bench cuda cuda-check test-cuda bench-cuda demo-cuda fuzz clean
 
 all: deps ## build the CPU library and every package
 	$(GO) build ./...
@@ -15,7 +15,7 @@ help: ## list the targets
 deps: ## install OpenBLAS, CMake and a C compiler if missing (apt-get, as root)
 	@scripts/deps.sh
 
-test: deps test-go test-c fuzz ## everything CI runs on the CPU: vet, Go tests with -race, C tests under sanitizers, short fuzzing
+test: deps test-go test-c leak fuzz ## everything CI runs on the CPU: vet, Go tests with -race, C tests under sanitizers, leak checks, short fuzzing
 
 test-go:
 	$(GO) vet ./...
@@ -25,6 +25,10 @@ test-c: ## C tests of the kernels under AddressSanitizer and UBSan
 	cmake -S . -B $(BUILD)/san -DCMAKE_BUILD_TYPE=Debug -DGOPTIM_SANITIZE=ON >/dev/null
 	cmake --build $(BUILD)/san -j $(JOBS)
 	ctest --test-dir $(BUILD)/san --output-on-failure
+
+leak: ## LeakSanitizer over create/step/close cycles, and RSS/C-heap growth over a million cycles
+	GOPTIM_LEAK_CYCLES=20000 $(GO) test -asan -count=1 -run LeakCycles ./optim
+	$(GO) run ./cmd/leakcheck -n 1000000
 
 fuzz: ## run each fuzz target for FUZZTIME (default 10s)
 	@scripts/fuzz.sh $(FUZZTIME)
