@@ -46,13 +46,15 @@ func main() {
 		must(cycle(i, !*noClose))
 	}
 	rss0, heap0, goHeap0 := measure()
+	threads0 := threads()
 	t0 := time.Now()
 	report := *n / 10
 	for i := 0; i < *n; i++ {
 		must(cycle(*warm+i, !*noClose))
 		if report > 0 && (i+1)%report == 0 {
 			rss, heap, _ := measure()
-			fmt.Printf("  %9d cycles  %6.1fs  RSS %8.2f MiB  C heap %10d B\n", i+1, time.Since(t0).Seconds(), mib(rss), heap)
+			fmt.Printf("  %9d cycles  %6.1fs  RSS %8.2f MiB  C heap %10d B  threads %d\n", i+1, time.Since(t0).Seconds(),
+				mib(rss), heap, threads())
 		}
 	}
 	elapsed := time.Since(t0)
@@ -64,6 +66,7 @@ func main() {
 			float64(heap1-heap0)/float64(max(*n, 1)), *maxHeap)
 	}
 	fmt.Printf("Go heap: %.2f MiB -> %.2f MiB in use\n", mib(goHeap0), mib(goHeap1))
+	fmt.Printf("threads: %d -> %d\n", threads0, threads())
 	fail := false
 	if mib(rss1-rss0) > *maxRSS {
 		fmt.Println("FAIL: RSS grew beyond the bound")
@@ -101,14 +104,21 @@ func measure() (rss, heap, goHeap int64) {
 	return vmRSS(), cHeap(), int64(ms.HeapInuse)
 }
 
-func vmRSS() int64 {
+func vmRSS() int64 { return procStatus("VmRSS:") << 10 }
+
+// threads is the process's OS thread count: each new thread (the Go runtime adds
+// some over a long run) takes a little C heap for its thread-local storage.
+func threads() int64 { return procStatus("Threads:") }
+
+// procStatus is a number field of /proc/self/status (kB for sizes).
+func procStatus(key string) int64 {
 	b, err := os.ReadFile("/proc/self/status")
 	must(err)
 	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, err := strconv.ParseInt(f[1], 10, 64)
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == key {
+			v, err := strconv.ParseInt(f[1], 10, 64)
 			must(err)
-			return kb << 10
+			return v
 		}
 	}
 	return 0
