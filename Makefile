@@ -27,7 +27,7 @@ test-c: ## C tests of the kernels under AddressSanitizer and UBSan
 	ctest --test-dir $(BUILD)/san --output-on-failure
 
 leak: ## LeakSanitizer over create/step/close cycles, and RSS/C-heap growth over a million cycles
-	GOPTIM_LEAK_CYCLES=20000 $(GO) test -asan -count=1 -run LeakCycles ./optim
+	$(GO) run -asan ./cmd/leakcheck -n 100000
 	$(GO) run ./cmd/leakcheck -n 1000000
 
 fuzz: ## run each fuzz target for FUZZTIME (default 10s)

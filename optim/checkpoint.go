@@ -212,7 +212,8 @@ func (c *core[C]) Load(r io.Reader) error {
 			if hp.Name != "" && p.Name != "" && hp.Name != p.Name {
 				return badCheckpoint("group %d param %d is %q, the optimizer's is %q", gi, i, hp.Name, p.Name)
 			}
-			if hp.Step < 0 {
+			// A count near MaxInt64 would overflow on the next step; no run gets there.
+			if hp.Step < 0 || hp.Step > 1<<53 {
 				return badCheckpoint("group %d param %d has step count %d", gi, i, hp.Step)
 			}
 			for _, name := range hg.State {
