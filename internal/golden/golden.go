@@ -509,18 +509,8 @@ func LoadOptim(path string) (*OptimFile, error) {
 	if err := load(path, &f); err != nil {
 		return nil, err
 	}
-	if len(f.Cases) == 0 {
-		return nil, fmt.Errorf("golden: %s: no cases", path)
-	}
-	seen := make(map[string]bool, len(f.Cases))
-	for _, c := range f.Cases {
-		if err := c.Validate(); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		if seen[c.Name] {
-			return nil, fmt.Errorf("golden: %s: duplicate case %q", path, c.Name)
-		}
-		seen[c.Name] = true
+	if err := checkCases(path, f.Cases, (*OptimCase).Validate, func(c *OptimCase) string { return c.Name }); err != nil {
+		return nil, err
 	}
 	return &f, nil
 }
@@ -531,20 +521,28 @@ func LoadClip(path string) (*ClipFile, error) {
 	if err := load(path, &f); err != nil {
 		return nil, err
 	}
-	if len(f.Cases) == 0 {
-		return nil, fmt.Errorf("golden: %s: no cases", path)
-	}
-	seen := make(map[string]bool, len(f.Cases))
-	for _, c := range f.Cases {
-		if err := c.Validate(); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		if seen[c.Name] {
-			return nil, fmt.Errorf("golden: %s: duplicate case %q", path, c.Name)
-		}
-		seen[c.Name] = true
+	if err := checkCases(path, f.Cases, (*ClipCase).Validate, func(c *ClipCase) string { return c.Name }); err != nil {
+		return nil, err
 	}
 	return &f, nil
+}
+
+// checkCases requires at least one case, every case valid, and unique names.
+func checkCases[T any](path string, cases []T, validate func(T) error, name func(T) string) error {
+	if len(cases) == 0 {
+		return fmt.Errorf("golden: %s: no cases", path)
+	}
+	seen := make(map[string]bool, len(cases))
+	for _, c := range cases {
+		if err := validate(c); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if seen[name(c)] {
+			return fmt.Errorf("golden: %s: duplicate case %q", path, name(c))
+		}
+		seen[name(c)] = true
+	}
+	return nil
 }
 
 func load(path string, v any) error {

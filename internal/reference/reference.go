@@ -41,7 +41,7 @@ func (o SGD) Step(p, g, buf []float64, t int64) {
 // Adam holds torch.optim.Adam's options; Decoupled makes it AdamW.
 type Adam struct {
 	LR, Beta1, Beta2, Eps, WeightDecay float64
-	AMSGrad, Maximize, Decoupled      bool
+	AMSGrad, Maximize, Decoupled       bool
 }
 
 // Step applies step t to p; m, v, vmax are exp_avg, exp_avg_sq, max_exp_avg_sq.
