@@ -36,8 +36,8 @@ fuzz: ## run each fuzz target for FUZZTIME (default 10s)
 demo: deps ## the main job: compare every optimizer, train an MLP on the digits, write plots
 	$(GO) run ./examples/demo
 
-bench: deps ## CPU benchmarks: every optimizer as a fraction of a same-run copy
-	$(GO) run ./cmd/bench
+bench: deps ## CPU benchmarks: every optimizer vs a same-run copy, side by side with torch when python3-torch is installed
+	$(GO) run ./cmd/bench -torch
 
 cuda: ## build the CUDA library into build/cuda (needs nvcc: scripts/deps.sh cuda)
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DGOPTIM_CUDA=ON >/dev/null
