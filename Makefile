@@ -4,13 +4,13 @@ BUILD   ?= build
 JOBS    ?= $(shell nproc)
 FUZZTIME ?= 10s
 
-.PHONY: all help deps test test-go test-c leak demo bench cuda cuda-check test-cuda bench-cuda demo-cuda fuzz clean
+.PHONY: all help deps test test-go test-c test-arm64 leak demo bench cuda cuda-check test-cuda bench-cuda demo-cuda fuzz clean
 
 all: deps ## build the CPU library and every package
 	$(GO) build ./...
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
 deps: ## install OpenBLAS, CMake and a C compiler if missing (apt-get, as root)
 	@scripts/deps.sh
@@ -25,6 +25,9 @@ test-c: ## C tests of the kernels under AddressSanitizer and UBSan
 	cmake -S . -B $(BUILD)/san -DCMAKE_BUILD_TYPE=Debug -DGOPTIM_SANITIZE=ON >/dev/null
 	cmake --build $(BUILD)/san -j $(JOBS)
 	ctest --test-dir $(BUILD)/san --output-on-failure
+
+test-arm64: ## on x86-64: cross-build for arm64 (NEON) and run the C and Go tests under qemu-user
+	BUILD=$(BUILD) scripts/arm64.sh
 
 leak: ## LeakSanitizer over create/step/close cycles, and RSS/C-heap growth over a million cycles
 	$(GO) run -asan ./cmd/leakcheck -n 100000
