@@ -24,6 +24,10 @@ enum { WD_NONE = 0, WD_L2 = 1, WD_DECOUPLED = 2 };
  *   denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
  *   param.addcdiv_(exp_avg, denom, value=-step_size)
  * addcmul is self + value*t1*t2 and addcdiv is self + value*t1/t2 in ATen.
+ * The square root and the two divisions stay as torch has them: eps is added after the
+ * square root, so a reciprocal square root (rsqrt14 + Newton step) would change the
+ * results, not only their rounding, and with AVX2/AVX-512 the step already moves its
+ * bytes at the speed of a copy (bench/cpu-2026-11-29.md), so they cost nothing visible.
  */
 GI_INLINE void adam_body(int64_t n, float *restrict p, float *restrict g, float *restrict m, float *restrict v,
                          float *restrict vmax, const adam_k *k, const int WD, const int AMS, const int SC,

@@ -62,9 +62,22 @@ func closeTo(got, want []float32) (worst float64, at int) {
 	return worst, at
 }
 
+// bitsDiffer counts the elements of got whose bits differ from want's.
+func bitsDiffer(got, want []float32) int {
+	n := 0
+	for j := range want {
+		if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+			n++
+		}
+	}
+	return n
+}
+
 // runGolden replays a torch trajectory: the same initial params and gradients, every
-// step compared element by element, and the final state tensors too.
-func runGolden(t *testing.T, c *golden.OptimCase) {
+// step compared element by element, and the final state tensors too. It returns how
+// many of the compared elements differ from torch's in any bit, and how many it
+// compared.
+func runGolden(t *testing.T, c *golden.OptimCase) (differ, compared int) {
 	t.Helper()
 	params := make([]*Param, len(c.Lengths))
 	for i, n := range c.Lengths {
@@ -89,6 +102,8 @@ func runGolden(t *testing.T, c *golden.OptimCase) {
 				t.Fatalf("%s: step %d tensor %d elem %d: got %.9g, torch %.9g (%.2f times the tolerance)",
 					c.Name, s+1, i, j, got[j], c.Params[s][i][j], worst)
 			}
+			differ += bitsDiffer(got, c.Params[s][i])
+			compared += len(got)
 		}
 	}
 	for _, key := range c.State.Keys() {
@@ -99,6 +114,8 @@ func runGolden(t *testing.T, c *golden.OptimCase) {
 				t.Fatalf("%s: final state %s tensor %d elem %d: got %.9g, torch %.9g (%.2f times the tolerance)",
 					c.Name, key, i, j, got[j], c.State.Tensors[key][i][j], worst)
 			}
+			differ += bitsDiffer(got, c.State.Tensors[key][i])
+			compared += len(got)
 		}
 	}
 	if c.State.Step != nil {
@@ -106,6 +123,7 @@ func runGolden(t *testing.T, c *golden.OptimCase) {
 			require.Equal(t, int64(*c.State.Step), opt.StepCount(0, i))
 		}
 	}
+	return differ, compared
 }
 
 func stateOf(opt Optimizer, i int, key string) ([]float32, error) {
@@ -126,9 +144,17 @@ func TestGoldenTorchTrajectories(t *testing.T) {
 			require.NoError(t, SetISA(isa))
 			require.NoError(t, SetThreads(threads))
 			t.Run(fmt.Sprintf("%v/threads=%d", isa, threads), func(t *testing.T) {
+				differ, compared := 0, 0
 				for _, c := range f.Cases {
-					runGolden(t, c)
+					d, n := runGolden(t, c)
+					differ += d
+					compared += n
 				}
+				// Stronger than the tolerance: the kernels round exactly as torch's CPU
+				// kernels do (kernel.h), so every element carries torch's bits. A
+				// difference means an operation was reordered, fused or split.
+				t.Logf("%d of %d elements bit-identical to torch", compared-differ, compared)
+				require.Zero(t, differ, "elements that differ from torch's in some bit (of %d)", compared)
 			})
 		}
 	}

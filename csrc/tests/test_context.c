@@ -72,14 +72,20 @@ static void test_memory(goptim_context *ctx) {
     EXPECT_INVALID(ctx, goptim_alloc(ctx, 4, NULL));
     CHECK(goptim_alloc(ctx, INT64_MAX, &a) == GOPTIM_ERR_OUT_OF_MEMORY, "absurd size");
 
-    const int64_t sizes[] = {1, 3, 17, 1000, 70000, 1 << 20};
+    /* 1<<20 floats (4 MiB) and up: 2 MiB-aligned for huge pages; 1<<20 + 5 also
+     * checks that the padding up to the next 2 MiB is not assumed zeroed or used. */
+    const int64_t sizes[] = {1, 3, 17, 1000, 70000, (1 << 20) - 1, 1 << 20, (1 << 20) + 5};
+    const int nsizes = (int)(sizeof sizes / sizeof sizes[0]);
     for (int t = 1; t <= 3; t += 2) {
         CHECK_OK(goptim_context_set_threads(ctx, t));
-        for (int si = 0; si < 6; si++) {
+        for (int si = 0; si < nsizes; si++) {
             int64_t n = sizes[si];
             CHECK_OK(goptim_alloc(ctx, n, &a));
             CHECK_OK(goptim_alloc(ctx, n, &b));
             CHECK(((uintptr_t)a & 63) == 0 && ((uintptr_t)b & 63) == 0, "64-byte alignment");
+            if (n >= (1 << 20))
+                CHECK(((uintptr_t)a & ((2u << 20) - 1)) == 0 && ((uintptr_t)b & ((2u << 20) - 1)) == 0,
+                      "2 MiB alignment of %lld floats", (long long)n);
             for (int64_t i = 0; i < n; i++) CHECK(a[i] == 0 && b[i] == 0, "alloc not zeroed at %lld", (long long)i);
             CHECK_OK(goptim_fill(ctx, a, 2.5f, n));
             for (int64_t i = 0; i < n; i++) CHECK(a[i] == 2.5f, "fill at %lld", (long long)i);
