@@ -70,6 +70,10 @@ type ScheduleState struct {
 	CooldownCounter int     `json:"cooldown_counter,omitempty"`
 	// Children are the states of a SequentialLR's or ChainedScheduler's schedules.
 	Children []ScheduleState `json:"children,omitempty"`
+	// TCur and TI are CosineAnnealingWarmRestarts' position in its cycle (torch's
+	// T_cur, fractional after StepEpoch) and the length of the cycle (T_i).
+	TCur float64 `json:"T_cur,omitempty"`
+	TI   int     `json:"T_i,omitempty"`
 }
 
 type scheduleStateJSON ScheduleState
@@ -140,7 +144,16 @@ const (
 	kindPlateau     = "ReduceLROnPlateau"
 	kindSequential  = "SequentialLR"
 	kindChained     = "ChainedScheduler"
+	kindLambda      = "LambdaLR"
+	kindMultiplicat = "MultiplicativeLR"
+	kindCyclic      = "CyclicLR"
+	kindRestarts    = "CosineAnnealingWarmRestarts"
 )
+
+// chainableKinds lists, for errors, the schedules SequentialLR and ChainedScheduler
+// take.
+const chainableKinds = "StepLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR, PolynomialLR, " +
+	"CosineAnnealingLR, LambdaLR, MultiplicativeLR, CosineAnnealingWarmRestarts, CyclicLR or OneCycleLR"
 
 // scheduleSeq numbers schedules in construction order, so that SequentialLR and
 // ChainedScheduler can tell which of their children was built first (see rebase).
@@ -221,6 +234,18 @@ type lrSchedule struct {
 	epoch  int
 	lrAt   func(epoch int) (lrs, momenta []float64, err error)
 	closed func(epoch int) []float64
+	// own, when set, holds counters of the schedule's own beyond the epoch
+	// (CosineAnnealingWarmRestarts' T_cur and T_i): lrAt computes them, and they are
+	// kept (commit) only once the step has succeeded.
+	own ownCounters
+}
+
+// ownCounters are a schedule's counters beyond last_epoch, base and last lrs.
+type ownCounters interface {
+	commit()                   // keep what the latest lrAt computed
+	save(*ScheduleState)       // write the counters into a state
+	check(ScheduleState) error // validate a state's counters
+	load(ScheduleState)        // restore them from a checked state
 }
 
 func newLRSchedule(kind string, g LRGroups) (*lrSchedule, error) {
@@ -246,7 +271,11 @@ func (s *lrSchedule) LastEpoch() int { return s.epoch }
 
 // State returns the schedule's step count, base lrs and last lrs.
 func (s *lrSchedule) State() ScheduleState {
-	return ScheduleState{Kind: s.kind, LastEpoch: s.epoch, BaseLRs: s.BaseLRs(), LastLR: s.LastLR()}
+	st := ScheduleState{Kind: s.kind, LastEpoch: s.epoch, BaseLRs: s.BaseLRs(), LastLR: s.LastLR()}
+	if s.own != nil {
+		s.own.save(&st)
+	}
+	return st
 }
 
 // SetState restores what State returned, on a schedule of the same kind over as many
@@ -258,6 +287,9 @@ func (s *lrSchedule) SetState(st ScheduleState) error {
 	s.epoch = st.LastEpoch
 	s.base = append([]float64(nil), st.BaseLRs...)
 	s.last = append([]float64(nil), st.LastLR...)
+	if s.own != nil {
+		s.own.load(st)
+	}
 	return nil
 }
 
@@ -278,6 +310,12 @@ func (s *lrSchedule) checkState(st ScheduleState) error {
 		if !finite(st.BaseLRs[i]) || !finite(st.LastLR[i]) {
 			return fmt.Errorf("optim: %s: state has a non-finite lr: %w", s.kind, ErrCheckpoint)
 		}
+	}
+	if s.own != nil {
+		return s.own.check(st)
+	}
+	if st.TCur != 0 || st.TI != 0 {
+		return fmt.Errorf("optim: %s: state has T_cur/T_i (a CosineAnnealingWarmRestarts'): %w", s.kind, ErrCheckpoint)
 	}
 	return nil
 }
@@ -307,6 +345,13 @@ func (s *lrSchedule) advance(toZero bool) error {
 			return err
 		}
 	}
+	return s.apply(epoch, lrs, momenta)
+}
+
+// apply sets the lrs (and momenta, if any) a step computed and makes epoch the
+// schedule's last_epoch. It checks every lr first and puts the momenta back if one
+// is refused, so a failing step changes nothing.
+func (s *lrSchedule) apply(epoch int, lrs, momenta []float64) error {
 	for i, lr := range lrs {
 		if lr < 0 && -lr <= negligibleLR*math.Max(s.base[i], s.groups.GroupLR(i)) {
 			lrs[i], lr = 0, 0 // rounding below an exact 0, see negligibleLR
@@ -316,8 +361,13 @@ func (s *lrSchedule) advance(toZero bool) error {
 				s.kind, epoch, i, lr, ErrInvalidConfig)
 		}
 	}
+	old := make([]float64, len(momenta))
 	for i, m := range momenta {
+		old[i], _ = s.groups.GroupMomentum(i)
 		if err := s.groups.SetGroupMomentum(i, m); err != nil {
+			for j := 0; j < i; j++ {
+				_ = s.groups.SetGroupMomentum(j, old[j]) // accepted before, so accepted again
+			}
 			return fmt.Errorf("optim: %s: epoch %d: group %d: momentum %v: %w", s.kind, epoch, i, m, err)
 		}
 	}
@@ -328,6 +378,9 @@ func (s *lrSchedule) advance(toZero bool) error {
 	}
 	s.epoch = epoch
 	s.last = groupLRs(s.groups)
+	if s.own != nil {
+		s.own.commit()
+	}
 	return nil
 }
 
@@ -354,7 +407,7 @@ func children(kind string, g LRGroups, list []Scheduler) ([]*lrSchedule, error) 
 		}
 		if !ok {
 			return nil, scheduleConfigError(kind, fmt.Sprintf("schedulers[%d]", i), float64(i),
-				fmt.Sprintf("must be a non-nil StepLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR, PolynomialLR, CosineAnnealingLR or OneCycleLR, not %T", c))
+				fmt.Sprintf("must be a non-nil %s, not %T", chainableKinds, c))
 		}
 		out[i] = ch.sched()
 		if g != nil && !sameGroups(out[i].groups, g) {
@@ -380,7 +433,10 @@ func children(kind string, g LRGroups, list []Scheduler) ([]*lrSchedule, error) 
 // and later ones reuse, although the first one's construction has changed the lr
 // (OneCycleLR overwrites initial_lr with max_lr/div_factor). Here each schedule records
 // the lr it finds, so the children built after the first are given the first one's base
-// lrs (or the latest OneCycleLR's). It returns torch's final initial_lr per group.
+// lrs (or the latest OneCycleLR's). CyclicLR keeps its own base_lr (torch sets its
+// base_lrs after the fact), and when it is built first its base_lr is the initial_lr
+// (it sets the lrs to base_lr before torch records them). It returns torch's final
+// initial_lr per group.
 func rebase(list []*lrSchedule) []float64 {
 	order := append([]*lrSchedule(nil), list...)
 	for i := 1; i < len(order); i++ { // insertion sort by construction order
@@ -393,6 +449,9 @@ func rebase(list []*lrSchedule) []float64 {
 		if s.kind == kindOneCycle || initial == nil {
 			initial = s.base
 			continue
+		}
+		if s.kind == kindCyclic {
+			continue // CyclicLR sets its base_lrs from its own base_lr after the fact
 		}
 		s.base = append([]float64(nil), initial...)
 	}

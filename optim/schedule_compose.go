@@ -9,7 +9,8 @@ import (
 type SequentialLRConfig struct {
 	// Schedulers are the schedules to run one after the other, built on the same
 	// optimizer just before (StepLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR,
-	// PolynomialLR, CosineAnnealingLR or OneCycleLR).
+	// PolynomialLR, CosineAnnealingLR, LambdaLR, MultiplicativeLR,
+	// CosineAnnealingWarmRestarts, CyclicLR or OneCycleLR).
 	Schedulers []Scheduler
 	// Milestones are the steps at which the next schedule takes over: one fewer than
 	// Schedulers, > 0 and strictly increasing.
@@ -145,8 +146,9 @@ type ChainedScheduler struct {
 }
 
 // NewChainedScheduler chains schedules built on the same optimizer (StepLR,
-// MultiStepLR, ConstantLR, LinearLR, ExponentialLR, PolynomialLR, CosineAnnealingLR or
-// OneCycleLR). Like torch's, it changes no lr.
+// MultiStepLR, ConstantLR, LinearLR, ExponentialLR, PolynomialLR, CosineAnnealingLR,
+// LambdaLR, MultiplicativeLR, CosineAnnealingWarmRestarts, CyclicLR or OneCycleLR).
+// Like torch's, it changes no lr.
 func NewChainedScheduler(schedulers []Scheduler) (*ChainedScheduler, error) {
 	kids, err := children(kindChained, nil, schedulers)
 	if err != nil {

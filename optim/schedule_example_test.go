@@ -2,6 +2,7 @@ package optim_test
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/goptim/goptim/optim"
 )
@@ -53,4 +54,57 @@ func ExampleNewReduceLROnPlateau() {
 	// loss 0.8: lr 0.1
 	// loss 0.8: lr 0.01
 	// loss 0.7: lr 0.01
+}
+
+// The inverse square root schedule of "Attention is all you need" as a LambdaLR: a
+// linear warm-up over 4 epochs, then lr ~ 1/sqrt(epoch).
+func ExampleNewLambdaLR() {
+	groups := newFakeGroups([]float64{0.1}, nil)
+	const warmup = 4.0
+	sched, _ := optim.NewLambdaLR(groups, optim.LambdaLRConfig{LRLambda: []optim.LRLambda{
+		func(e int) float64 { return math.Min(float64(e+1)/warmup, math.Sqrt(warmup/float64(e+1))) },
+	}})
+	for epoch := 0; epoch < 8; epoch++ {
+		fmt.Printf("epoch %d: lr %.4f\n", epoch, sched.LastLR()[0])
+		sched.Step()
+	}
+	// Output:
+	// epoch 0: lr 0.0250
+	// epoch 1: lr 0.0500
+	// epoch 2: lr 0.0750
+	// epoch 3: lr 0.1000
+	// epoch 4: lr 0.0894
+	// epoch 5: lr 0.0816
+	// epoch 6: lr 0.0756
+	// epoch 7: lr 0.0707
+}
+
+// SGDR, stepped every batch with a fractional epoch (torch's
+// scheduler.step(epoch + batch/batches)): cycles of 2, then 4 epochs.
+func ExampleCosineAnnealingWarmRestarts_StepEpoch() {
+	groups := newFakeGroups([]float64{0.1}, nil)
+	sched, _ := optim.NewCosineAnnealingWarmRestarts(groups,
+		optim.CosineAnnealingWarmRestartsConfig{T0: 2, TMult: 2, EtaMin: 0.001})
+	const batches = 2
+	for epoch := 0; epoch < 6; epoch++ {
+		for batch := 0; batch < batches; batch++ {
+			sched.StepEpoch(float64(epoch) + float64(batch)/batches)
+			fmt.Printf("epoch %d batch %d: lr %.5f (T_cur %.1f of %d)\n",
+				epoch, batch, sched.LastLR()[0], sched.TCur(), sched.TI())
+			// ... train on the batch: opt.Step() ...
+		}
+	}
+	// Output:
+	// epoch 0 batch 0: lr 0.10000 (T_cur 0.0 of 2)
+	// epoch 0 batch 1: lr 0.08550 (T_cur 0.5 of 2)
+	// epoch 1 batch 0: lr 0.05050 (T_cur 1.0 of 2)
+	// epoch 1 batch 1: lr 0.01550 (T_cur 1.5 of 2)
+	// epoch 2 batch 0: lr 0.10000 (T_cur 0.0 of 4)
+	// epoch 2 batch 1: lr 0.09623 (T_cur 0.5 of 4)
+	// epoch 3 batch 0: lr 0.08550 (T_cur 1.0 of 4)
+	// epoch 3 batch 1: lr 0.06944 (T_cur 1.5 of 4)
+	// epoch 4 batch 0: lr 0.05050 (T_cur 2.0 of 4)
+	// epoch 4 batch 1: lr 0.03156 (T_cur 2.5 of 4)
+	// epoch 5 batch 0: lr 0.01550 (T_cur 3.0 of 4)
+	// epoch 5 batch 1: lr 0.00477 (T_cur 3.5 of 4)
 }

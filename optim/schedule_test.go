@@ -66,6 +66,7 @@ type schedCase struct {
 	LRs        []float64      `json:"lrs"`
 	Steps      int            `json:"steps"`
 	Metrics    []float64      `json:"metrics"`
+	Epochs     []*float64     `json:"epochs"`
 	Milestones []int          `json:"milestones"`
 	Children   []schedChild   `json:"children"`
 	LR         [][]float64    `json:"lr"`
@@ -138,6 +139,83 @@ func schedInts(t testing.TB, cfg map[string]any, key string) []int {
 	return out
 }
 
+// schedLambdas are gen_schedules.py's LAMBDAS, by name.
+var schedLambdas = map[string]optim.LRLambda{
+	"exp0.95":   func(e int) float64 { return math.Pow(0.95, float64(e)) },
+	"invsqrt10": func(e int) float64 { return math.Min(float64(e+1)/10, math.Pow(10/float64(e+1), 0.5)) },
+	"warmup20":  func(e int) float64 { return math.Min(1, float64(e+1)/20) },
+	"const0.97": func(int) float64 { return 0.97 },
+	"half_every_10": func(e int) float64 {
+		if e%10 == 0 {
+			return 0.5
+		}
+		return 1
+	},
+}
+
+// schedScaleFns are gen_schedules.py's SCALE_FNS, by name.
+var schedScaleFns = map[string]func(float64) float64{
+	"inv_cycle": func(x float64) float64 { return 1 / x },
+	"exp0.995":  func(x float64) float64 { return math.Pow(0.995, x) },
+}
+
+// schedLambdaList reads lr_lambda: a name, or a list of names.
+func schedLambdaList(t testing.TB, cfg map[string]any) []optim.LRLambda {
+	var names []string
+	switch v := cfg["lr_lambda"].(type) {
+	case string:
+		names = []string{v}
+	case []any:
+		for _, x := range v {
+			names = append(names, x.(string))
+		}
+	}
+	require.NotEmpty(t, names, "lr_lambda %v", cfg["lr_lambda"])
+	var out []optim.LRLambda
+	for _, n := range names {
+		f, ok := schedLambdas[n]
+		require.True(t, ok, "lr_lambda %q: add it to schedLambdas", n)
+		out = append(out, f)
+	}
+	return out
+}
+
+func schedCyclicConfig(t testing.TB, cfg map[string]any) optim.CyclicLRConfig {
+	c := optim.CyclicLRConfig{
+		BaseLR: schedFloats(t, cfg, "base_lr"), MaxLR: schedFloats(t, cfg, "max_lr"),
+		StepSizeUp: schedInt(t, cfg, "step_size_up"), Gamma: schedNum(t, cfg, "gamma"),
+		CycleMomentum: cfg["cycle_momentum"].(bool),
+		BaseMomentum:  schedFloats(t, cfg, "base_momentum"), MaxMomentum: schedFloats(t, cfg, "max_momentum"),
+	}
+	c.StepSizeDown = c.StepSizeUp // torch: None means step_size_up
+	if cfg["step_size_down"] != nil {
+		c.StepSizeDown = schedInt(t, cfg, "step_size_down")
+	}
+	switch cfg["mode"] {
+	case "triangular":
+		c.Mode = optim.CyclicTriangular
+	case "triangular2":
+		c.Mode = optim.CyclicTriangular2
+	case "exp_range":
+		c.Mode = optim.CyclicExpRange
+	default:
+		t.Fatalf("mode %v", cfg["mode"])
+	}
+	if name, ok := cfg["scale_fn"].(string); ok {
+		c.ScaleFn = schedScaleFns[name]
+		require.NotNil(t, c.ScaleFn, "scale_fn %q: add it to schedScaleFns", name)
+	}
+	switch cfg["scale_mode"] {
+	case "cycle":
+		c.ScaleMode = optim.ScaleCycle
+	case "iterations":
+		c.ScaleMode = optim.ScaleIterations
+	default:
+		t.Fatalf("scale_mode %v", cfg["scale_mode"])
+	}
+	return c
+}
+
 // buildScheduler builds a basic schedule from torch's name and arguments.
 func buildScheduler(t testing.TB, g optim.LRGroups, name string, cfg map[string]any) (optim.Scheduler, error) {
 	switch name {
@@ -174,6 +252,15 @@ func buildScheduler(t testing.TB, g optim.LRGroups, name string, cfg map[string]
 			t.Fatalf("anneal_strategy %v", cfg["anneal_strategy"])
 		}
 		return optim.NewOneCycleLR(g, c)
+	case "LambdaLR":
+		return optim.NewLambdaLR(g, optim.LambdaLRConfig{LRLambda: schedLambdaList(t, cfg)})
+	case "MultiplicativeLR":
+		return optim.NewMultiplicativeLR(g, optim.MultiplicativeLRConfig{LRLambda: schedLambdaList(t, cfg)})
+	case "CosineAnnealingWarmRestarts":
+		return optim.NewCosineAnnealingWarmRestarts(g, optim.CosineAnnealingWarmRestartsConfig{
+			T0: schedInt(t, cfg, "T_0"), TMult: schedInt(t, cfg, "T_mult"), EtaMin: schedNum(t, cfg, "eta_min")})
+	case "CyclicLR":
+		return optim.NewCyclicLR(g, schedCyclicConfig(t, cfg))
 	}
 	t.Fatalf("unknown scheduler %q", name)
 	return nil, nil
@@ -236,6 +323,16 @@ func buildSchedGolden(t testing.TB, g *fakeGroups, c schedCase) schedStepper {
 	}
 	s, err := buildScheduler(t, g, c.Scheduler, c.Config)
 	require.NoError(t, err)
+	if c.Epochs != nil { // torch's step(epoch) where an epoch is given
+		w, ok := s.(*optim.CosineAnnealingWarmRestarts)
+		require.True(t, ok, "epochs given for a %T", s)
+		return schedStepper{func(k int) error {
+			if c.Epochs[k] != nil {
+				return w.StepEpoch(*c.Epochs[k])
+			}
+			return w.Step()
+		}, s.LastLR}
+	}
 	return schedStepper{func(int) error { return s.Step() }, s.LastLR}
 }
 

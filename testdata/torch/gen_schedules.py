@@ -21,8 +21,12 @@ it), so it is not written; ReduceLROnPlateau has no get_last_lr before its first
 torch 1.13.
 
 ReduceLROnPlateau cases also list the metric fed to each step (metrics[k-1] is fed by
-step k). Composite cases (SequentialLR, ChainedScheduler) list their children in
-construction order.
+step k). Cases with "epochs" (CosineAnnealingWarmRestarts) call step(epochs[k-1]) at
+step k, or step() where it is null. Composite cases (SequentialLR, ChainedScheduler)
+list their children in construction order.
+
+Functions (LambdaLR's and MultiplicativeLR's lr_lambda, CyclicLR's scale_fn) are written
+by name; LAMBDAS and SCALE_FNS below define them, and the Go test defines the same.
 
 Keys of "config" are torch's argument names with the values passed to torch; every
 argument is written explicitly (no torch default is relied on), except last_epoch
@@ -78,12 +82,37 @@ CLASSES = {
     "CosineAnnealingLR": L.CosineAnnealingLR,
     "OneCycleLR": L.OneCycleLR,
     "ReduceLROnPlateau": L.ReduceLROnPlateau,
+    "LambdaLR": L.LambdaLR,
+    "MultiplicativeLR": L.MultiplicativeLR,
+    "CosineAnnealingWarmRestarts": L.CosineAnnealingWarmRestarts,
+    "CyclicLR": L.CyclicLR,
+}
+
+# lr_lambda functions by name (epoch -> factor); optim/schedule_test.go has the same.
+LAMBDAS = {
+    "exp0.95": lambda e: 0.95 ** e,
+    "invsqrt10": lambda e: min((e + 1) / 10, (10 / (e + 1)) ** 0.5),
+    "warmup20": lambda e: min(1.0, (e + 1) / 20),
+    "const0.97": lambda e: 0.97,
+    "half_every_10": lambda e: 0.5 if e % 10 == 0 else 1.0,
+}
+
+# CyclicLR scale_fn functions by name.
+SCALE_FNS = {
+    "inv_cycle": lambda x: 1 / x,
+    "exp0.995": lambda x: 0.995 ** x,
 }
 
 
 def build(opt, spec):
     cls = CLASSES[spec["scheduler"]]
-    return cls(opt, **spec["config"])
+    cfg = dict(spec["config"])
+    if "lr_lambda" in cfg:
+        v = cfg["lr_lambda"]
+        cfg["lr_lambda"] = [LAMBDAS[n] for n in v] if isinstance(v, list) else LAMBDAS[v]
+    if cfg.get("scale_fn") is not None:
+        cfg["scale_fn"] = SCALE_FNS[cfg["scale_fn"]]
+    return cls(opt, **cfg)
 
 
 def run_case(case):
@@ -114,6 +143,8 @@ def run_case(case):
         opt.step()
         if plateau:
             sched.step(case["metrics"][k])
+        elif case.get("epochs") and case["epochs"][k] is not None:
+            sched.step(case["epochs"][k])
         else:
             sched.step()
         record()
@@ -307,6 +338,87 @@ def cases():
                             config=dict(start_factor=0.1, end_factor=1.0, total_iters=10)),
                        dict(scheduler="LinearLR",
                             config=dict(start_factor=1.0, end_factor=0.01, total_iters=100))]))
+
+    # LambdaLR and MultiplicativeLR (functions by name: LAMBDAS)
+    add(dict(name="lambda_exp0.95", scheduler="LambdaLR", lrs=[0.1], steps=120,
+             config=dict(lr_lambda="exp0.95")))
+    add(dict(name="lambda_2groups_invsqrt_warmup", scheduler="LambdaLR", lrs=[0.1, 0.02],
+             steps=125, config=dict(lr_lambda=["invsqrt10", "warmup20"])))
+    add(dict(name="multiplicative_0.97", scheduler="MultiplicativeLR", lrs=[0.1], steps=120,
+             config=dict(lr_lambda="const0.97")))
+    add(dict(name="multiplicative_2groups", scheduler="MultiplicativeLR", lrs=[0.3, 0.05],
+             steps=125, config=dict(lr_lambda=["half_every_10", "const0.97"])))
+
+    # CosineAnnealingWarmRestarts (step(), and step(epoch) with fractional epochs)
+    add(dict(name="restarts_10_1", scheduler="CosineAnnealingWarmRestarts", lrs=[0.1],
+             steps=130, config=dict(T_0=10, T_mult=1, eta_min=0.0)))
+    add(dict(name="restarts_2groups_5_2_1e-4", scheduler="CosineAnnealingWarmRestarts",
+             lrs=[0.1, 0.01], steps=160, config=dict(T_0=5, T_mult=2, eta_min=1e-4)))
+    add(dict(name="restarts_1_3", scheduler="CosineAnnealingWarmRestarts", lrs=[0.05],
+             steps=125, config=dict(T_0=1, T_mult=3, eta_min=1e-3)))
+    # every batch: step(epoch + i/4), over 40 epochs, through restarts at 3, 12 and 39
+    add(dict(name="restarts_fractional_3_3", scheduler="CosineAnnealingWarmRestarts",
+             lrs=[0.1], steps=160, epochs=[e + i / 4 for e in range(40) for i in range(4)],
+             config=dict(T_0=3, T_mult=3, eta_min=0.0)))
+    add(dict(name="restarts_fractional_7_1", scheduler="CosineAnnealingWarmRestarts",
+             lrs=[0.1, 0.2], steps=150, epochs=[e + i / 5 for e in range(30) for i in range(5)],
+             config=dict(T_0=7, T_mult=1, eta_min=1e-4)))
+    # step(epoch) and step() mixed: step() goes on by whole epochs from floor(epoch)
+    add(dict(name="restarts_mixed", scheduler="CosineAnnealingWarmRestarts", lrs=[0.1],
+             steps=120, epochs=[0.5, 1.25, None, None, 6.75, None, 20.5, 2.0] + [None] * 112,
+             config=dict(T_0=4, T_mult=2, eta_min=0.0)))
+
+    # CyclicLR (stepped per batch; cycles SGD's momentum unless told not to)
+    def cyclic(**kw):
+        cfg = dict(base_lr=0.001, max_lr=0.1, step_size_up=10, step_size_down=None,
+                   mode="triangular", gamma=1.0, scale_fn=None, scale_mode="cycle",
+                   cycle_momentum=True, base_momentum=0.8, max_momentum=0.9)
+        cfg.update(kw)
+        return cfg
+
+    add(dict(name="cyclic_triangular_sgd", scheduler="CyclicLR", lrs=[0.05], steps=130,
+             config=cyclic()))
+    add(dict(name="cyclic_triangular2_2groups_asym", scheduler="CyclicLR", lrs=[0.1, 0.1],
+             steps=130, config=cyclic(base_lr=[0.01, 0.001], max_lr=[0.1, 0.05],
+                                      step_size_up=7, step_size_down=13, mode="triangular2",
+                                      base_momentum=[0.85, 0.8], max_momentum=[0.95, 0.9])))
+    add(dict(name="cyclic_exp_range_no_momentum", scheduler="CyclicLR", lrs=[0.01],
+             steps=125, optimizer="adagrad",
+             config=cyclic(step_size_up=15, mode="exp_range", gamma=0.99,
+                           cycle_momentum=False)))
+    add(dict(name="cyclic_sawtooth", scheduler="CyclicLR", lrs=[0.01], steps=120,
+             config=cyclic(step_size_up=10, step_size_down=0)))
+    add(dict(name="cyclic_scale_fn_cycle", scheduler="CyclicLR", lrs=[0.01], steps=120,
+             config=cyclic(step_size_up=6, step_size_down=9, scale_fn="inv_cycle",
+                           scale_mode="cycle")))
+    add(dict(name="cyclic_scale_fn_iterations", scheduler="CyclicLR", lrs=[0.01],
+             steps=120, config=cyclic(step_size_up=8, scale_fn="exp0.995",
+                                      scale_mode="iterations", max_momentum=0.95)))
+
+    # the new schedules inside SequentialLR and ChainedScheduler
+    add(dict(name="sequential_linear_restarts", scheduler="SequentialLR", lrs=[0.1],
+             steps=130, milestones=[5],
+             children=[dict(scheduler="LinearLR",
+                            config=dict(start_factor=0.1, end_factor=1.0, total_iters=5)),
+                       dict(scheduler="CosineAnnealingWarmRestarts",
+                            config=dict(T_0=10, T_mult=2, eta_min=1e-4))]))
+    add(dict(name="sequential_lambda_exp", scheduler="SequentialLR", lrs=[0.1, 0.05],
+             steps=125, milestones=[20],
+             children=[dict(scheduler="LambdaLR", config=dict(lr_lambda="warmup20")),
+                       dict(scheduler="ExponentialLR", config=dict(gamma=0.98))]))
+    add(dict(name="sequential_cyclic_then_exp", scheduler="SequentialLR", lrs=[0.1],
+             steps=125, milestones=[40],
+             children=[dict(scheduler="CyclicLR", config=cyclic(step_size_up=10)),
+                       dict(scheduler="ExponentialLR", config=dict(gamma=0.97))]))
+    add(dict(name="sequential_exp_then_cyclic", scheduler="SequentialLR", lrs=[0.1],
+             steps=125, milestones=[30],
+             children=[dict(scheduler="ExponentialLR", config=dict(gamma=0.97)),
+                       dict(scheduler="CyclicLR",
+                            config=cyclic(base_lr=0.01, max_lr=0.05, step_size_up=10))]))
+    add(dict(name="chained_multiplicative_step", scheduler="ChainedScheduler", lrs=[0.2],
+             steps=120,
+             children=[dict(scheduler="MultiplicativeLR", config=dict(lr_lambda="const0.97")),
+                       dict(scheduler="StepLR", config=dict(step_size=30, gamma=0.5))]))
 
     # ChainedScheduler
     add(dict(name="chained_constant_exp", scheduler="ChainedScheduler", lrs=[1.0],

@@ -1,0 +1,127 @@
+package optim_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/goptim/goptim/optim"
+)
+
+func TestScheduleCyclicValidation(t *testing.T) {
+	g := func() *fakeGroups { return newFakeGroups([]float64{0.1, 0.2}, []float64{0.9, 0.9}) }
+	with := func(f func(*optim.CyclicLRConfig)) func() error {
+		return func() error {
+			c := optim.CyclicLRDefaults(0.01, 0.1)
+			f(&c)
+			_, err := optim.NewCyclicLR(g(), c)
+			return err
+		}
+	}
+	cases := []struct {
+		name  string
+		field string
+		build func() error
+	}{
+		{"no base_lr", "base_lr", with(func(c *optim.CyclicLRConfig) { c.BaseLR = nil })},
+		{"no max_lr", "max_lr", with(func(c *optim.CyclicLRConfig) { c.MaxLR = nil })},
+		{"base_lr count", "base_lr", with(func(c *optim.CyclicLRConfig) { c.BaseLR = []float64{0.1, 0.1, 0.1} })},
+		{"negative base_lr", "base_lr[1]", with(func(c *optim.CyclicLRConfig) { c.BaseLR = []float64{0.1, -0.1} })},
+		{"nan max_lr", "max_lr[0]", with(func(c *optim.CyclicLRConfig) { c.MaxLR = []float64{math.NaN()} })},
+		{"step_size_up 0", "step_size_up", with(func(c *optim.CyclicLRConfig) { c.StepSizeUp = 0 })},
+		{"step_size_down < 0", "step_size_down", with(func(c *optim.CyclicLRConfig) { c.StepSizeDown = -1 })},
+		{"mode", "mode", with(func(c *optim.CyclicLRConfig) { c.Mode = 9 })},
+		{"gamma", "gamma", with(func(c *optim.CyclicLRConfig) { c.Mode, c.Gamma = optim.CyclicExpRange, 0 })},
+		{"scale_mode", "scale_mode", with(func(c *optim.CyclicLRConfig) {
+			c.ScaleFn, c.ScaleMode = func(float64) float64 { return 1 }, 5
+		})},
+		{"momentum count", "max_momentum", with(func(c *optim.CyclicLRConfig) { c.MaxMomentum = []float64{0.9, 0.9, 0.9} })},
+		{"momentum inf", "base_momentum[0]", with(func(c *optim.CyclicLRConfig) { c.BaseMomentum = []float64{math.Inf(-1)} })},
+		{"no momentum", "cycle_momentum", func() error {
+			_, err := optim.NewCyclicLR(newFakeGroups([]float64{0.1}, nil), optim.CyclicLRDefaults(0.01, 0.1))
+			return err
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := c.build()
+			require.ErrorIs(t, err, optim.ErrInvalidConfig)
+			var ce *optim.ConfigError
+			require.ErrorAs(t, err, &ce)
+			require.Equal(t, c.field, ce.Field, "%v", err)
+		})
+	}
+}
+
+// Property: triangular cycles stay within [base_lr, max_lr] and [base_momentum,
+// max_momentum], move the two inversely, hit base_lr at every cycle's start and
+// max_lr at step_size_up into it; triangular2 halves the amplitude every cycle.
+func TestScheduleCyclicShape(t *testing.T) {
+	const up, down = 4, 6
+	for _, mode := range []optim.CyclicMode{optim.CyclicTriangular, optim.CyclicTriangular2} {
+		g := newFakeGroups([]float64{0.3}, []float64{0.5})
+		c := optim.CyclicLRDefaults(0.01, 0.11)
+		c.StepSizeUp, c.StepSizeDown, c.Mode = up, down, mode
+		s, err := optim.NewCyclicLR(g, c)
+		require.NoError(t, err)
+		require.Equal(t, []float64{0.01}, g.lr) // construction: base_lr, max_momentum
+		require.Equal(t, []float64{0.9}, g.mom)
+		for it := 1; it <= 10*(up+down); it++ {
+			require.NoError(t, s.Step())
+			lr, m := g.lr[0], g.mom[0]
+			require.GreaterOrEqual(t, lr, 0.01-1e-15, "%v iteration %d", mode, it)
+			require.LessOrEqual(t, lr, 0.11+1e-15, "%v iteration %d", mode, it)
+			// momentum mirrors the lr: (lr-base)/(max-base) == (max_m-m)/(max_m-base_m)
+			require.InDelta(t, (lr-0.01)/0.1, (0.9-m)/0.1, 1e-12, "%v iteration %d", mode, it)
+			cycle := it/(up+down) + 1
+			amp := 0.1
+			if mode == optim.CyclicTriangular2 {
+				amp /= math.Pow(2, float64(cycle-1))
+			}
+			switch it % (up + down) {
+			case 0:
+				require.InDelta(t, 0.01, lr, 1e-15, "%v cycle start %d", mode, it)
+			case up:
+				require.InDelta(t, 0.01+amp, lr, 1e-15, "%v peak %d", mode, it)
+			}
+		}
+	}
+}
+
+// With an Adam optimizer CyclicLR cycles beta1, as torch 2.x does.
+func TestScheduleCyclicWithAdam(t *testing.T) {
+	p, err := optim.NewParam("w", 4)
+	require.NoError(t, err)
+	defer p.Close()
+	adam, err := optim.NewAdam([]*optim.Param{p}, optim.AdamDefaults())
+	require.NoError(t, err)
+	defer adam.Close()
+	c := optim.CyclicLRDefaults(1e-4, 1e-3)
+	c.StepSizeUp, c.StepSizeDown = 5, 5
+	s, err := optim.NewCyclicLR(adam, c)
+	require.NoError(t, err)
+	b1, ok := adam.GroupMomentum(0)
+	require.True(t, ok)
+	require.Equal(t, 0.9, b1)
+	for k := 0; k < 5; k++ {
+		require.NoError(t, adam.Step())
+		require.NoError(t, s.Step())
+	}
+	require.InDelta(t, 1e-3, adam.GroupLR(0), 1e-17)
+	b1, _ = adam.GroupMomentum(0)
+	require.InDelta(t, 0.8, b1, 1e-15)
+	require.Equal(t, c.BaseLR, s.Config().BaseLR)
+}
+
+// A momentum the optimizer refuses fails construction and puts back what was set.
+func TestScheduleCyclicRefusedMomentum(t *testing.T) {
+	g := newFakeGroups([]float64{0.1, 0.2}, []float64{0.5, 0.6})
+	c := optim.CyclicLRDefaults(0.01, 0.1)
+	c.MaxMomentum = []float64{0.9, 1.5} // group 1's is refused (fakeGroups wants < 1)
+	_, err := optim.NewCyclicLR(g, c)
+	require.ErrorIs(t, err, optim.ErrInvalidConfig)
+	require.Contains(t, err.Error(), "group 1: momentum 1.5")
+	require.Equal(t, []float64{0.1, 0.2}, g.lr)
+	require.Equal(t, []float64{0.5, 0.6}, g.mom)
+}
