@@ -19,11 +19,7 @@ func TestScheduleCyclicValidation(t *testing.T) {
 			return err
 		}
 	}
-	cases := []struct {
-		name  string
-		field string
-		build func() error
-	}{
+	cases := []schedConfigCase{
 		{"no base_lr", "base_lr", with(func(c *optim.CyclicLRConfig) { c.BaseLR = nil })},
 		{"no max_lr", "max_lr", with(func(c *optim.CyclicLRConfig) { c.MaxLR = nil })},
 		{"base_lr count", "base_lr", with(func(c *optim.CyclicLRConfig) { c.BaseLR = []float64{0.1, 0.1, 0.1} })},
@@ -43,15 +39,7 @@ func TestScheduleCyclicValidation(t *testing.T) {
 			return err
 		}},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			err := c.build()
-			require.ErrorIs(t, err, optim.ErrInvalidConfig)
-			var ce *optim.ConfigError
-			require.ErrorAs(t, err, &ce)
-			require.Equal(t, c.field, ce.Field, "%v", err)
-		})
-	}
+	requireConfigErrors(t, cases)
 }
 
 // Property: triangular cycles stay within [base_lr, max_lr] and [base_momentum,

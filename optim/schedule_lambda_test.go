@@ -12,11 +12,7 @@ import (
 func TestScheduleLambdaValidation(t *testing.T) {
 	g := func() *fakeGroups { return newFakeGroups([]float64{0.1, 0.2}, nil) }
 	half := func(int) float64 { return 0.5 }
-	cases := []struct {
-		name  string
-		field string
-		build func() error
-	}{
+	cases := []schedConfigCase{
 		{"lambda none", "lr_lambda", func() error { _, err := optim.NewLambdaLR(g(), optim.LambdaLRConfig{}); return err }},
 		{"lambda count", "lr_lambda", func() error {
 			_, err := optim.NewLambdaLR(g(), optim.LambdaLRConfig{LRLambda: []optim.LRLambda{half, half, half}})
@@ -35,15 +31,7 @@ func TestScheduleLambdaValidation(t *testing.T) {
 			return err
 		}},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			err := c.build()
-			require.ErrorIs(t, err, optim.ErrInvalidConfig)
-			var ce *optim.ConfigError
-			require.ErrorAs(t, err, &ce)
-			require.Equal(t, c.field, ce.Field, "%v", err)
-		})
-	}
+	requireConfigErrors(t, cases)
 	_, err := optim.NewLambdaLR(nil, optim.LambdaLRConfig{LRLambda: []optim.LRLambda{half}})
 	require.ErrorIs(t, err, optim.ErrInvalidConfig)
 }

@@ -483,14 +483,33 @@ func TestScheduleConstructionApplies(t *testing.T) {
 	require.InDelta(t, 0.95, m.mom[0], 1e-15)
 }
 
+// schedConfigCase is a construction that must fail with a ConfigError naming field.
+type schedConfigCase struct {
+	name  string
+	field string
+	build func() error
+}
+
+// requireConfigErrors runs each case: an error matching ErrInvalidConfig, a
+// *ConfigError, and the field torch would name.
+func requireConfigErrors(t *testing.T, cases []schedConfigCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := c.build()
+			require.Error(t, err)
+			require.ErrorIs(t, err, optim.ErrInvalidConfig)
+			var ce *optim.ConfigError
+			require.ErrorAs(t, err, &ce)
+			require.Equal(t, c.field, ce.Field, "%v", err)
+		})
+	}
+}
+
 func TestScheduleValidation(t *testing.T) {
 	g := func() *fakeGroups { return newFakeGroups([]float64{0.1, 0.2}, []float64{0.9, 0.9}) }
 	noMom := newFakeGroups([]float64{0.1}, nil)
-	cases := []struct {
-		name  string
-		field string
-		build func() error
-	}{
+	cases := []schedConfigCase{
 		{"steplr step_size 0", "step_size", func() error { _, err := optim.NewStepLR(g(), optim.StepLRConfig{StepSize: 0, Gamma: 0.1}); return err }},
 		{"steplr negative gamma", "gamma", func() error { _, err := optim.NewStepLR(g(), optim.StepLRConfig{StepSize: 3, Gamma: -0.1}); return err }},
 		{"steplr zero gamma", "gamma", func() error { _, err := optim.NewStepLR(g(), optim.StepLRConfig{StepSize: 3}); return err }},
@@ -708,16 +727,7 @@ func TestScheduleValidation(t *testing.T) {
 			return err
 		}},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			err := c.build()
-			require.Error(t, err)
-			require.ErrorIs(t, err, optim.ErrInvalidConfig)
-			var ce *optim.ConfigError
-			require.ErrorAs(t, err, &ce)
-			require.Equal(t, c.field, ce.Field, "%v", err)
-		})
-	}
+	requireConfigErrors(t, cases)
 
 	_, err := optim.NewCosineAnnealingLR(nil, optim.CosineAnnealingLRConfig{TMax: 3})
 	require.ErrorIs(t, err, optim.ErrInvalidConfig)
