@@ -3,19 +3,33 @@ package optim
 // Learning-rate schedules as torch.optim.lr_scheduler (torch 1.13), stepping with the
 // same recursive ("chainable") formulas that torch's scheduler.step() uses, so a
 // training recipe gives the same learning rates to the last bit or within a few ulps
-// (see schedule_test.go for the measured agreement).
+// where Go's math.Cos and math.Pow round differently from C's (see schedule_test.go
+// for the measured agreement; CyclicLR's exp_range, gamma^iteration, can drift to
+// ~1e-12 relative after 1e5 iterations).
 //
 // Common behaviour, as in torch:
 //
 //   - A constructor records each group's current lr as its base lr (torch's
 //     initial_lr / base_lrs) and then takes the step to epoch 0 at once, as torch's
-//     constructor does (LinearLR sets lr = base*start_factor there, OneCycleLR sets
-//     max_lr/div_factor, most others leave the lr as it is).
-//   - Step advances one epoch (or iteration): the new lr is computed from the group's
-//     current lr, so changes made to the lr from outside carry on, as in torch.
+//     constructor does (LinearLR sets lr = base*start_factor there, LambdaLR
+//     base*lr_lambda(0), OneCycleLR max_lr/div_factor, CyclicLR base_lr; most others
+//     leave the lr as it is).
+//   - Step advances one epoch (or iteration). The chainable schedules compute the new
+//     lr from the group's current lr, so changes made to the lr from outside carry on;
+//     LambdaLR, CosineAnnealingWarmRestarts, CyclicLR and OneCycleLR compute it from
+//     the epoch and their base lrs only, as in torch.
 //   - Zero values in a config are taken literally; the ...Defaults functions give
 //     torch's defaults.
 //   - A schedule is not safe for concurrent use (the optimizer methods it calls are).
+//
+// One difference: torch gives every schedule built on an optimizer the same base lrs,
+// the lrs the first one found (the param groups' initial_lr). Here each schedule
+// records the lrs it finds, and SequentialLR and ChainedScheduler give their children
+// torch's base lrs when they are built. So a schedule built after another one has
+// changed the lr (after a LinearLR warm-up, say) and stepped on its own starts from
+// that lr, where torch's would start from the lr before the first schedule; inside a
+// ChainedScheduler the lrs agree with torch's from the first Step on. Build schedules
+// you step by hand first, or combine them with SequentialLR or ChainedScheduler.
 
 import (
 	"encoding/json"
@@ -57,7 +71,8 @@ type ScheduleState struct {
 	// Kind is torch's class name, e.g. "CosineAnnealingLR"; SetState checks it.
 	Kind string `json:"kind"`
 	// LastEpoch is torch's last_epoch: the number of Steps since construction (0 right
-	// after construction; -1 for a child of SequentialLR that has not started).
+	// after construction; -1 for a child of SequentialLR that has not started;
+	// floor(epoch) after CosineAnnealingWarmRestarts.StepEpoch).
 	LastEpoch int `json:"last_epoch"`
 	// BaseLRs is torch's base_lrs (OneCycleLR: max_lr/div_factor; ReduceLROnPlateau,
 	// SequentialLR and ChainedScheduler: nil).
@@ -371,8 +386,17 @@ func (s *lrSchedule) apply(epoch int, lrs, momenta []float64) error {
 			return fmt.Errorf("optim: %s: epoch %d: group %d: momentum %v: %w", s.kind, epoch, i, m, err)
 		}
 	}
+	prev := groupLRs(s.groups)
 	for i, lr := range lrs {
 		if err := s.groups.SetGroupLR(i, lr); err != nil {
+			// only an LRGroups of the caller's can refuse a finite lr >= 0: put back
+			// what this step set (accepted before, so accepted again)
+			for j := 0; j < i; j++ {
+				_ = s.groups.SetGroupLR(j, prev[j])
+			}
+			for j := range momenta {
+				_ = s.groups.SetGroupMomentum(j, old[j])
+			}
 			return fmt.Errorf("optim: %s: epoch %d: group %d: lr %v: %w", s.kind, epoch, i, lr, err)
 		}
 	}

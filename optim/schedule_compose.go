@@ -23,10 +23,13 @@ type SequentialLRConfig struct {
 //   - Construction puts every group's lr back to its initial lr (the lr before the
 //     first of the children was built), winds every child back by one step and
 //     restarts the first: the lrs are the first schedule's at its epoch 0.
-//   - At a milestone the next schedule jumps to its closed form at its epoch 0 (torch's
-//     step(0)), computed from its base lr and not from the current lr: LinearLR
-//     restarts at base_lr*start_factor, CosineAnnealingLR at base_lr, and so on. From
-//     there it steps with its recursive form; its epochs count from the milestone.
+//   - At a milestone the next schedule takes torch's step(0): its closed form at epoch
+//     0 where torch has one, computed from its base lr and not from the current lr
+//     (LinearLR restarts at base_lr*start_factor, CosineAnnealingLR at base_lr, and
+//     so on), else its usual step to epoch 0 (LambdaLR: base_lr*lr_lambda(0);
+//     MultiplicativeLR keeps the current lr; CyclicLR and CosineAnnealingWarmRestarts
+//     restart their cycle). From there it steps as usual; its epochs count from the
+//     milestone.
 //   - The children's base lrs are the initial lrs, as in torch where they all read the
 //     optimizer's shared initial_lr (see ChainedScheduler).
 //

@@ -85,7 +85,10 @@ type CyclicLRConfig struct {
 	// CycleMomentum is cycle_momentum (torch's default true): cycle the momentum (SGD,
 	// RMSprop) or beta1 (Adam, AdamW, as torch 2.x does) inversely to the lr, from
 	// MaxMomentum at the bottom to BaseMomentum at the top. The optimizer must have
-	// one (GroupMomentum's ok).
+	// one (GroupMomentum's ok) and accept both ends: with Mode's scales the
+	// constructor tries them and fails if the optimizer refuses one (SGD cannot move
+	// between momentum 0 and a non-zero momentum, whose buffers it would have to
+	// create or drop; torch's SGD can).
 	CycleMomentum bool
 	// BaseMomentum and MaxMomentum are base_momentum and max_momentum (torch's defaults
 	// 0.8 and 0.9); used only with CycleMomentum.
@@ -140,8 +143,11 @@ func NewCyclicLR(g LRGroups, cfg CyclicLRConfig) (*CyclicLR, error) {
 			return nil, err
 		}
 		for i, x := range out {
-			if !finite(x) || (positive && x < 0) {
-				return nil, scheduleConfigError(kindCyclic, fmt.Sprintf("%s[%d]", name, i), x, "must be finite and >= 0")
+			switch {
+			case !finite(x):
+				return nil, scheduleConfigError(kindCyclic, fmt.Sprintf("%s[%d]", name, i), x, "must be finite")
+			case positive && x < 0:
+				return nil, scheduleConfigError(kindCyclic, fmt.Sprintf("%s[%d]", name, i), x, "must be >= 0")
 			}
 		}
 		return out, nil
@@ -180,6 +186,11 @@ func NewCyclicLR(g LRGroups, cfg CyclicLRConfig) (*CyclicLR, error) {
 		}
 		if maxMom, err = field("max_momentum", cfg.MaxMomentum, false); err != nil {
 			return nil, err
+		}
+		if cfg.ScaleFn == nil {
+			if err := probeMomenta(g, baseMom, maxMom); err != nil {
+				return nil, err
+			}
 		}
 	}
 	cfg.BaseLR = append([]float64(nil), cfg.BaseLR...)
@@ -252,4 +263,25 @@ func (c *CyclicLR) Config() CyclicLRConfig {
 	cfg.BaseMomentum = append([]float64(nil), cfg.BaseMomentum...)
 	cfg.MaxMomentum = append([]float64(nil), cfg.MaxMomentum...)
 	return cfg
+}
+
+// probeMomenta checks that every group takes both ends of its momentum cycle (with
+// Mode's scales, every momentum of the cycle lies between them) and puts the
+// momenta back, so that a cycle the optimizer cannot follow fails at construction
+// instead of at some later step, again and again.
+func probeMomenta(g LRGroups, baseMom, maxMom []float64) error {
+	for i := range baseMom {
+		old, _ := g.GroupMomentum(i)
+		for _, m := range []float64{baseMom[i], maxMom[i]} {
+			if err := g.SetGroupMomentum(i, m); err != nil {
+				_ = g.SetGroupMomentum(i, old)
+				return fmt.Errorf("optim: %s: group %d cannot cycle its momentum to %v (base_momentum %v, max_momentum %v): %w",
+					kindCyclic, i, m, baseMom[i], maxMom[i], err)
+			}
+		}
+		if err := g.SetGroupMomentum(i, old); err != nil {
+			return fmt.Errorf("optim: %s: group %d: momentum %v not restored: %w", kindCyclic, i, old, err)
+		}
+	}
+	return nil
 }

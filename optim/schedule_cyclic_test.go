@@ -109,7 +109,48 @@ func TestScheduleCyclicRefusedMomentum(t *testing.T) {
 	c.MaxMomentum = []float64{0.9, 1.5} // group 1's is refused (fakeGroups wants < 1)
 	_, err := optim.NewCyclicLR(g, c)
 	require.ErrorIs(t, err, optim.ErrInvalidConfig)
-	require.Contains(t, err.Error(), "group 1: momentum 1.5")
+	require.Contains(t, err.Error(), "group 1 cannot cycle its momentum to 1.5")
 	require.Equal(t, []float64{0.1, 0.2}, g.lr)
 	require.Equal(t, []float64{0.5, 0.6}, g.mom)
+
+	// SGD cannot go between momentum 0 and a non-zero one (torch's can): refused at
+	// construction, not at the step that would reach 0.
+	p, err := optim.NewParam("w", 3)
+	require.NoError(t, err)
+	defer p.Close()
+	sgd, err := optim.NewSGD([]*optim.Param{p}, optim.SGDConfig{LR: 0.1, Momentum: 0.9})
+	require.NoError(t, err)
+	defer sgd.Close()
+	c = optim.CyclicLRDefaults(0.01, 0.1)
+	c.BaseMomentum = []float64{0}
+	_, err = optim.NewCyclicLR(sgd, c)
+	require.ErrorIs(t, err, optim.ErrInvalidConfig)
+	m, _ := sgd.GroupMomentum(0)
+	require.Equal(t, 0.9, m)
+	require.Equal(t, 0.1, sgd.GroupLR(0))
+}
+
+// A custom scale that sends one group's momentum out of range fails that step and
+// puts back the momenta the step had already set.
+func TestScheduleCyclicFailedStepRollsBack(t *testing.T) {
+	g := newFakeGroups([]float64{0.1, 0.2}, []float64{0.5, 0.6})
+	c := optim.CyclicLRDefaults(0.01, 0.1)
+	c.StepSizeUp, c.StepSizeDown = 4, 4
+	c.BaseMomentum, c.MaxMomentum = []float64{0.8, 0.5}, []float64{0.9, 0.9}
+	c.ScaleMode = optim.ScaleIterations
+	c.ScaleFn = func(x float64) float64 {
+		if x == 2 {
+			return 10 // group 1: 0.9 - 0.4*0.5*10 < 0
+		}
+		return 1
+	}
+	s, err := optim.NewCyclicLR(g, c)
+	require.NoError(t, err)
+	require.NoError(t, s.Step())
+	lr, mom := append([]float64(nil), g.lr...), append([]float64(nil), g.mom...)
+	err = s.Step()
+	require.ErrorIs(t, err, optim.ErrInvalidConfig)
+	require.Equal(t, lr, g.lr)
+	require.Equal(t, mom, g.mom)
+	require.Equal(t, 1, s.LastEpoch())
 }

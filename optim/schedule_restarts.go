@@ -25,7 +25,9 @@ const restartsMaxEpoch = 1 << 52
 // where T_cur counts the epochs since the last restart and T_i is the current cycle's
 // length: T_0 for the first, times T_mult for each one after. Step advances T_cur by
 // one and restarts (T_cur -= T_i, T_i *= T_mult) when it reaches T_i. StepEpoch sets a
-// fractional epoch, as torch's step(epoch + i/iters) called every batch.
+// fractional epoch, as torch's step(epoch + i/iters) called every batch. The lr
+// depends on T_cur, T_i and the base lrs only: changes made to the lr from outside do
+// not carry on (as in torch).
 //
 // One difference from torch: for StepEpoch with T_mult > 1, torch finds the cycle of an
 // epoch with a floating-point logarithm, which at an epoch that is exactly a restart
@@ -133,10 +135,16 @@ func (w *CosineAnnealingWarmRestarts) commit() { w.tCur, w.tI = w.nextTCur, w.ne
 
 func (w *CosineAnnealingWarmRestarts) save(st *ScheduleState) { st.TCur, st.TI = w.tCur, w.tI }
 
+// check accepts T_i = T_0*T_mult^k and 0 <= T_cur < T_i, the states Step and
+// StepEpoch reach.
 func (w *CosineAnnealingWarmRestarts) check(st ScheduleState) error {
-	if !finite(st.TCur) || st.TCur < 0 || st.TI < w.cfg.T0 {
-		return fmt.Errorf("optim: %s: state has T_cur %v, T_i %d (T_0 is %d): %w",
-			kindRestarts, st.TCur, st.TI, w.cfg.T0, ErrCheckpoint)
+	ti := w.cfg.T0
+	for ti < st.TI && w.cfg.TMult > 1 && ti <= math.MaxInt/w.cfg.TMult {
+		ti *= w.cfg.TMult
+	}
+	if ti != st.TI || !(st.TCur >= 0 && st.TCur < float64(st.TI)) {
+		return fmt.Errorf("optim: %s: state has T_cur %v, T_i %d (T_0 %d, T_mult %d): %w",
+			kindRestarts, st.TCur, st.TI, w.cfg.T0, w.cfg.TMult, ErrCheckpoint)
 	}
 	return nil
 }

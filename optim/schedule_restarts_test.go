@@ -142,7 +142,13 @@ func TestScheduleRestartsState(t *testing.T) {
 	bad.TI = 2 // below T_0
 	require.ErrorIs(t, s2.SetState(bad), optim.ErrCheckpoint)
 	bad = s.State()
+	bad.TI = 9 // not 3*2^k
+	require.ErrorIs(t, s2.SetState(bad), optim.ErrCheckpoint)
+	bad = s.State()
 	bad.TCur = math.NaN()
+	require.ErrorIs(t, s2.SetState(bad), optim.ErrCheckpoint)
+	bad = s.State()
+	bad.TCur = float64(bad.TI) // T_cur < T_i always
 	require.ErrorIs(t, s2.SetState(bad), optim.ErrCheckpoint)
 	require.Equal(t, s.State(), s2.State())
 
