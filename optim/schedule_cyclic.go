@@ -188,7 +188,7 @@ func NewCyclicLR(g LRGroups, cfg CyclicLRConfig) (*CyclicLR, error) {
 			return nil, err
 		}
 		if cfg.ScaleFn == nil {
-			if err := probeMomenta(g, baseMom, maxMom); err != nil {
+			if err := probeMomenta(kindCyclic, g, baseMom, maxMom); err != nil {
 				return nil, err
 			}
 		}
@@ -266,21 +266,21 @@ func (c *CyclicLR) Config() CyclicLRConfig {
 }
 
 // probeMomenta checks that every group takes both ends of its momentum cycle (with
-// Mode's scales, every momentum of the cycle lies between them) and puts the
-// momenta back, so that a cycle the optimizer cannot follow fails at construction
-// instead of at some later step, again and again.
-func probeMomenta(g LRGroups, baseMom, maxMom []float64) error {
+// CyclicLR's own scales and OneCycleLR's anneals every momentum of the cycle lies
+// between them) and puts the momenta back, so that a cycle the optimizer cannot
+// follow fails at construction instead of at some later step, again and again.
+func probeMomenta(kind string, g LRGroups, baseMom, maxMom []float64) error {
 	for i := range baseMom {
 		old, _ := g.GroupMomentum(i)
 		for _, m := range []float64{baseMom[i], maxMom[i]} {
 			if err := g.SetGroupMomentum(i, m); err != nil {
 				_ = g.SetGroupMomentum(i, old)
 				return fmt.Errorf("optim: %s: group %d cannot cycle its momentum to %v (base_momentum %v, max_momentum %v): %w",
-					kindCyclic, i, m, baseMom[i], maxMom[i], err)
+					kind, i, m, baseMom[i], maxMom[i], err)
 			}
 		}
 		if err := g.SetGroupMomentum(i, old); err != nil {
-			return fmt.Errorf("optim: %s: group %d: momentum %v not restored: %w", kindCyclic, i, old, err)
+			return fmt.Errorf("optim: %s: group %d: momentum %v not restored: %w", kind, i, old, err)
 		}
 	}
 	return nil

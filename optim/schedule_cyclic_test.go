@@ -128,6 +128,16 @@ func TestScheduleCyclicRefusedMomentum(t *testing.T) {
 	m, _ := sgd.GroupMomentum(0)
 	require.Equal(t, 0.9, m)
 	require.Equal(t, 0.1, sgd.GroupLR(0))
+
+	// OneCycleLR tries its momentum ends the same way.
+	oc := optim.OneCycleLRDefaults(100, 0.5)
+	oc.BaseMomentum = []float64{0}
+	_, err = optim.NewOneCycleLR(sgd, oc)
+	require.ErrorIs(t, err, optim.ErrInvalidConfig)
+	require.Contains(t, err.Error(), "OneCycleLR: group 0 cannot cycle its momentum to 0")
+	m, _ = sgd.GroupMomentum(0)
+	require.Equal(t, 0.9, m)
+	require.Equal(t, 0.1, sgd.GroupLR(0))
 }
 
 // A custom scale that sends one group's momentum out of range fails that step and

@@ -43,7 +43,9 @@ type OneCycleLRConfig struct {
 	AnnealStrategy AnnealStrategy
 	// CycleMomentum is cycle_momentum (torch's default true): cycle the momentum (SGD,
 	// RMSprop) or beta1 (Adam, AdamW) inversely to the lr between MaxMomentum and
-	// BaseMomentum. The optimizer must have one (GroupMomentum's ok).
+	// BaseMomentum. The optimizer must have one (GroupMomentum's ok) and accept both
+	// ends: the constructor tries them (SGD cannot move between momentum 0 and a
+	// non-zero momentum).
 	CycleMomentum bool
 	// BaseMomentum and MaxMomentum are base_momentum and max_momentum (torch's
 	// defaults 0.85 and 0.95); used only with CycleMomentum.
@@ -231,6 +233,9 @@ func NewOneCycleLR(g LRGroups, cfg OneCycleLRConfig) (*OneCycleLR, error) {
 		panic("unreachable")
 	}
 	if cfg.CycleMomentum {
+		if err := probeMomenta(kindOneCycle, g, baseMom, maxMom); err != nil {
+			return nil, err
+		}
 		for i := 0; i < n; i++ {
 			if err := g.SetGroupMomentum(i, maxMom[i]); err != nil {
 				return nil, fmt.Errorf("optim: OneCycleLR: group %d: max_momentum %v: %w", i, maxMom[i], err)
