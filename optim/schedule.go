@@ -213,24 +213,24 @@ func sameGroups(a, b LRGroups) bool {
 	return a == b
 }
 
-// perGroup expands a "float or list" option of torch: one value for every group, or
-// one value per group.
-func perGroup(kind, field string, v []float64, n int, def float64) ([]float64, error) {
+// perGroup expands a "float or list" option of torch (or LambdaLR's "function or
+// list"): one value for every group, or one value per group.
+func perGroup[T any](kind, field string, v []T, n int, def T) ([]T, error) {
 	switch len(v) {
 	case 0:
-		out := make([]float64, n)
+		out := make([]T, n)
 		for i := range out {
 			out[i] = def
 		}
 		return out, nil
 	case 1:
-		out := make([]float64, n)
+		out := make([]T, n)
 		for i := range out {
 			out[i] = v[0]
 		}
 		return out, nil
 	case n:
-		return append([]float64(nil), v...), nil
+		return append([]T(nil), v...), nil
 	}
 	return nil, scheduleConfigError(kind, field, float64(len(v)),
 		fmt.Sprintf("needs 1 value or one per param group (%d)", n))
@@ -376,27 +376,27 @@ func (s *lrSchedule) apply(epoch int, lrs, momenta []float64) error {
 				s.kind, epoch, i, lr, ErrInvalidConfig)
 		}
 	}
-	old := make([]float64, len(momenta))
+	// On a refusal, put back what this step had set (values accepted before, so
+	// accepted again). Only an LRGroups of the caller's can refuse a finite lr >= 0.
+	oldMom, oldLR := make([]float64, len(momenta)), groupLRs(s.groups)
+	undo := func(moms, lrs int) {
+		for j := 0; j < moms; j++ {
+			_ = s.groups.SetGroupMomentum(j, oldMom[j])
+		}
+		for j := 0; j < lrs; j++ {
+			_ = s.groups.SetGroupLR(j, oldLR[j])
+		}
+	}
 	for i, m := range momenta {
-		old[i], _ = s.groups.GroupMomentum(i)
+		oldMom[i], _ = s.groups.GroupMomentum(i)
 		if err := s.groups.SetGroupMomentum(i, m); err != nil {
-			for j := 0; j < i; j++ {
-				_ = s.groups.SetGroupMomentum(j, old[j]) // accepted before, so accepted again
-			}
+			undo(i, 0)
 			return fmt.Errorf("optim: %s: epoch %d: group %d: momentum %v: %w", s.kind, epoch, i, m, err)
 		}
 	}
-	prev := groupLRs(s.groups)
 	for i, lr := range lrs {
 		if err := s.groups.SetGroupLR(i, lr); err != nil {
-			// only an LRGroups of the caller's can refuse a finite lr >= 0: put back
-			// what this step set (accepted before, so accepted again)
-			for j := 0; j < i; j++ {
-				_ = s.groups.SetGroupLR(j, prev[j])
-			}
-			for j := range momenta {
-				_ = s.groups.SetGroupMomentum(j, old[j])
-			}
+			undo(len(momenta), i)
 			return fmt.Errorf("optim: %s: epoch %d: group %d: lr %v: %w", s.kind, epoch, i, lr, err)
 		}
 	}
@@ -480,4 +480,25 @@ func rebase(list []*lrSchedule) []float64 {
 		s.base = append([]float64(nil), initial...)
 	}
 	return append([]float64(nil), initial...)
+}
+
+// probeMomenta checks that every group takes both ends of its momentum cycle (with
+// CyclicLR's own scales and OneCycleLR's anneals every momentum of the cycle lies
+// between them) and puts the momenta back, so that a cycle the optimizer cannot
+// follow fails at construction instead of at some later step, again and again.
+func probeMomenta(kind string, g LRGroups, baseMom, maxMom []float64) error {
+	for i := range baseMom {
+		old, _ := g.GroupMomentum(i)
+		for _, m := range []float64{baseMom[i], maxMom[i]} {
+			if err := g.SetGroupMomentum(i, m); err != nil {
+				_ = g.SetGroupMomentum(i, old)
+				return fmt.Errorf("optim: %s: group %d cannot cycle its momentum to %v (base_momentum %v, max_momentum %v): %w",
+					kind, i, m, baseMom[i], maxMom[i], err)
+			}
+		}
+		if err := g.SetGroupMomentum(i, old); err != nil {
+			return fmt.Errorf("optim: %s: group %d: momentum %v not restored: %w", kind, i, old, err)
+		}
+	}
+	return nil
 }

@@ -264,24 +264,3 @@ func (c *CyclicLR) Config() CyclicLRConfig {
 	cfg.MaxMomentum = append([]float64(nil), cfg.MaxMomentum...)
 	return cfg
 }
-
-// probeMomenta checks that every group takes both ends of its momentum cycle (with
-// CyclicLR's own scales and OneCycleLR's anneals every momentum of the cycle lies
-// between them) and puts the momenta back, so that a cycle the optimizer cannot
-// follow fails at construction instead of at some later step, again and again.
-func probeMomenta(kind string, g LRGroups, baseMom, maxMom []float64) error {
-	for i := range baseMom {
-		old, _ := g.GroupMomentum(i)
-		for _, m := range []float64{baseMom[i], maxMom[i]} {
-			if err := g.SetGroupMomentum(i, m); err != nil {
-				_ = g.SetGroupMomentum(i, old)
-				return fmt.Errorf("optim: %s: group %d cannot cycle its momentum to %v (base_momentum %v, max_momentum %v): %w",
-					kind, i, m, baseMom[i], maxMom[i], err)
-			}
-		}
-		if err := g.SetGroupMomentum(i, old); err != nil {
-			return fmt.Errorf("optim: %s: group %d: momentum %v not restored: %w", kind, i, old, err)
-		}
-	}
-	return nil
-}

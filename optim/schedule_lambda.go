@@ -91,23 +91,17 @@ func newLambdaSchedule(kind string, g LRGroups, fns []LRLambda) (*lrSchedule, []
 	if err != nil {
 		return nil, nil, err
 	}
-	n := len(s.base)
-	switch len(fns) {
-	case 0:
+	if len(fns) == 0 {
 		return nil, nil, scheduleConfigError(kind, "lr_lambda", 0, "is required (one function, or one per param group)")
-	case 1, n:
-	default:
-		return nil, nil, scheduleConfigError(kind, "lr_lambda", float64(len(fns)),
-			fmt.Sprintf("needs 1 function or one per param group (%d)", n))
+	}
+	per, err := perGroup(kind, "lr_lambda", fns, len(s.base), nil)
+	if err != nil {
+		return nil, nil, err
 	}
 	for i, f := range fns {
 		if f == nil {
 			return nil, nil, scheduleConfigError(kind, fmt.Sprintf("lr_lambda[%d]", i), float64(i), "is nil")
 		}
-	}
-	per := make([]LRLambda, n)
-	for i := range per {
-		per[i] = fns[min(i, len(fns)-1)]
 	}
 	return s, per, nil
 }
