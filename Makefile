@@ -4,7 +4,7 @@ BUILD   ?= build
 JOBS    ?= $(shell nproc)
 FUZZTIME ?=
 
-.PHONY: all help deps test test-go test-c test-arm64 leak demo bench cuda cuda-check test-cuda bench-cuda demo-cuda fuzz clean
+.PHONY: all help deps test test-go torture test-c test-arm64 leak demo bench cuda cuda-check test-cuda bench-cuda demo-cuda fuzz clean
 
 all: deps ## build the CPU library and every package
 	$(GO) build ./...
@@ -15,11 +15,14 @@ help: ## list the targets
 deps: ## install OpenBLAS, CMake and a C compiler if missing (apt-get, as root)
 	@scripts/deps.sh
 
-test: deps test-go test-c leak fuzz ## everything CI runs on the CPU: vet, Go tests with -race, C tests under sanitizers, leak checks, short fuzzing
+test: deps test-go torture test-c leak fuzz ## everything CI runs on the CPU: vet, Go tests with -race, GC torture, C tests under sanitizers, leak checks, short fuzzing
 
 test-go:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+
+torture: ## Go tests with the collector running constantly and its pointer checks on
+	GOGC=1 GODEBUG=invalidptr=1,clobberfree=1,gccheckmark=1 $(GO) test -count=1 -short ./...
 
 test-c: ## C tests of the kernels under AddressSanitizer and UBSan
 	cmake -S . -B $(BUILD)/san -DCMAKE_BUILD_TYPE=Debug -DGOPTIM_SANITIZE=ON >/dev/null

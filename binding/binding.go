@@ -9,14 +9,54 @@ package binding
 
 /*
 #cgo CFLAGS: -I${SRCDIR}/../csrc/include
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include "goptim.h"
+
+// A tensor list and the one block of C memory behind its arrays: numel, param,
+// grad and state[0..2], cap words each. Go writes addresses into the block as
+// integers (never as Go pointer types), so no pointer store into C memory ever
+// runs a GC write barrier over whatever the block held before.
+typedef struct {
+	goptim_tensor_list list;
+	uintptr_t *block;
+	int64_t cap;
+} gb_list;
+
+static gb_list *gb_list_new(void) { return calloc(1, sizeof(gb_list)); }
+
+// gb_list_reserve gives room for cap tensors, keeping the first count entries of
+// every array. Returns 0 when out of memory (the list is unchanged then).
+static int gb_list_reserve(gb_list *l, int64_t cap) {
+	uintptr_t *b = calloc((size_t)cap * (3 + GOPTIM_MAX_STATE), sizeof(uintptr_t));
+	if (!b) return 0;
+	if (l->block) {
+		for (int a = 0; a < 3 + GOPTIM_MAX_STATE; a++)
+			memcpy(b + a * cap, l->block + a * l->cap, (size_t)l->list.count * sizeof(uintptr_t));
+		free(l->block);
+	}
+	l->block = b;
+	l->cap = cap;
+	l->list.numel = (const int64_t *)b;
+	l->list.param = (float *const *)(b + cap);
+	l->list.grad = (float *const *)(b + 2 * cap);
+	for (int k = 0; k < GOPTIM_MAX_STATE; k++) l->list.state[k] = (float *const *)(b + (3 + k) * cap);
+	return 1;
+}
+
+static void gb_list_free(gb_list *l) {
+	if (!l) return;
+	free(l->block);
+	free(l);
+}
 */
 import "C"
 
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"unsafe"
 )
 
@@ -123,7 +163,20 @@ func (i ISA) String() string {
 }
 
 // Context is a goptim_context: a thread pool on the CPU, a stream on the GPU.
-type Context struct{ c *C.goptim_context }
+//
+// Its methods hold mu across the C call and the read of the context's error
+// detail, so a failure is reported with its own detail, not with that of another
+// goroutine's call. The C library serialises the calls of one context anyway.
+type Context struct {
+	mu sync.Mutex
+	c  *C.goptim_context
+}
+
+// lock takes the context's mutex and returns its release, for one deferred call.
+func (ctx *Context) lock() func() {
+	ctx.mu.Lock()
+	return ctx.mu.Unlock
+}
 
 // NewContext is goptim_context_create.
 func NewContext(threads int) (*Context, error) {
@@ -136,6 +189,7 @@ func NewContext(threads int) (*Context, error) {
 
 // Destroy is goptim_context_destroy.
 func (ctx *Context) Destroy() error {
+	defer ctx.lock()()
 	if ctx.c == nil {
 		return nil
 	}
@@ -146,11 +200,13 @@ func (ctx *Context) Destroy() error {
 
 // SetThreads is goptim_context_set_threads.
 func (ctx *Context) SetThreads(n int) error {
+	defer ctx.lock()()
 	return check(ctx, "context_set_threads", C.goptim_context_set_threads(ctx.c, C.int32_t(n)))
 }
 
 // Threads is goptim_context_threads.
 func (ctx *Context) Threads() (int, error) {
+	defer ctx.lock()()
 	var n C.int32_t
 	err := check(ctx, "context_threads", C.goptim_context_threads(ctx.c, &n))
 	return int(n), err
@@ -158,11 +214,13 @@ func (ctx *Context) Threads() (int, error) {
 
 // SetISA is goptim_context_set_isa.
 func (ctx *Context) SetISA(isa ISA) error {
+	defer ctx.lock()()
 	return check(ctx, "context_set_isa", C.goptim_context_set_isa(ctx.c, C.goptim_isa(isa)))
 }
 
 // ISA is goptim_context_isa.
 func (ctx *Context) ISA() (ISA, error) {
+	defer ctx.lock()()
 	var i C.goptim_isa
 	err := check(ctx, "context_isa", C.goptim_context_isa(ctx.c, &i))
 	return ISA(i), err
@@ -170,11 +228,13 @@ func (ctx *Context) ISA() (ISA, error) {
 
 // Synchronize is goptim_context_synchronize.
 func (ctx *Context) Synchronize() error {
+	defer ctx.lock()()
 	return check(ctx, "context_synchronize", C.goptim_context_synchronize(ctx.c))
 }
 
 // Alloc is goptim_alloc: n zeroed floats of backend memory.
 func (ctx *Context) Alloc(n int64) (unsafe.Pointer, error) {
+	defer ctx.lock()()
 	var p *C.float
 	if err := check(ctx, "alloc", C.goptim_alloc(ctx.c, C.int64_t(n), &p)); err != nil {
 		return nil, err
@@ -184,11 +244,13 @@ func (ctx *Context) Alloc(n int64) (unsafe.Pointer, error) {
 
 // Free is goptim_free.
 func (ctx *Context) Free(p unsafe.Pointer) error {
+	defer ctx.lock()()
 	return check(ctx, "free", C.goptim_free(ctx.c, (*C.float)(p)))
 }
 
 // CopyFromHost is goptim_copy_from_host.
 func (ctx *Context) CopyFromHost(dst unsafe.Pointer, src []float32) error {
+	defer ctx.lock()()
 	if len(src) == 0 {
 		return nil
 	}
@@ -198,6 +260,7 @@ func (ctx *Context) CopyFromHost(dst unsafe.Pointer, src []float32) error {
 
 // CopyToHost is goptim_copy_to_host.
 func (ctx *Context) CopyToHost(dst []float32, src unsafe.Pointer) error {
+	defer ctx.lock()()
 	if len(dst) == 0 {
 		return nil
 	}
@@ -207,88 +270,76 @@ func (ctx *Context) CopyToHost(dst []float32, src unsafe.Pointer) error {
 
 // Copy is goptim_copy (backend to backend memory).
 func (ctx *Context) Copy(dst, src unsafe.Pointer, n int64) error {
+	defer ctx.lock()()
 	return check(ctx, "copy", C.goptim_copy(ctx.c, (*C.float)(dst), (*C.float)(src), C.int64_t(n)))
 }
 
 // Fill is goptim_fill.
 func (ctx *Context) Fill(dst unsafe.Pointer, v float32, n int64) error {
+	defer ctx.lock()()
 	return check(ctx, "fill", C.goptim_fill(ctx.c, (*C.float)(dst), C.float(v), C.int64_t(n)))
 }
 
 // MaxState is GOPTIM_MAX_STATE, the most state tensors an optimizer keeps per param.
 const MaxState = C.GOPTIM_MAX_STATE
 
-// List is a goptim_tensor_list whose arrays live in C memory, so that it can hold
-// pointers to pinned Go memory and be reused from step to step without allocating.
+// List is a goptim_tensor_list whose arrays live in C memory, reused from step to
+// step without allocating. It holds addresses as integers: the memory they point
+// to is C memory, or Go memory that the caller has pinned and keeps alive across
+// the call that reads the list.
 type List struct {
-	c     *C.goptim_tensor_list
+	c     *C.gb_list
+	words []C.uintptr_t // the block: numel, param, grad, state[0..2], cap words each
 	cap   int
-	numel *C.int64_t
-	param **C.float
-	grad  **C.float
-	state [MaxState]**C.float
 }
 
 // NewList allocates a list with room for capacity tensors; it grows as needed.
 func NewList(capacity int) *List {
-	l := &List{c: (*C.goptim_tensor_list)(C.calloc(1, C.size_t(unsafe.Sizeof(C.goptim_tensor_list{}))))}
+	l := &List{c: C.gb_list_new()}
+	if l.c == nil {
+		panic("goptim: out of C memory for a tensor list")
+	}
 	l.grow(max(capacity, 1))
 	return l
 }
 
 func (l *List) grow(capacity int) {
-	ptr := C.size_t(unsafe.Sizeof((*C.float)(nil)))
-	l.numel = (*C.int64_t)(C.realloc(unsafe.Pointer(l.numel), C.size_t(capacity)*8))
-	l.param = (**C.float)(C.realloc(unsafe.Pointer(l.param), C.size_t(capacity)*ptr))
-	l.grad = (**C.float)(C.realloc(unsafe.Pointer(l.grad), C.size_t(capacity)*ptr))
-	for k := range l.state {
-		l.state[k] = (**C.float)(C.realloc(unsafe.Pointer(l.state[k]), C.size_t(capacity)*ptr))
-	}
-	if l.numel == nil || l.param == nil || l.grad == nil || l.state[0] == nil || l.state[1] == nil || l.state[2] == nil {
+	if C.gb_list_reserve(l.c, C.int64_t(capacity)) == 0 {
 		panic("goptim: out of C memory for a tensor list")
 	}
 	l.cap = capacity
-	l.c.numel = l.numel
-	l.c.param = l.param
-	l.c.grad = l.grad
-	for k := range l.state {
-		l.c.state[k] = l.state[k]
-	}
+	l.words = unsafe.Slice(l.c.block, (3+MaxState)*capacity)
 }
 
 // Reset empties the list.
-func (l *List) Reset() { l.c.count = 0 }
+func (l *List) Reset() { l.c.list.count = 0 }
 
 // Len is the number of tensors in the list.
-func (l *List) Len() int { return int(l.c.count) }
+func (l *List) Len() int { return int(l.c.list.count) }
 
-// Append adds a tensor: numel elements at param, grad and state[k] (nil where unused).
-func (l *List) Append(numel int64, param, grad unsafe.Pointer, state [MaxState]unsafe.Pointer) {
-	i := int(l.c.count)
+// Append adds a tensor: numel elements at the addresses param, grad and state[k]
+// (0 where unused).
+func (l *List) Append(numel int64, param, grad uintptr, state [MaxState]uintptr) {
+	i := int(l.c.list.count)
 	if i == l.cap {
 		l.grow(2 * l.cap)
 	}
-	unsafe.Slice(l.numel, l.cap)[i] = C.int64_t(numel)
-	unsafe.Slice(l.param, l.cap)[i] = (*C.float)(param)
-	unsafe.Slice(l.grad, l.cap)[i] = (*C.float)(grad)
-	for k := range state {
-		unsafe.Slice(l.state[k], l.cap)[i] = (*C.float)(state[k])
+	w, c := l.words, l.cap
+	w[i] = C.uintptr_t(numel)
+	w[c+i] = C.uintptr_t(param)
+	w[2*c+i] = C.uintptr_t(grad)
+	for k, a := range state {
+		w[(3+k)*c+i] = C.uintptr_t(a)
 	}
-	l.c.count++
+	l.c.list.count++
 }
 
-// Free releases the list's C memory.
+// Free releases the list's C memory. It is idempotent.
 func (l *List) Free() {
 	if l.c == nil {
 		return
 	}
-	C.free(unsafe.Pointer(l.numel))
-	C.free(unsafe.Pointer(l.param))
-	C.free(unsafe.Pointer(l.grad))
-	for k := range l.state {
-		C.free(unsafe.Pointer(l.state[k]))
-	}
-	C.free(unsafe.Pointer(l.c))
+	C.gb_list_free(l.c)
 	*l = List{}
 }
 
@@ -326,9 +377,10 @@ type SGDParams struct {
 
 // SGDStep is goptim_sgd_step.
 func (ctx *Context) SGDStep(l *List, h *SGDParams, step int64, aux *Aux) error {
+	defer ctx.lock()()
 	hp := C.goptim_sgd_params{lr: C.double(h.LR), momentum: C.double(h.Momentum), dampening: C.double(h.Dampening),
 		weight_decay: C.double(h.WeightDecay), nesterov: cbool(h.Nesterov), maximize: cbool(h.Maximize)}
-	return check(ctx, "sgd_step", C.goptim_sgd_step(ctx.c, l.c, &hp, C.int64_t(step), aux.c()))
+	return check(ctx, "sgd_step", C.goptim_sgd_step(ctx.c, &l.c.list, &hp, C.int64_t(step), aux.c()))
 }
 
 // AdamParams mirrors goptim_adam_params.
@@ -339,10 +391,11 @@ type AdamParams struct {
 
 // AdamStep is goptim_adam_step.
 func (ctx *Context) AdamStep(l *List, h *AdamParams, step int64, aux *Aux) error {
+	defer ctx.lock()()
 	hp := C.goptim_adam_params{lr: C.double(h.LR), beta1: C.double(h.Beta1), beta2: C.double(h.Beta2),
 		eps: C.double(h.Eps), weight_decay: C.double(h.WeightDecay), amsgrad: cbool(h.AMSGrad),
 		maximize: cbool(h.Maximize), decoupled_weight_decay: cbool(h.DecoupledWeightDecay)}
-	return check(ctx, "adam_step", C.goptim_adam_step(ctx.c, l.c, &hp, C.int64_t(step), aux.c()))
+	return check(ctx, "adam_step", C.goptim_adam_step(ctx.c, &l.c.list, &hp, C.int64_t(step), aux.c()))
 }
 
 // AdagradParams mirrors goptim_adagrad_params.
@@ -353,9 +406,10 @@ type AdagradParams struct {
 
 // AdagradStep is goptim_adagrad_step.
 func (ctx *Context) AdagradStep(l *List, h *AdagradParams, step int64, aux *Aux) error {
+	defer ctx.lock()()
 	hp := C.goptim_adagrad_params{lr: C.double(h.LR), lr_decay: C.double(h.LRDecay),
 		weight_decay: C.double(h.WeightDecay), eps: C.double(h.Eps), maximize: cbool(h.Maximize)}
-	return check(ctx, "adagrad_step", C.goptim_adagrad_step(ctx.c, l.c, &hp, C.int64_t(step), aux.c()))
+	return check(ctx, "adagrad_step", C.goptim_adagrad_step(ctx.c, &l.c.list, &hp, C.int64_t(step), aux.c()))
 }
 
 // RMSpropParams mirrors goptim_rmsprop_params.
@@ -366,41 +420,48 @@ type RMSpropParams struct {
 
 // RMSpropStep is goptim_rmsprop_step.
 func (ctx *Context) RMSpropStep(l *List, h *RMSpropParams, step int64, aux *Aux) error {
+	defer ctx.lock()()
 	hp := C.goptim_rmsprop_params{lr: C.double(h.LR), alpha: C.double(h.Alpha), eps: C.double(h.Eps),
 		weight_decay: C.double(h.WeightDecay), momentum: C.double(h.Momentum), centered: cbool(h.Centered),
 		maximize: cbool(h.Maximize)}
-	return check(ctx, "rmsprop_step", C.goptim_rmsprop_step(ctx.c, l.c, &hp, C.int64_t(step), aux.c()))
+	return check(ctx, "rmsprop_step", C.goptim_rmsprop_step(ctx.c, &l.c.list, &hp, C.int64_t(step), aux.c()))
 }
 
 // GradNorm is goptim_grad_norm; out is backend memory for one float.
 func (ctx *Context) GradNorm(l *List, normType float64, out unsafe.Pointer) error {
-	return check(ctx, "grad_norm", C.goptim_grad_norm(ctx.c, l.c, C.double(normType), (*C.float)(out)))
+	defer ctx.lock()()
+	return check(ctx, "grad_norm", C.goptim_grad_norm(ctx.c, &l.c.list, C.double(normType), (*C.float)(out)))
 }
 
 // ClipGradByNorm is goptim_clip_grad_by_norm; norm is backend memory for one float.
 func (ctx *Context) ClipGradByNorm(l *List, maxNorm float64, norm unsafe.Pointer) error {
-	return check(ctx, "clip_grad_by_norm", C.goptim_clip_grad_by_norm(ctx.c, l.c, C.double(maxNorm), (*C.float)(norm)))
+	defer ctx.lock()()
+	return check(ctx, "clip_grad_by_norm", C.goptim_clip_grad_by_norm(ctx.c, &l.c.list, C.double(maxNorm), (*C.float)(norm)))
 }
 
 // ClipGradValue is goptim_clip_grad_value.
 func (ctx *Context) ClipGradValue(l *List, clip float64) error {
-	return check(ctx, "clip_grad_value", C.goptim_clip_grad_value(ctx.c, l.c, C.double(clip)))
+	defer ctx.lock()()
+	return check(ctx, "clip_grad_value", C.goptim_clip_grad_value(ctx.c, &l.c.list, C.double(clip)))
 }
 
 // CheckFinite is goptim_check_finite; invScale (may be nil) and foundInf are backend
 // memory for one float.
 func (ctx *Context) CheckFinite(l *List, invScale, foundInf unsafe.Pointer) error {
-	return check(ctx, "check_finite", C.goptim_check_finite(ctx.c, l.c, (*C.float)(invScale), (*C.float)(foundInf)))
+	defer ctx.lock()()
+	return check(ctx, "check_finite", C.goptim_check_finite(ctx.c, &l.c.list, (*C.float)(invScale), (*C.float)(foundInf)))
 }
 
 // ZeroGrad is goptim_zero_grad.
 func (ctx *Context) ZeroGrad(l *List) error {
-	return check(ctx, "zero_grad", C.goptim_zero_grad(ctx.c, l.c))
+	defer ctx.lock()()
+	return check(ctx, "zero_grad", C.goptim_zero_grad(ctx.c, &l.c.list))
 }
 
 // Sgemm is goptim_sgemm (row-major, as cblas_sgemm).
 func (ctx *Context) Sgemm(transA, transB bool, m, n, k int64, alpha float32, a unsafe.Pointer, lda int64,
 	b unsafe.Pointer, ldb int64, beta float32, c unsafe.Pointer, ldc int64) error {
+	defer ctx.lock()()
 	return check(ctx, "sgemm", C.goptim_sgemm(ctx.c, cbool(transA), cbool(transB), C.int64_t(m), C.int64_t(n),
 		C.int64_t(k), C.float(alpha), (*C.float)(a), C.int64_t(lda), (*C.float)(b), C.int64_t(ldb),
 		C.float(beta), (*C.float)(c), C.int64_t(ldc)))

@@ -6,6 +6,8 @@ import (
 
 // AdagradConfig holds torch.optim.Adagrad's options. Zero values are taken
 // literally: start from AdagradDefaults.
+// The options, and the scalars a step derives from them, must lie within float32's
+// range, in which the kernels compute: validation refuses the rest with a *ConfigError.
 type AdagradConfig struct {
 	LR                      float64 `json:"lr"`                        // lr
 	LRDecay                 float64 `json:"lr_decay"`                  // lr_decay
@@ -29,7 +31,15 @@ func (c AdagradConfig) validate() error {
 			return err
 		}
 	}
-	return nil
+	// The kernel takes -clr, eps and weight_decay as float32, and the sum starts at
+	// initial_accumulator_value rounded to float32. clr = lr/(1+(t-1)*lr_decay) is
+	// computed in double and is at most lr (lr_decay >= 0; it is lr at t = 1), so
+	// lr_decay itself never reaches float32 and any finite lr_decay >= 0 is fine.
+	if err := checkFloat32(k, float32Field{"lr", c.LR}, float32Field{"weight_decay", c.WeightDecay},
+		float32Field{"initial_accumulator_value", c.InitialAccumulatorValue}); err != nil {
+		return err
+	}
+	return checkFloat32Eps(k, "eps", c.Eps)
 }
 
 // Adagrad is torch.optim.Adagrad:

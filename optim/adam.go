@@ -6,6 +6,8 @@ import (
 
 // AdamConfig holds the options of torch.optim.Adam and torch.optim.AdamW. Zero values
 // are taken literally: start from AdamDefaults or AdamWDefaults.
+// The options, and the scalars a step derives from them, must lie within float32's
+// range, in which the kernels compute: validation refuses the rest with a *ConfigError.
 type AdamConfig struct {
 	LR          float64 `json:"lr"`           // lr
 	Beta1       float64 `json:"beta1"`        // betas[0]
@@ -26,7 +28,7 @@ func AdamWDefaults() AdamConfig {
 	return c
 }
 
-func (c AdamConfig) validate(kind string) error {
+func (c AdamConfig) validate(kind string, decoupled bool) error {
 	if err := checkNonNeg(kind, "lr", c.LR); err != nil {
 		return err
 	}
@@ -39,7 +41,34 @@ func (c AdamConfig) validate(kind string) error {
 	if err := checkNonNeg(kind, "eps", c.Eps); err != nil {
 		return err
 	}
-	return checkNonNeg(kind, "weight_decay", c.WeightDecay)
+	if err := checkNonNeg(kind, "weight_decay", c.WeightDecay); err != nil {
+		return err
+	}
+	// The kernels take beta1, beta2, 1-beta1 and 1-beta2 (all in [0, 1]), eps,
+	// weight_decay, and per step t, as float32: the step size lr/(1-beta1^t) and
+	// sqrt(1-beta2^t), and 1-lr*weight_decay, which only AdamW's kernel reads (Adam's
+	// may hold an Inf there that nothing uses). 1-beta^t grows toward 1 with
+	// t, so the step size is largest at t = 1, where it is lr/(1-beta1) (lr when
+	// beta1 = 0); sqrt(1-beta2^t) lies in [sqrt(1-beta2), 1], at least 1e-8 for any
+	// beta2 < 1, a normal float32.
+	if err := checkFloat32(kind, float32Field{"lr", c.LR}); err != nil {
+		return err
+	}
+	if err := checkFloat32Eps(kind, "eps", c.Eps); err != nil {
+		return err
+	}
+	if err := checkFloat32(kind, float32Field{"weight_decay", c.WeightDecay}); err != nil {
+		return err
+	}
+	if err := checkFloat32Derived(kind, "lr/(1-betas[0])", c.LR/(1-c.Beta1),
+		"the step size lr/(1-betas[0]^t) at step 1, its largest, would overflow float32"); err != nil {
+		return err
+	}
+	if decoupled {
+		return checkFloat32Derived(kind, "lr*weight_decay", c.LR*c.WeightDecay,
+			"AdamW multiplies the params by 1-lr*weight_decay, which would overflow float32")
+	}
+	return nil
 }
 
 // Adam is torch.optim.Adam, or torch.optim.AdamW when made by NewAdamW:
@@ -58,7 +87,7 @@ type Adam struct{ *core[AdamConfig] }
 func adamSpec(kind string, decoupled bool) spec[AdamConfig] {
 	return spec[AdamConfig]{
 		kind:     kind,
-		validate: func(c AdamConfig) error { return c.validate(kind) },
+		validate: func(c AdamConfig) error { return c.validate(kind, decoupled) },
 		lr:       func(c *AdamConfig) *float64 { return &c.LR },
 		momentum: func(c *AdamConfig) *float64 { return &c.Beta1 },
 		slots: func(c AdamConfig) (s [binding.MaxState]string) {

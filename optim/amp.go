@@ -20,16 +20,31 @@ func GradScalerDefaults() GradScalerConfig {
 	return GradScalerConfig{InitScale: 65536, GrowthFactor: 2, BackoffFactor: 0.5, GrowthInterval: 2000}
 }
 
+// MinLossScale is the floor of GradScaler's loss scale: 2^-126, float32's smallest
+// normal number. Its reciprocal 2^126, by which Step unscales the gradients in
+// float32, is finite and exact; below it the scale would be subnormal, and from
+// 2^-128 down its reciprocal overflows float32, so every gradient would unscale to
+// Inf or NaN (and a scale backed off to 0 would unscale to NaN).
+const MinLossScale = 0x1p-126
+
 // GradScaler is dynamic loss scaling for mixed-precision training, as
 // torch.amp.GradScaler: multiply the loss by Scale before the backward pass, then call
 // Step, which unscales the gradients in place, checks them for NaN and Inf, and steps
 // the optimizer only when they are finite; Step also updates the scale (torch's
 // update()): back off after a skipped step, grow after GrowthInterval clean ones.
+//
+// Unlike torch's, the scale has a floor, MinLossScale: a backoff that would take it
+// lower leaves it at the floor. Gradients that are still non-finite when the scale is
+// at the floor are non-finite at any scale (a NaN or Inf in the model or the loss, not
+// an overflow that a smaller scale avoids), so Step then returns an error matching
+// ErrNonFinite instead of reporting an ordinary skipped step; the step is skipped all
+// the same, and a later step with finite gradients proceeds as usual. NewGradScaler
+// refuses an InitScale below the floor. Above the floor the scale follows torch's
+// numbers exactly.
 type GradScaler struct {
 	cfg GradScalerConfig
-	// scale is float32 as torch's scale tensor is (reliability: it was float64, so
-	// it grew past float32's range, where 1/scale rounds to 0 and the unscale and
-	// the finite check were silently dropped).
+	// scale is float32 as torch's scale tensor is: grown in double, it would pass
+	// float32's range, where 1/scale rounds to 0 in the float32 unscale.
 	scale   float32
 	tracker int
 }
@@ -54,6 +69,11 @@ func NewGradScaler(cfg GradScalerConfig) (*GradScaler, error) {
 		return nil, &ConfigError{Optimizer: k, Field: "init_scale", Value: cfg.InitScale,
 			Reason: "must round to a finite, non-zero float32 (torch keeps the scale in float32)"}
 	}
+	if s.scale < MinLossScale {
+		return nil, &ConfigError{Optimizer: k, Field: "init_scale", Value: cfg.InitScale,
+			Reason: fmt.Sprintf("must be at least %v (MinLossScale, 2^-126, float32's smallest normal): "+
+				"below it 1/scale overflows float32 or loses precision", float64(MinLossScale))}
+	}
 	return s, nil
 }
 
@@ -66,6 +86,9 @@ type scaledStepper interface {
 }
 
 func (c *core[C]) scaledStep(invScale float64) error {
+	if c == nil {
+		return errNoCore
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.stepLocked(stepExtras{invScale: invScale})
@@ -74,11 +97,19 @@ func (c *core[C]) scaledStep(invScale float64) error {
 // Step unscales opt's gradients in place (multiplying by 1/Scale), and steps opt when
 // every gradient is finite. It reports whether the step was taken; a skipped step is
 // not an error (it is how loss scaling finds its level) and leaves params, state and
-// step counts untouched. The scale is updated either way.
+// step counts untouched. The scale is updated either way. A step skipped with the
+// scale already at MinLossScale is an error matching ErrNonFinite: the gradients are
+// non-finite at any scale.
 func (s *GradScaler) Step(opt Optimizer) (stepped bool, err error) {
 	ss, ok := opt.(scaledStepper)
 	if !ok {
 		return false, fmt.Errorf("optim: GradScaler.Step: %T is not an optimizer of this package: %w", opt, ErrInvalidArgument)
+	}
+	if s.scale < MinLossScale {
+		// Only a GradScaler not made by NewGradScaler gets here (its scale is 0):
+		// unscaling by 1/0 would overwrite every gradient with Inf or NaN.
+		return false, fmt.Errorf("optim: GradScaler.Step: the GradScaler has no scale: make it with NewGradScaler: %w",
+			ErrInvalidArgument)
 	}
 	// torch computes the reciprocal in double and rounds it to float once.
 	err = ss.scaledStep(1 / float64(s.scale))
@@ -95,8 +126,15 @@ func (s *GradScaler) Step(opt Optimizer) (stepped bool, err error) {
 		}
 		return true, nil
 	case errors.Is(err, ErrNonFinite):
-		s.scale = float32(float64(s.scale) * s.cfg.BackoffFactor)
 		s.tracker = 0
+		if s.scale <= MinLossScale {
+			return false, fmt.Errorf("optim: GradScaler.Step: the loss scale hit its floor %v (MinLossScale) "+
+				"and the gradients are still non-finite, so they are non-finite at any scale "+
+				"(a NaN or Inf in the model or the loss): %w", float64(MinLossScale), err)
+		}
+		// A backoff past the floor stops at it, so that the floor itself is tried
+		// before the gradients are declared non-finite at any scale.
+		s.scale = max(float32(float64(s.scale)*s.cfg.BackoffFactor), MinLossScale)
 		return false, nil
 	default:
 		return false, err

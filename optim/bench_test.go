@@ -52,7 +52,7 @@ func BenchmarkCopy(b *testing.B) {
 	b.SetBytes(int64(8 * n))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := ctx.Copy(dst.ptr, src.ptr, int64(n)); err != nil {
+		if err := ctx.Copy(dst.ptr(), src.ptr(), int64(n)); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -2,15 +2,20 @@ package optim
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"unsafe"
 
 	"github.com/goptim/goptim/binding"
@@ -78,6 +83,9 @@ func badCheckpoint(format string, a ...any) error {
 // step count and state tensors — to w in goptim's checkpoint format (version 1,
 // checksummed). It does not save the params themselves.
 func (c *core[C]) Save(w io.Writer) error {
+	if c == nil {
+		return errNoCore
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -126,7 +134,7 @@ func (c *core[C]) Save(w io.Writer) error {
 					continue
 				}
 				buf := make([]float32, g.numel[i])
-				if err := ctx.CopyToHost(buf, unsafe.Add(t.ptr, 4*g.off[i])); err != nil {
+				if err := ctx.CopyToHost(buf, g.stateAt(k, i)); err != nil {
 					return err
 				}
 				b := float32Bytes(buf)
@@ -165,7 +173,16 @@ func init() {
 // have one) and state tensors. Hyperparameters are restored too, as torch's
 // load_state_dict does. On any error — truncation, a checksum mismatch, another
 // version or optimizer, a shape mismatch — the optimizer is left exactly as it was.
+//
+// Load reads exactly the checkpoint's bytes from r, up to its trailer, and no
+// further: a stream may carry more after it (another optimizer's checkpoint, the
+// model's weights), which the caller reads next. Only the caller knows whether more
+// may follow, so Load does not look; LoadFile, whose file holds one checkpoint,
+// refuses a file with bytes after the trailer.
 func (c *core[C]) Load(r io.Reader) error {
+	if c == nil {
+		return errNoCore
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -234,7 +251,7 @@ func (c *core[C]) Load(r io.Reader) error {
 	off := 0
 	for gi, g := range c.groups {
 		for i := range g.params {
-			for _, t := range g.state {
+			for k, t := range g.state {
 				if t == nil {
 					continue
 				}
@@ -244,7 +261,7 @@ func (c *core[C]) Load(r io.Reader) error {
 					vals[j] = math.Float32frombits(binary.LittleEndian.Uint32(payload[off+4*j:]))
 				}
 				off += 4 * n
-				if err := ctx.CopyFromHost(unsafe.Add(t.ptr, 4*g.off[i]), vals); err != nil {
+				if err := ctx.CopyFromHost(g.stateAt(k, i), vals); err != nil {
 					return err
 				}
 			}
@@ -271,8 +288,8 @@ func readCheckpoint(r io.Reader) (*checkpointHeader, []byte, error) {
 	if hlen > maxHeader {
 		return nil, nil, badCheckpoint("header length %d is implausible", hlen)
 	}
-	// reliability: read the header in bounded pieces too, so that a 22-byte input
-	// claiming a 256 MiB header fails at EOF instead of allocating 256 MiB first.
+	// Read the header in bounded pieces too, so that a 22-byte input claiming a
+	// 256 MiB header fails at EOF instead of allocating 256 MiB first.
 	var hbuf bytes.Buffer
 	if n, err := io.CopyN(&hbuf, r, int64(hlen)+4); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -313,6 +330,11 @@ func readCheckpoint(r io.Reader) (*checkpointHeader, []byte, error) {
 	if string(post[4:]) != checkpointTrailer {
 		return nil, nil, badCheckpoint("bad trailer %q", post[4:])
 	}
+	if cf, ok := r.(*checkpointFile); ok {
+		if err := cf.atEnd(); err != nil {
+			return nil, nil, err
+		}
+	}
 	return &h, payload.Bytes(), nil
 }
 
@@ -329,14 +351,41 @@ func readFull(r io.Reader, b []byte, what string) error {
 // SaveFile saves opt's state to path atomically: it writes a temporary file in the
 // same folder, syncs it, and renames it over path, so a crash leaves either the old
 // checkpoint or the new one, never a torn file.
+//
+// The temporary file is named "<path>.tmp-<16 hex digits>". A process killed while
+// saving leaves its temporary file behind; the next SaveFile to the same path
+// removes such leftovers, and only those: files that match the pattern exactly for
+// this path and that no SaveFile is still writing (on Unix, a saving SaveFile holds
+// a flock on its temporary file, which the kernel drops when the process dies).
+//
+// A file that exists keeps its permission bits; a new one gets 0644 less the
+// umask (a checkpoint is data others may read, not a secret). The file is
+// replaced, not rewritten in place: a symbolic link at path is replaced by the
+// checkpoint, and the file's owner becomes the saving user.
+//
+// Everything is checked before anything is created: a nil optimizer, an empty
+// path, and a path that names a directory or something else that is not a regular
+// file fail with an error matching ErrInvalidArgument. File-system failures come
+// back as the os package's errors.
 func SaveFile(opt Optimizer, path string) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
+	if err := checkFileOptimizer("SaveFile", opt); err != nil {
+		return err
+	}
+	perm, keep, err := saveTarget(path)
 	if err != nil {
 		return err
 	}
+	dir, base := filepath.Dir(path), filepath.Base(path)
+	removeAbandonedTemps(dir, base)
+	f, err := createTemp(dir, base, perm, keep)
+	if err != nil {
+		return err
+	}
+	// Runs on every way out, a panic in opt.Save included: until the rename has
+	// happened, the temporary file is closed and removed.
+	renamed := false
 	defer func() {
-		if err != nil {
+		if !renamed {
 			f.Close()
 			os.Remove(f.Name())
 		}
@@ -347,11 +396,24 @@ func SaveFile(opt Optimizer, path string) (err error) {
 	if err = f.Sync(); err != nil {
 		return err
 	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return err
+	if renameOpenTemp {
+		// Renamed while still open and locked, so that no other SaveFile's cleanup
+		// can take the file for abandoned between the close and the rename.
+		if err = os.Rename(f.Name(), path); err != nil {
+			return err
+		}
+		renamed = true
+		if err = f.Close(); err != nil {
+			return err
+		}
+	} else {
+		if err = f.Close(); err != nil {
+			return err
+		}
+		if err = os.Rename(f.Name(), path); err != nil {
+			return err
+		}
+		renamed = true
 	}
 	if d, derr := os.Open(dir); derr == nil {
 		d.Sync() // make the rename durable; not every filesystem supports it
@@ -360,12 +422,176 @@ func SaveFile(opt Optimizer, path string) (err error) {
 	return nil
 }
 
-// LoadFile loads a checkpoint written by SaveFile (or Save) into opt.
+// LoadFile loads a checkpoint written by SaveFile (or Save) into opt. The file must
+// hold one checkpoint and nothing after it: trailing bytes (two checkpoints
+// concatenated, a file appended to) are an error matching ErrCheckpoint, and like
+// every refused checkpoint they leave opt unchanged. (This check is made by the
+// optimizers of this package; an Optimizer of the caller's whose Load does not pass
+// the reader on to one of them does not get it.) A nil optimizer, an empty path
+// and a directory fail with an error matching ErrInvalidArgument.
 func LoadFile(opt Optimizer, path string) error {
+	if err := checkFileOptimizer("LoadFile", opt); err != nil {
+		return err
+	}
+	if path == "" {
+		return fmt.Errorf("optim: LoadFile: empty path: %w", ErrInvalidArgument)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	return opt.Load(f)
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("optim: LoadFile: %s is a directory, not a checkpoint file: %w", path, ErrInvalidArgument)
+	}
+	return opt.Load(&checkpointFile{f: f, path: path})
+}
+
+// checkpointFile is the reader LoadFile gives to Load. readCheckpoint recognises it
+// and, before Load changes anything, checks that the file ends with the trailer.
+type checkpointFile struct {
+	f    *os.File
+	path string
+}
+
+func (c *checkpointFile) Read(b []byte) (int, error) { return c.f.Read(b) }
+
+// atEnd returns an error unless the file has no bytes left.
+func (c *checkpointFile) atEnd() error {
+	pos, err := c.f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		pos = -1 // not seekable (a pipe): look for a byte instead
+	}
+	if fi, err := c.f.Stat(); err == nil && fi.Mode().IsRegular() && pos >= 0 {
+		if extra := fi.Size() - pos; extra > 0 {
+			return badCheckpoint("%s has %d bytes after the checkpoint's trailer at byte %d; a checkpoint file holds one checkpoint",
+				c.path, extra, pos)
+		}
+		return nil
+	}
+	var one [1]byte
+	n, err := c.f.Read(one[:])
+	if n > 0 {
+		return badCheckpoint("%s has bytes after the checkpoint's trailer; a checkpoint file holds one checkpoint", c.path)
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+// nilCore reports whether an optimizer of this package was made without its
+// constructor (a zero SGD, &Adam{}): its methods would dereference nil.
+func (c *core[C]) nilCore() bool { return c == nil }
+
+// checkFileOptimizer refuses, before SaveFile or LoadFile creates or opens
+// anything, an optimizer whose Save or Load could only panic.
+func checkFileOptimizer(op string, opt Optimizer) error {
+	if opt == nil {
+		return fmt.Errorf("optim: %s: nil Optimizer: %w", op, ErrInvalidArgument)
+	}
+	if v := reflect.ValueOf(opt); v.Kind() == reflect.Pointer && v.IsNil() {
+		return fmt.Errorf("optim: %s: nil Optimizer (%T): %w", op, opt, ErrInvalidArgument)
+	}
+	if n, ok := opt.(interface{ nilCore() bool }); ok && n.nilCore() {
+		return fmt.Errorf("optim: %s: %T was not made by its constructor: %w", op, opt, ErrInvalidArgument)
+	}
+	return nil
+}
+
+// saveTarget checks SaveFile's path and returns the permission bits of the file to
+// write: the existing file's (keep), or 0644 for a new file, to which the umask
+// applies.
+func saveTarget(path string) (perm fs.FileMode, keep bool, err error) {
+	if path == "" {
+		return 0, false, fmt.Errorf("optim: SaveFile: empty path: %w", ErrInvalidArgument)
+	}
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return 0o644, false, nil
+	case err != nil:
+		return 0, false, err
+	case fi.IsDir():
+		return 0, false, fmt.Errorf("optim: SaveFile: %s is a directory, not a checkpoint file: %w", path, ErrInvalidArgument)
+	case !fi.Mode().IsRegular():
+		return 0, false, fmt.Errorf("optim: SaveFile: %s is not a regular file (mode %v): %w", path, fi.Mode(), ErrInvalidArgument)
+	}
+	return fi.Mode().Perm(), true, nil
+}
+
+// tempInfix and tempRandLen make SaveFile's temporary names:
+// base + tempInfix + tempRandLen lowercase hex digits.
+const (
+	tempInfix   = ".tmp-"
+	tempRandLen = 16
+)
+
+// isTempOf reports whether name is one of SaveFile's temporary names for base.
+func isTempOf(name, base string) bool {
+	rnd, ok := strings.CutPrefix(name, base+tempInfix)
+	if !ok || len(rnd) != tempRandLen {
+		return false
+	}
+	for _, c := range rnd {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// removeAbandonedTemps removes the temporary files of earlier SaveFiles of
+// dir/base that no SaveFile is writing any more. It is best effort: a save does not
+// fail because a leftover could not be listed or removed.
+func removeAbandonedTemps(dir, base string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() && isTempOf(e.Name(), base) {
+			removeIfAbandoned(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// createTemp creates SaveFile's temporary file for dir/base with permission bits
+// perm (exactly perm when keep, else perm less the umask) and locks it (see
+// lockTemp).
+func createTemp(dir, base string, perm fs.FileMode, keep bool) (*os.File, error) {
+	var lastErr error
+	for try := 0; try < 100; try++ {
+		var rnd [tempRandLen / 2]byte
+		rand.Read(rnd[:])
+		name := filepath.Join(dir, base+tempInfix+hex.EncodeToString(rnd[:]))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, perm)
+		if errors.Is(err, fs.ErrExist) {
+			lastErr = err
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !lockTemp(f, name) {
+			// Another SaveFile's cleanup took the file in the instant before the lock
+			// and removes it: try another name.
+			f.Close()
+			lastErr = &fs.PathError{Op: "lock", Path: name, Err: fs.ErrExist}
+			continue
+		}
+		if keep {
+			if err := f.Chmod(perm); err != nil {
+				f.Close()
+				os.Remove(name)
+				return nil, err
+			}
+		}
+		return f, nil
+	}
+	return nil, lastErr
 }

@@ -8,27 +8,26 @@ import (
 	"github.com/goptim/goptim/binding"
 )
 
-// (reliability: the op names in errors are torch's, as in the ConfigErrors of the
-// same functions: grad_norm, clip_grad_norm, clip_grad_value.)
-//
 // gradList builds a tensor list of the gradients of params (nil grads are skipped, as
-// torch skips params whose .grad is None). The caller frees it.
-func gradList(op string, params []*Param) (*binding.List, error) {
+// torch skips params whose .grad is None) and acquires their buffers into h. On
+// success the caller frees the list and calls h.done.
+func gradList(op string, params []*Param, h *hold) (*binding.List, error) {
 	l := binding.NewList(len(params))
 	for i, p := range params {
 		if p == nil {
 			l.Free()
+			h.done()
 			return nil, fmt.Errorf("optim: %s: param %d: %w", op, i, ErrNilParam)
 		}
 		if p.Grad == nil {
 			continue
 		}
-		if !p.Grad.live() {
+		if !h.add(p.Grad.buf) {
 			l.Free()
-			// reliability: "grad tensor: optim: used after Close", not "grad optim: ...".
+			h.done()
 			return nil, fmt.Errorf("optim: %s: param %s: grad tensor: %w", op, p.label(i), ErrClosed)
 		}
-		l.Append(int64(p.Grad.Len()), nil, p.Grad.ptr, [binding.MaxState]unsafe.Pointer{})
+		l.Append(int64(p.Grad.Len()), 0, p.Grad.addr(), [binding.MaxState]uintptr{})
 	}
 	return l, nil
 }
@@ -44,44 +43,46 @@ func checkNormType(op string, normType float64) error {
 // it: norm_type 2 (the L2 norm of all elements together) or math.Inf(1) (the largest
 // |g|). NaN or Inf in a gradient give a NaN or Inf norm.
 func GradNorm(params []*Param, normType float64) (float64, error) {
-	l, norm, total, err := gradNorm("grad_norm", params, normType)
-	if err != nil {
-		return 0, err
-	}
-	l.Free()
-	norm.Close()
-	return total, nil
+	total, err := gradNorm("grad_norm", params, normType, nil)
+	return total, err
 }
 
-// gradNorm computes the norm into a one-float backend tensor and returns it with the
-// grad list (both for the caller to free) and the norm's host value.
-func gradNorm(op string, params []*Param, normType float64) (*binding.List, *Tensor, float64, error) {
+// gradNorm computes the total norm of the gradients of params. With then, it calls
+// then with the list and the norm in backend memory while the gradients are still
+// held, so a clip cannot meet a gradient closed after the norm was taken.
+func gradNorm(op string, params []*Param, normType float64,
+	then func(ctx *binding.Context, l *binding.List, norm unsafe.Pointer, total float64) error) (float64, error) {
 	if err := checkNormType(op, normType); err != nil {
-		return nil, nil, 0, err
+		return 0, err
 	}
 	ctx, err := engine()
 	if err != nil {
-		return nil, nil, 0, err
+		return 0, err
 	}
-	norm, err := NewTensor(1)
+	norm, err := newBackendTensor(1, op)
 	if err != nil {
-		return nil, nil, 0, err
+		return 0, err
 	}
-	l, err := gradList(op, params)
+	defer norm.Close()
+	var h hold
+	l, err := gradList(op, params, &h)
 	if err != nil {
-		norm.Close()
-		return nil, nil, 0, err
+		return 0, err
 	}
+	defer l.Free()
+	defer h.done()
 	var out [1]float32
-	if err = ctx.GradNorm(l, normType, norm.ptr); err == nil {
-		err = ctx.CopyToHost(out[:], norm.ptr)
+	if err := ctx.GradNorm(l, normType, norm.ptr()); err != nil {
+		return 0, err
 	}
-	if err != nil {
-		l.Free()
-		norm.Close()
-		return nil, nil, 0, err
+	if err := ctx.CopyToHost(out[:], norm.ptr()); err != nil {
+		return 0, err
 	}
-	return l, norm, float64(out[0]), nil
+	total := float64(out[0])
+	if then != nil {
+		return total, then(ctx, l, norm.ptr(), total)
+	}
+	return total, nil
 }
 
 // ClipGradNorm is torch.nn.utils.clip_grad_norm_: it computes the total norm of the
@@ -97,21 +98,14 @@ func ClipGradNorm(params []*Param, maxNorm, normType float64, errorIfNonfinite b
 	if err := checkNonNeg("clip_grad_norm", "max_norm", maxNorm); err != nil {
 		return 0, err
 	}
-	l, norm, total, err := gradNorm("clip_grad_norm", params, normType)
-	if err != nil {
-		return 0, err
-	}
-	defer l.Free()
-	defer norm.Close()
-	if errorIfNonfinite && (math.IsNaN(total) || math.IsInf(total, 0)) {
-		return total, fmt.Errorf("optim: clip_grad_norm: the total norm of order %v of the gradients is %v: %w",
-			normType, total, ErrNonFinite)
-	}
-	ctx, err := engine()
-	if err != nil {
-		return 0, err
-	}
-	return total, ctx.ClipGradByNorm(l, maxNorm, norm.ptr)
+	return gradNorm("clip_grad_norm", params, normType,
+		func(ctx *binding.Context, l *binding.List, norm unsafe.Pointer, total float64) error {
+			if errorIfNonfinite && (math.IsNaN(total) || math.IsInf(total, 0)) {
+				return fmt.Errorf("optim: clip_grad_norm: the total norm of order %v of the gradients is %v: %w",
+					normType, total, ErrNonFinite)
+			}
+			return ctx.ClipGradByNorm(l, maxNorm, norm)
+		})
 }
 
 // ClipGradValue is torch.nn.utils.clip_grad_value_: it clamps every gradient element
@@ -124,10 +118,12 @@ func ClipGradValue(params []*Param, clipValue float64) error {
 	if err != nil {
 		return err
 	}
-	l, err := gradList("clip_grad_value", params)
+	var h hold
+	l, err := gradList("clip_grad_value", params, &h)
 	if err != nil {
 		return err
 	}
 	defer l.Free()
+	defer h.done()
 	return ctx.ClipGradValue(l, clipValue)
 }

@@ -17,7 +17,26 @@
 // many in two contiguous buffers, so that a step over all of them is one C call (one
 // GPU launch) however many there are. WrapSlice (CPU only) uses the caller's []float32
 // in place, pinned until Close. Params from anywhere can be mixed in one optimizer:
-// neighbours that happen to be contiguous are merged, the rest go as one list.
+// neighbours that happen to be contiguous are merged, the rest go as one list. The
+// params and gradients of one optimizer must not share memory (two WrapSlices over one
+// array, a Grad that is its Data, a param over an Arena's Data next to the arena's
+// params): construction, AddParamGroup, Step and ZeroGrad refuse them, naming both.
+//
+// # Memory and lifetimes
+//
+// On the CPU, NewTensor, TensorFrom, NewParam and NewArena allocate Go memory, so a
+// Float32s view is an ordinary Go slice that keeps its memory alive for as long as it
+// is held: using it after the tensor was closed or dropped is safe (it is then no
+// longer the tensor's memory). This memory counts toward the Go heap that GOGC and
+// GOMEMLIMIT govern; a program whose params fill most of the machine's memory should
+// set GOMEMLIMIT. The optimizers' own state (moments, momentum buffers) is C memory
+// on 2 MiB huge pages where large, never shown as a slice, and freed by Close. On the
+// GPU all of it is device memory and Float32s is nil.
+//
+// Close frees memory at once; a tensor, arena or optimizer that is dropped without
+// Close is freed by the collector. Getters given an out-of-range group or param index
+// return zero values (0, false, nil, a zero config) and never panic; every other
+// method returns an error matching ErrInvalidArgument for them.
 //
 // # Optimizers
 //
@@ -47,15 +66,18 @@
 // call after a concurrent Close fails with ErrClosed). Schedules drive an optimizer
 // through these methods, so they are as safe as it.
 //
-// Different optimizers, the clipping functions and tensors may be used from
-// different goroutines at once. On the CPU the C library runs one call at a time per
-// process (each call already uses every thread of its pool), so that is safe but
-// not faster.
+// Every function and method of this package may run at the same time as any other
+// on the same objects, Close included, without corrupting memory: each call holds
+// the memory it uses until it returns, Close (of a tensor, a param, an Arena, an
+// optimizer) waits for the calls in flight on that memory and later calls fail with
+// ErrClosed. On the CPU the C library runs one call at a time per process (each call
+// already uses every thread of its pool), so that is safe but not faster.
 //
-// Tensors are safe for concurrent use by themselves. What is not synchronised, and
-// must not overlap a Step, ClipStep, ZeroGrad or clipping call that reads the same
-// param: writing its tensors (CopyFrom, Fill, writes through Float32s), closing them
-// or their Arena, and assigning a Param's Data or Grad fields, which are plain
-// fields. A GradScaler is not safe for concurrent use: give each training loop its
-// own. SetThreads and SetISA may be called at any time.
+// What is left to the caller is the values: two calls that write the same elements
+// at once (CopyFrom or Fill or writes through Float32s on a tensor that a Step,
+// ClipStep, ZeroGrad or clipping call is updating) leave some mix of the two, as two
+// goroutines writing one slice would. A Param's Data and Grad are plain fields:
+// assigning them while another goroutine steps the optimizer is a data race. A
+// GradScaler is not safe for concurrent use: give each training loop its own.
+// SetThreads and SetISA may be called at any time.
 package optim

@@ -1,6 +1,9 @@
 package optim
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // Gemm sets c = alpha*op(a)*op(b) + beta*c for row-major matrices held in tensors
 // (the first elements of each, leading dimensions tight): op(a) is m×k, op(b) is k×n,
@@ -10,6 +13,9 @@ import "fmt"
 func Gemm(transA, transB bool, m, n, k int, alpha float32, a, b *Tensor, beta float32, c *Tensor) error {
 	if m < 0 || n < 0 || k < 0 {
 		return fmt.Errorf("optim: Gemm: negative size %d×%d×%d: %w", m, n, k, ErrShape)
+	}
+	if (k > 0 && m > math.MaxInt/k) || (n > 0 && k > math.MaxInt/n) || (n > 0 && m > math.MaxInt/n) {
+		return fmt.Errorf("optim: Gemm: size %d×%d×%d overflows int: %w", m, n, k, ErrShape)
 	}
 	for _, x := range []struct {
 		name string
@@ -21,9 +27,6 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a, b *Tensor, beta fl
 		}
 		if x.t.Len() < x.need {
 			return &ShapeError{Param: "gemm " + x.name, What: "tensor", Got: x.t.Len(), Want: x.need}
-		}
-		if !x.t.live() {
-			return fmt.Errorf("optim: Gemm: tensor %s: %w", x.name, ErrClosed)
 		}
 	}
 	lda, ldb := k, n
@@ -37,6 +40,16 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a, b *Tensor, beta fl
 	if err != nil {
 		return err
 	}
-	return ctx.Sgemm(transA, transB, int64(m), int64(n), int64(k), alpha, a.ptr, int64(lda), b.ptr, int64(ldb),
-		beta, c.ptr, int64(n))
+	var h hold
+	defer h.done()
+	for _, x := range []struct {
+		name string
+		t    *Tensor
+	}{{"a", a}, {"b", b}, {"c", c}} {
+		if !h.add(x.t.buf) {
+			return fmt.Errorf("optim: Gemm: tensor %s: %w", x.name, ErrClosed)
+		}
+	}
+	return ctx.Sgemm(transA, transB, int64(m), int64(n), int64(k), alpha, a.ptr(), int64(lda), b.ptr(), int64(ldb),
+		beta, c.ptr(), int64(n))
 }

@@ -1,10 +1,12 @@
 package optim
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 	"unsafe"
 
@@ -75,6 +77,11 @@ type core[C any] struct {
 	checkFinite bool
 	// normSet: scratch holds a norm from ClipStep.
 	normSet bool
+	// held is the params' memory acquired for the call in progress.
+	held hold
+	// checked is every param's Data and Grad (in group order) as the last overlap
+	// check saw them: a step repeats the check only when one of them changed.
+	checked []*Tensor
 }
 
 func newCore[C any](s spec[C], params []*Param, cfg C) (*core[C], error) {
@@ -83,11 +90,10 @@ func newCore[C any](s spec[C], params []*Param, cfg C) (*core[C], error) {
 		return nil, err
 	}
 	c.list = binding.NewList(len(params))
-	// reliability: a safety net like Tensor's. An optimizer dropped without Close
-	// used to leak its C tensor list (about 300 bytes) for good; now the list is
-	// freed when the optimizer is collected (its state tensors have finalizers of
-	// their own). Close remains the contract. Every method holds c.mu with a
-	// deferred unlock, which keeps c alive across its C calls.
+	// The C tensor list of an optimizer dropped without Close is freed when the
+	// optimizer is collected (state tensors have finalizers of their own). Every
+	// method holds c.mu with a deferred unlock, which keeps c alive across its C
+	// calls.
 	runtime.SetFinalizer(c, (*core[C]).finalize)
 	return c, nil
 }
@@ -111,7 +117,6 @@ func (c *core[C]) addGroup(params []*Param, cfg C) error {
 			return fmt.Errorf("optim: %s: param %d: %w", c.spec.kind, i, ErrNilParam)
 		}
 		if !p.Data.live() {
-			// reliability: say which tensor ("data tensor: optim: used after Close").
 			return fmt.Errorf("optim: %s: param %s: data tensor: %w", c.spec.kind, p.label(i), ErrClosed)
 		}
 		if seen[p.Data] {
@@ -124,6 +129,9 @@ func (c *core[C]) addGroup(params []*Param, cfg C) error {
 		g.off = append(g.off, total)
 		g.steps = append(g.steps, 0)
 		total += p.Data.Len()
+	}
+	if err := c.checkOverlap(append(c.groups[:len(c.groups):len(c.groups)], g), false); err != nil {
+		return err
 	}
 	if err := c.allocState(g, total); err != nil {
 		return err
@@ -138,7 +146,7 @@ func (c *core[C]) allocState(g *group[C], total int) error {
 		if name == "" {
 			continue
 		}
-		t, err := NewTensor(total)
+		t, err := newBackendTensor(total, "state")
 		if err == nil {
 			if v := c.spec.initial(g.cfg, k); v != 0 {
 				err = t.Fill(v)
@@ -160,6 +168,9 @@ func (c *core[C]) allocState(g *group[C], total int) error {
 
 // AddParamGroup is torch's add_param_group: params with a config of their own.
 func (c *core[C]) AddParamGroup(params []*Param, cfg C) error {
+	if c == nil {
+		return errNoCore
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -170,15 +181,26 @@ func (c *core[C]) AddParamGroup(params []*Param, cfg C) error {
 
 // NumGroups is the number of param groups.
 func (c *core[C]) NumGroups() int {
+	if c == nil {
+		return 0
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.groups)
 }
 
-// Config is group g's config (a copy); it panics if g is out of range.
+// Config is group g's config (a copy); the zero config if g is out of range.
 func (c *core[C]) Config(g int) C {
+	if c == nil {
+		var zero C
+		return zero
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if g < 0 || g >= len(c.groups) {
+		var zero C
+		return zero
+	}
 	return c.groups[g].cfg
 }
 
@@ -186,6 +208,9 @@ func (c *core[C]) Config(g int) C {
 // the same state tensors (e.g. Adam's AMSGrad, SGD's momentum on or off cannot change:
 // torch would start the missing state from nothing in the middle of training).
 func (c *core[C]) SetConfig(g int, cfg C) error {
+	if c == nil {
+		return errNoCore
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.groupIndex(g); err != nil {
@@ -208,7 +233,6 @@ func (c *core[C]) setConfig(g int, cfg C) error {
 
 func (c *core[C]) groupIndex(g int) error {
 	if c.closed {
-		// reliability: say which group, not just "optim: sgd: optim: used after Close".
 		return fmt.Errorf("optim: %s: group %d: %w", c.spec.kind, g, ErrClosed)
 	}
 	if g < 0 || g >= len(c.groups) {
@@ -217,18 +241,24 @@ func (c *core[C]) groupIndex(g int) error {
 	return nil
 }
 
-// GroupLR is the learning rate of group g (NaN if g is out of range).
+// GroupLR is the learning rate of group g (0 if g is out of range).
 func (c *core[C]) GroupLR(g int) float64 {
+	if c == nil {
+		return 0
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if g < 0 || g >= len(c.groups) {
-		return math.NaN()
+		return 0
 	}
 	return *c.spec.lr(&c.groups[g].cfg)
 }
 
 // SetGroupLR sets the learning rate of group g.
 func (c *core[C]) SetGroupLR(g int, lr float64) error {
+	if c == nil {
+		return errNoCore
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.groupIndex(g); err != nil {
@@ -242,8 +272,15 @@ func (c *core[C]) SetGroupLR(g int, lr float64) error {
 // LR is the learning rate of the first group.
 func (c *core[C]) LR() float64 { return c.GroupLR(0) }
 
+// errNoCore is the error of a method called on an optimizer that its constructor
+// did not make (a zero SGD, &Adam{}): it has no groups and no state.
+var errNoCore = fmt.Errorf("optim: optimizer not made by its constructor (NewSGD, NewAdam, ...): %w", ErrInvalidArgument)
+
 // SetLR sets the learning rate of every group.
 func (c *core[C]) SetLR(lr float64) error {
+	if c == nil {
+		return errNoCore
+	}
 	n := c.NumGroups()
 	for g := 0; g < n; g++ {
 		if err := c.SetGroupLR(g, lr); err != nil {
@@ -256,6 +293,9 @@ func (c *core[C]) SetLR(lr float64) error {
 // GroupMomentum is the momentum of group g as OneCycleLR cycles it (momentum for
 // SGD and RMSprop, beta1 for Adam and AdamW); ok is false where there is none.
 func (c *core[C]) GroupMomentum(g int) (float64, bool) {
+	if c == nil {
+		return 0, false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.spec.momentum == nil || g < 0 || g >= len(c.groups) {
@@ -266,6 +306,9 @@ func (c *core[C]) GroupMomentum(g int) (float64, bool) {
 
 // SetGroupMomentum sets what GroupMomentum reads.
 func (c *core[C]) SetGroupMomentum(g int, m float64) error {
+	if c == nil {
+		return errNoCore
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.groupIndex(g); err != nil {
@@ -279,26 +322,39 @@ func (c *core[C]) SetGroupMomentum(g int, m float64) error {
 	return c.setConfig(g, cfg)
 }
 
-// StepCount is the number of steps param i of group g has taken (-1 if out of range).
+// StepCount is the number of steps param i of group g has taken (0 if g or i is
+// out of range).
 func (c *core[C]) StepCount(g, i int) int64 {
+	if c == nil {
+		return 0
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if g < 0 || g >= len(c.groups) || i < 0 || i >= len(c.groups[g].params) {
-		return -1
+		return 0
 	}
 	return c.groups[g].steps[i]
 }
 
-// Params are group g's params.
+// Params are group g's params (nil if g is out of range).
 func (c *core[C]) Params(g int) []*Param {
+	if c == nil {
+		return nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if g < 0 || g >= len(c.groups) {
+		return nil
+	}
 	return append([]*Param(nil), c.groups[g].params...)
 }
 
 // State returns a host copy of the state tensor called name (torch's key, e.g.
 // "exp_avg") of param i of group g.
 func (c *core[C]) State(g, i int, name string) ([]float32, error) {
+	if c == nil {
+		return nil, errNoCore
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.groupIndex(g); err != nil {
@@ -315,14 +371,20 @@ func (c *core[C]) State(g, i int, name string) ([]float32, error) {
 			if err != nil {
 				return nil, err
 			}
-			return out, ctx.CopyToHost(out, unsafe.Add(gr.state[k].ptr, 4*gr.off[i]))
+			if err := ctx.CopyToHost(out, gr.stateAt(k, i)); err != nil {
+				return nil, err
+			}
+			return out, nil
 		}
 	}
 	return nil, fmt.Errorf("optim: %s: no state %q (it keeps %q): %w", c.spec.kind, name, c.spec.slots(gr.cfg), ErrInvalidArgument)
 }
 
-// active checks every param of a group and returns the indices of those with a
-// gradient. Nothing is changed.
+// stateAt is the address of param i's elements in state slot k.
+func (g *group[C]) stateAt(k, i int) unsafe.Pointer { return g.state[k].buf.at(g.off[i], g.numel[i]) }
+
+// active checks every param of a group, acquires the memory of those with a
+// gradient into c.held and returns their indices. Nothing is changed.
 func (c *core[C]) active(gi int, g *group[C]) ([]int, error) {
 	act := make([]int, 0, len(g.params))
 	for i, p := range g.params {
@@ -338,11 +400,10 @@ func (c *core[C]) active(gi int, g *group[C]) ([]int, error) {
 		if p.Grad.Len() != g.numel[i] {
 			return nil, &ShapeError{Param: p.label(i), What: "grad", Got: p.Grad.Len(), Want: g.numel[i]}
 		}
-		// reliability: name the closed tensor (data or grad), not just "tensor".
-		if !p.Data.live() {
+		if !c.held.add(p.Data.buf) {
 			return nil, fmt.Errorf("optim: %s: param %s: data tensor: %w", c.spec.kind, p.label(i), ErrClosed)
 		}
-		if !p.Grad.live() {
+		if !c.held.add(p.Grad.buf) {
 			return nil, fmt.Errorf("optim: %s: param %s: grad tensor: %w", c.spec.kind, p.label(i), ErrClosed)
 		}
 		act = append(act, i)
@@ -350,42 +411,103 @@ func (c *core[C]) active(gi int, g *group[C]) ([]int, error) {
 	return act, nil
 }
 
+// span is the memory of one param's data or grad, for the overlap check.
+type span struct {
+	lo, hi uintptr
+	param  string
+	what   string
+}
+
+// checkOverlap refuses params whose data and grads share memory with one another
+// (two WrapSlices over one array, Grad == Data, an arena's param next to a param
+// over the arena's Data): a step would update that memory twice, or ZeroGrad would
+// zero params. cached skips the check when no param's Data or Grad changed since
+// the last one passed.
+func (c *core[C]) checkOverlap(groups []*group[C], cached bool) error {
+	key := c.checked[:0:0]
+	for _, g := range groups {
+		for _, p := range g.params {
+			key = append(key, p.Data, p.Grad)
+		}
+	}
+	if cached && slices.Equal(key, c.checked) {
+		return nil
+	}
+	var h hold
+	defer h.done()
+	var spans []span
+	for _, g := range groups {
+		for i, p := range g.params {
+			for _, x := range []struct {
+				t    *Tensor
+				what string
+			}{{p.Data, "data"}, {p.Grad, "grad"}} {
+				if x.t == nil || x.t.n == 0 {
+					continue
+				}
+				if !h.add(x.t.buf) {
+					return fmt.Errorf("optim: %s: param %s: %s tensor: %w", c.spec.kind, p.label(i), x.what, ErrClosed)
+				}
+				lo := x.t.addr()
+				spans = append(spans, span{lo, lo + uintptr(4*x.t.n), p.label(i), x.what})
+			}
+		}
+	}
+	slices.SortStableFunc(spans, func(a, b span) int { return cmp.Compare(a.lo, b.lo) })
+	for j := 1; j < len(spans); j++ {
+		// Sorted by start and disjoint so far, so the previous span reaches furthest.
+		prev, cur := spans[j-1], spans[j]
+		if cur.lo < prev.hi {
+			if prev.param == cur.param {
+				return fmt.Errorf("optim: %s: param %s: its data and grad share memory: %w",
+					c.spec.kind, cur.param, ErrInvalidArgument)
+			}
+			return fmt.Errorf("optim: %s: param %s (%s) and param %s (%s) share memory: %w",
+				c.spec.kind, prev.param, prev.what, cur.param, cur.what, ErrInvalidArgument)
+		}
+	}
+	c.checked = key
+	return nil
+}
+
 // fill puts the params idx of group g into the list, merging neighbours that are
 // contiguous in data, grad and every state tensor, so an arena becomes one entry.
+// Addresses are compared as integers: the end of one tensor is never formed as a
+// pointer. The params' memory is held in c.held.
 func (c *core[C]) fill(g *group[C], idx []int) {
 	c.list.Reset()
 	var cur struct {
 		n     int64
-		p, gr unsafe.Pointer
-		st    [binding.MaxState]unsafe.Pointer
+		p, gr uintptr
+		st    [binding.MaxState]uintptr
 	}
 	have := false
 	for _, i := range idx {
 		p := g.params[i]
-		var st [binding.MaxState]unsafe.Pointer
+		var st [binding.MaxState]uintptr
 		for k, t := range g.state {
 			if t != nil {
-				st[k] = unsafe.Add(t.ptr, 4*g.off[i])
+				st[k] = uintptr(g.stateAt(k, i))
 			}
 		}
-		if have && unsafe.Add(cur.p, 4*cur.n) == p.Data.ptr && unsafe.Add(cur.gr, 4*cur.n) == p.Grad.ptr &&
-			contiguous(cur.st, st, cur.n) {
+		pa, ga := p.Data.addr(), p.Grad.addr()
+		if have && cur.p+uintptr(4*cur.n) == pa && cur.gr+uintptr(4*cur.n) == ga && contiguous(cur.st, st, cur.n) {
 			cur.n += int64(g.numel[i])
 			continue
 		}
 		if have {
 			c.list.Append(cur.n, cur.p, cur.gr, cur.st)
 		}
-		cur.n, cur.p, cur.gr, cur.st, have = int64(g.numel[i]), p.Data.ptr, p.Grad.ptr, st, true
+		cur.n, cur.p, cur.gr, cur.st, have = int64(g.numel[i]), pa, ga, st, true
 	}
 	if have {
 		c.list.Append(cur.n, cur.p, cur.gr, cur.st)
 	}
 }
 
-func contiguous(a, b [binding.MaxState]unsafe.Pointer, n int64) bool {
+func contiguous(a, b [binding.MaxState]uintptr, n int64) bool {
 	for k := range a {
-		if a[k] != nil && unsafe.Add(a[k], 4*n) != b[k] {
+		if a[k] != 0 && a[k]+uintptr(4*n) != b[k] {
 			return false
 		}
 	}
@@ -397,6 +519,9 @@ func contiguous(a, b [binding.MaxState]unsafe.Pointer, n int64) bool {
 // step whose gradients hold a NaN or Inf changes nothing and returns an error
 // matching ErrNonFinite.
 func (c *core[C]) Step() error {
+	if c == nil {
+		return errNoCore
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.stepLocked(stepExtras{})
@@ -411,7 +536,8 @@ type stepExtras struct {
 }
 
 // prepare checks the optimizer and every param of every group, and returns the
-// backend and, per group, the indices of the params with a gradient. Nothing is
+// backend and, per group, the indices of the params with a gradient, whose memory
+// it holds open in c.held until the caller's deferred c.held.done. Nothing is
 // changed, so a call that fails here leaves everything as it was.
 func (c *core[C]) prepare(op string) (*binding.Context, [][]int, error) {
 	if c.closed {
@@ -427,10 +553,14 @@ func (c *core[C]) prepare(op string) (*binding.Context, [][]int, error) {
 			return nil, nil, err
 		}
 	}
+	if err := c.checkOverlap(c.groups, true); err != nil {
+		return nil, nil, err
+	}
 	return ctx, acts, nil
 }
 
 func (c *core[C]) stepLocked(x stepExtras) error {
+	defer c.held.done()
 	ctx, acts, err := c.prepare("Step")
 	if err != nil {
 		return err
@@ -441,12 +571,12 @@ func (c *core[C]) stepLocked(x stepExtras) error {
 	check := c.checkFinite || x.invScale > 0
 	if check || x.clip {
 		if c.scratch == nil {
-			if c.scratch, err = NewTensor(4); err != nil {
+			if c.scratch, err = newBackendTensor(4, "scratch"); err != nil {
 				return err
 			}
 		}
 		aux = &binding.Aux{}
-		norm, found, inv := c.scratch.ptr, unsafe.Add(c.scratch.ptr, 4), unsafe.Add(c.scratch.ptr, 8)
+		norm, found, inv := c.scratch.ptr(), unsafe.Add(c.scratch.ptr(), 4), unsafe.Add(c.scratch.ptr(), 8)
 		c.gradsList(acts)
 		if check {
 			var invp unsafe.Pointer
@@ -475,10 +605,6 @@ func (c *core[C]) stepLocked(x stepExtras) error {
 	for gi, g := range c.groups {
 		// Params advance one step each; those at the same step share a call (in
 		// practice all of them: the counts differ only when some grads were nil).
-		// reliability: loop until every active param has stepped. The loop used to
-		// compare a running count against the shrinking remainder, so params whose
-		// step count differed from the first one's (after a step with their grad nil)
-		// were silently never stepped again.
 		for len(acts[gi]) > 0 {
 			t := g.steps[acts[gi][0]]
 			same := acts[gi][:0:0]
@@ -524,7 +650,7 @@ func (c *core[C]) gradsList(acts [][]int) {
 	c.list.Reset()
 	for gi, g := range c.groups {
 		for _, i := range acts[gi] {
-			c.list.Append(int64(g.numel[i]), g.params[i].Data.ptr, g.params[i].Grad.ptr, [binding.MaxState]unsafe.Pointer{})
+			c.list.Append(int64(g.numel[i]), g.params[i].Data.addr(), g.params[i].Grad.addr(), [binding.MaxState]uintptr{})
 		}
 	}
 }
@@ -535,6 +661,9 @@ func (c *core[C]) gradsList(acts [][]int) {
 // the gradients once more (4 bytes per parameter) and, on the GPU, makes Step wait
 // for the device.
 func (c *core[C]) SetCheckFinite(on bool) {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.checkFinite = on
@@ -546,6 +675,9 @@ func (c *core[C]) SetCheckFinite(on bool) {
 // ClipGradNorm, the gradients in memory are left unscaled, and on the GPU nothing
 // waits for the norm. LastGradNorm reads the norm afterwards.
 func (c *core[C]) ClipStep(maxNorm, normType float64) error {
+	if c == nil {
+		return errNoCore
+	}
 	if err := checkPos(c.spec.kind, "max_norm", maxNorm); err != nil {
 		return err
 	}
@@ -560,10 +692,11 @@ func (c *core[C]) ClipStep(maxNorm, normType float64) error {
 // LastGradNorm is the total gradient norm the last ClipStep computed (before
 // clipping); NaN if there was none. On the GPU it waits for the device.
 func (c *core[C]) LastGradNorm() (float64, error) {
+	if c == nil {
+		return 0, errNoCore
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	// reliability: after Close the scratch tensor is freed; reading it was a
-	// use-after-free.
 	if c.closed {
 		return 0, fmt.Errorf("optim: %s: LastGradNorm: %w", c.spec.kind, ErrClosed)
 	}
@@ -575,7 +708,7 @@ func (c *core[C]) LastGradNorm() (float64, error) {
 		return 0, err
 	}
 	var f [1]float32
-	if err := ctx.CopyToHost(f[:], c.scratch.ptr); err != nil {
+	if err := ctx.CopyToHost(f[:], c.scratch.ptr()); err != nil {
 		return 0, err
 	}
 	return float64(f[0]), nil
@@ -583,9 +716,13 @@ func (c *core[C]) LastGradNorm() (float64, error) {
 
 // ZeroGrad sets every gradient to zero (one C call per group).
 func (c *core[C]) ZeroGrad() error {
+	if c == nil {
+		return errNoCore
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	// Every group is checked before any gradient is zeroed.
+	defer c.held.done()
 	ctx, acts, err := c.prepare("ZeroGrad")
 	if err != nil {
 		return err
@@ -602,6 +739,9 @@ func (c *core[C]) ZeroGrad() error {
 // Close frees the optimizer's state. The params are the caller's and stay as they
 // are. Close is idempotent.
 func (c *core[C]) Close() error {
+	if c == nil {
+		return nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {

@@ -3,8 +3,6 @@ package optim
 import (
 	"fmt"
 	"math"
-	"sync/atomic"
-	"unsafe"
 )
 
 // Param is one trainable tensor and its gradient. Optimizers skip a Param whose
@@ -32,9 +30,12 @@ func NewParam(name string, n int) (*Param, error) {
 
 // Close frees Data and Grad (when they are not arena views).
 func (p *Param) Close() error {
+	if p == nil {
+		return nil
+	}
 	var first error
 	for _, t := range []*Tensor{p.Data, p.Grad} {
-		if t != nil && t.parent == nil {
+		if t != nil && !t.view {
 			if err := t.Close(); err != nil && first == nil {
 				first = err
 			}
@@ -53,11 +54,11 @@ func (p *Param) label(i int) string {
 // Arena holds many params in two contiguous buffers, one for the data and one for the
 // gradients, in the order given. An optimizer over an arena's params (all of them, in
 // order) updates them with one C call (one GPU launch) per step, however many there
-// are.
+// are. The params' tensors, Data and Grad are views: only Close on the Arena frees
+// the buffers (after any call in flight on them has finished).
 type Arena struct {
-	data, grad *Tensor
+	data, grad *Tensor // views of the whole buffers
 	params     []*Param
-	closed     atomic.Bool
 }
 
 // NewArena allocates params with the given names and sizes (names may be nil).
@@ -70,26 +71,25 @@ func NewArena(names []string, sizes []int) (*Arena, error) {
 		if n < 0 {
 			return nil, fmt.Errorf("optim: NewArena: size %d of param %d is negative: %w", n, i, ErrShape)
 		}
-		// reliability: the sum used to wrap around (four sizes of 2^62 gave a total
-		// of 0, a 0-float allocation, and params of 2^62 floats over it).
 		if n > math.MaxInt-total {
 			return nil, fmt.Errorf("optim: NewArena: the sizes add up to more than %d elements (at param %d): %w",
 				math.MaxInt, i, ErrShape)
 		}
 		total += n
 	}
-	a := &Arena{}
-	var err error
-	if a.data, err = NewTensor(total); err != nil {
+	data, err := NewTensor(total)
+	if err != nil {
 		return nil, err
 	}
-	if a.grad, err = NewTensor(total); err != nil {
-		a.data.Close()
+	grad, err := NewTensor(total)
+	if err != nil {
+		data.Close()
 		return nil, err
 	}
+	a := &Arena{data: viewOf(data.buf, 0, total), grad: viewOf(grad.buf, 0, total)}
 	off := 0
 	for i, n := range sizes {
-		p := &Param{Data: a.view(a.data, off, n), Grad: a.view(a.grad, off, n)}
+		p := &Param{Data: viewOf(data.buf, off, n), Grad: viewOf(grad.buf, off, n)}
 		if names != nil {
 			p.Name = names[i]
 		}
@@ -99,30 +99,43 @@ func NewArena(names []string, sizes []int) (*Arena, error) {
 	return a, nil
 }
 
-func (a *Arena) view(t *Tensor, off, n int) *Tensor {
-	return &Tensor{ptr: unsafe.Add(t.ptr, 4*off), n: n, parent: a}
-}
+func viewOf(b *buffer, off, n int) *Tensor { return &Tensor{buf: b, off: off, n: n, view: true} }
 
 // Params are the arena's params, in order.
-func (a *Arena) Params() []*Param { return append([]*Param(nil), a.params...) }
-
-// Data is the whole data buffer (all params back to back).
-func (a *Arena) Data() *Tensor { return a.data }
-
-// Grad is the whole gradient buffer (all gradients back to back).
-func (a *Arena) Grad() *Tensor { return a.grad }
-
-// Close frees the arena; its params' tensors become unusable.
-func (a *Arena) Close() error {
-	if a.closed.Swap(true) {
+func (a *Arena) Params() []*Param {
+	if a == nil {
 		return nil
 	}
-	err1 := a.data.Close()
-	err2 := a.grad.Close()
+	return append([]*Param(nil), a.params...)
+}
+
+// Data is a view of the whole data buffer (all params back to back). Closing it is an
+// error; close the Arena.
+func (a *Arena) Data() *Tensor {
+	if a == nil {
+		return nil
+	}
+	return a.data
+}
+
+// Grad is a view of the whole gradient buffer (all gradients back to back).
+func (a *Arena) Grad() *Tensor {
+	if a == nil {
+		return nil
+	}
+	return a.grad
+}
+
+// Close frees the arena's buffers; its params' tensors become unusable. It waits
+// for calls in flight on them, and is idempotent.
+func (a *Arena) Close() error {
+	if a == nil || a.data == nil {
+		return nil
+	}
+	err1 := a.data.buf.close()
+	err2 := a.grad.buf.close()
 	if err1 != nil {
 		return err1
 	}
 	return err2
 }
-
-func (a *Arena) isClosed() bool { return a.closed.Load() }

@@ -6,6 +6,8 @@ import (
 
 // RMSpropConfig holds torch.optim.RMSprop's options. Zero values are taken
 // literally: start from RMSpropDefaults.
+// The options, and the scalars a step derives from them, must lie within float32's
+// range, in which the kernels compute: validation refuses the rest with a *ConfigError.
 type RMSpropConfig struct {
 	LR          float64 `json:"lr"`           // lr
 	Alpha       float64 `json:"alpha"`        // alpha
@@ -29,7 +31,15 @@ func (c RMSpropConfig) validate() error {
 			return err
 		}
 	}
-	return nil
+	// The kernel takes -lr, alpha, 1-alpha, eps, weight_decay and momentum as
+	// float32; with alpha within float32's range, so is 1-alpha.
+	if err := checkFloat32(k, float32Field{"lr", c.LR}, float32Field{"alpha", c.Alpha}); err != nil {
+		return err
+	}
+	if err := checkFloat32Eps(k, "eps", c.Eps); err != nil {
+		return err
+	}
+	return checkFloat32(k, float32Field{"weight_decay", c.WeightDecay}, float32Field{"momentum", c.Momentum})
 }
 
 // RMSprop is torch.optim.RMSprop:

@@ -53,8 +53,28 @@ type Scheduler interface {
 }
 
 // ErrScheduleFinished is returned by OneCycleLR.Step past its total steps (torch raises
-// "Tried to step N times"). It leaves the schedule and the learning rates unchanged.
+// "Tried to step N times"), and by the Step of any schedule that has counted
+// MaxScheduleSteps steps. It leaves the schedule and the learning rates unchanged.
 var ErrScheduleFinished = errors.New("optim: schedule stepped past its total steps")
+
+// MaxScheduleSteps is the most steps a schedule counts: Step fails with
+// ErrScheduleFinished past it, SetState refuses a state beyond it, and OneCycleLR
+// refuses a longer cycle. It is 2^53 (math.MaxInt where int is 32 bits): the
+// schedules compute with float64(epoch), exact up to there, and every counter
+// derived from the step count stays far from overflowing int.
+const MaxScheduleSteps = min(math.MaxInt, 1<<53)
+
+// errPastMaxSteps is the error of a Step that would count past MaxScheduleSteps.
+func errPastMaxSteps(kind string) error {
+	return fmt.Errorf("optim: %s: cannot step past epoch %d, the most a schedule counts: %w",
+		kind, MaxScheduleSteps, ErrScheduleFinished)
+}
+
+// errStateEpoch is SetState's error for a last_epoch above MaxScheduleSteps.
+func errStateEpoch(kind string, epoch int) error {
+	return fmt.Errorf("optim: %s: state has last_epoch %d, more than the %d steps a schedule counts: %w",
+		kind, epoch, MaxScheduleSteps, ErrCheckpoint)
+}
 
 // ScheduleState is the mutable state of a schedule, for checkpoints: State returns it
 // and SetState restores it on a schedule constructed with the same config over the same
@@ -72,7 +92,8 @@ type ScheduleState struct {
 	Kind string `json:"kind"`
 	// LastEpoch is torch's last_epoch: the number of Steps since construction (0 right
 	// after construction; -1 for a child of SequentialLR that has not started;
-	// floor(epoch) after CosineAnnealingWarmRestarts.StepEpoch).
+	// floor(epoch) after CosineAnnealingWarmRestarts.StepEpoch); at most
+	// MaxScheduleSteps (OneCycleLR: its total steps).
 	LastEpoch int `json:"last_epoch"`
 	// BaseLRs is torch's base_lrs (OneCycleLR: max_lr/div_factor; ReduceLROnPlateau,
 	// SequentialLR and ChainedScheduler: nil).
@@ -249,6 +270,9 @@ type lrSchedule struct {
 	epoch  int
 	lrAt   func(epoch int) (lrs, momenta []float64, err error)
 	closed func(epoch int) []float64
+	// maxEpoch is the largest last_epoch SetState accepts: MaxScheduleSteps, or
+	// OneCycleLR's total steps, the last epoch its Step reaches.
+	maxEpoch int
 	// own, when set, holds counters of the schedule's own beyond the epoch
 	// (CosineAnnealingWarmRestarts' T_cur and T_i): lrAt computes them, and they are
 	// kept (commit) only once the step has succeeded.
@@ -269,7 +293,7 @@ func newLRSchedule(kind string, g LRGroups) (*lrSchedule, error) {
 		return nil, err
 	}
 	return &lrSchedule{groups: g, kind: kind, seq: scheduleSeq.Add(1), base: lrs,
-		last: append([]float64(nil), lrs...), epoch: -1}, nil
+		last: append([]float64(nil), lrs...), epoch: -1, maxEpoch: MaxScheduleSteps}, nil
 }
 
 // Step advances the schedule by one epoch (torch: scheduler.step()).
@@ -315,6 +339,11 @@ func (s *lrSchedule) checkState(st ScheduleState) error {
 		return fmt.Errorf("optim: %s: state of a %s: %w", s.kind, st.Kind, ErrCheckpoint)
 	case st.LastEpoch < -1:
 		return fmt.Errorf("optim: %s: state has last_epoch %d: %w", s.kind, st.LastEpoch, ErrCheckpoint)
+	case st.LastEpoch > MaxScheduleSteps:
+		return errStateEpoch(s.kind, st.LastEpoch)
+	case st.LastEpoch > s.maxEpoch:
+		return fmt.Errorf("optim: %s: state has last_epoch %d, past its total steps %d: %w",
+			s.kind, st.LastEpoch, s.maxEpoch, ErrCheckpoint)
 	case len(st.BaseLRs) != n || len(st.LastLR) != n:
 		return fmt.Errorf("optim: %s: state for %d/%d groups, have %d: %w",
 			s.kind, len(st.BaseLRs), len(st.LastLR), n, ErrCheckpoint)
@@ -347,6 +376,9 @@ const negligibleLR = 1e-12
 // closed form at epoch 0, as SequentialLR calls it at a milestone) when true. The new
 // lrs are all checked before any is set, so a failing step changes nothing.
 func (s *lrSchedule) advance(toZero bool) error {
+	if !toZero && s.epoch >= MaxScheduleSteps {
+		return errPastMaxSteps(s.kind)
+	}
 	epoch := s.epoch + 1
 	var lrs, momenta []float64
 	if toZero {

@@ -405,7 +405,7 @@ func NewCosineAnnealingLR(g LRGroups, cfg CosineAnnealingLRConfig) (*CosineAnnea
 		lrs := groupLRs(g)
 		switch {
 		case e == 0:
-		case pyMod(e-1-cfg.TMax, 2*cfg.TMax) == 0:
+		case restartOfCosine(e, cfg.TMax):
 			for i := range lrs {
 				lrs[i] += float64(float64(s.base[i]-emin)*(1-math.Cos(math.Pi/tmax))) / 2
 			}
@@ -432,11 +432,9 @@ func NewCosineAnnealingLR(g LRGroups, cfg CosineAnnealingLRConfig) (*CosineAnnea
 // Config returns the schedule's config.
 func (s *CosineAnnealingLR) Config() CosineAnnealingLRConfig { return s.cfg }
 
-// pyMod is Python's a % b for b > 0: the result has the sign of b.
-func pyMod(a, b int) int {
-	m := a % b
-	if m < 0 {
-		m += b
-	}
-	return m
+// restartOfCosine is torch's (e - 1 - T_max) % (2 * T_max) == 0 for e >= 1: e-1 is
+// an odd multiple of T_max. It is written without 2*T_max, which overflows int for
+// a T_max above math.MaxInt/2.
+func restartOfCosine(e, tmax int) bool {
+	return (e-1)%tmax == 0 && ((e-1)/tmax)%2 == 1
 }

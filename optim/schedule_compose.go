@@ -80,6 +80,9 @@ func NewSequentialLR(g LRGroups, cfg SequentialLRConfig) (*SequentialLR, error) 
 // Step advances by one: the child for the new step count takes one step (at its
 // milestone: jumps to its epoch 0).
 func (s *SequentialLR) Step() error {
+	if s.epoch >= MaxScheduleSteps {
+		return errPastMaxSteps(kindSequential)
+	}
 	epoch := s.epoch + 1
 	idx := 0 // bisect_right(milestones, epoch)
 	for idx < len(s.milestones) && s.milestones[idx] <= epoch {
@@ -124,6 +127,9 @@ func (s *SequentialLR) SetState(st ScheduleState) error {
 		return fmt.Errorf("optim: %s: state does not fit (kind %s, last_epoch %d, %d groups): %w",
 			kindSequential, st.Kind, st.LastEpoch, len(st.LastLR), ErrCheckpoint)
 	}
+	if st.LastEpoch > MaxScheduleSteps {
+		return errStateEpoch(kindSequential, st.LastEpoch)
+	}
 	if err := setChildStates(kindSequential, s.kids, st.Children); err != nil {
 		return err
 	}
@@ -163,8 +169,14 @@ func NewChainedScheduler(schedulers []Scheduler) (*ChainedScheduler, error) {
 		last: groupLRs(g)}, nil
 }
 
-// Step steps every child, in order. If one fails, the ones before it have stepped.
+// Step steps every child, in order. If one fails, the ones before it have stepped;
+// a child that has counted MaxScheduleSteps fails the step before any child moves.
 func (c *ChainedScheduler) Step() error {
+	for i, k := range c.kids {
+		if k.epoch >= MaxScheduleSteps {
+			return fmt.Errorf("optim: ChainedScheduler: schedulers[%d]: %w", i, errPastMaxSteps(k.kind))
+		}
+	}
 	for i, k := range c.kids {
 		if err := k.advance(false); err != nil {
 			c.last = groupLRs(c.groups)

@@ -113,8 +113,17 @@ func NewOneCycleLR(g LRGroups, cfg OneCycleLRConfig) (*OneCycleLR, error) {
 	case cfg.TotalSteps == 0 && cfg.StepsPerEpoch <= 0:
 		return nil, scheduleConfigError(kindOneCycle, "steps_per_epoch", float64(cfg.StepsPerEpoch),
 			"must be > 0 when total_steps is 0 (set total_steps, or epochs and steps_per_epoch)")
+	case cfg.TotalSteps == 0 && cfg.Epochs > MaxScheduleSteps/cfg.StepsPerEpoch:
+		// Checked before multiplying: the product could overflow int.
+		return nil, scheduleConfigError(kindOneCycle, "epochs*steps_per_epoch",
+			float64(cfg.Epochs)*float64(cfg.StepsPerEpoch),
+			fmt.Sprintf("must be at most %d, the most steps a schedule counts (epochs %d, steps_per_epoch %d)",
+				MaxScheduleSteps, cfg.Epochs, cfg.StepsPerEpoch))
 	case cfg.TotalSteps == 0:
 		total = cfg.Epochs * cfg.StepsPerEpoch
+	case cfg.TotalSteps > MaxScheduleSteps:
+		return nil, scheduleConfigError(kindOneCycle, "total_steps", float64(cfg.TotalSteps),
+			fmt.Sprintf("must be at most %d, the most steps a schedule counts", MaxScheduleSteps))
 	}
 	if !(cfg.PctStart >= 0 && cfg.PctStart <= 1) {
 		return nil, scheduleConfigError(kindOneCycle, "pct_start", cfg.PctStart, "must be in [0, 1]")
@@ -172,7 +181,7 @@ func NewOneCycleLR(g LRGroups, cfg OneCycleLRConfig) (*OneCycleLR, error) {
 		minLR[i] = initial[i] / cfg.FinalDivFactor
 	}
 	s := &lrSchedule{groups: g, kind: kindOneCycle, seq: scheduleSeq.Add(1), base: initial,
-		last: groupLRs(g), epoch: -1}
+		last: groupLRs(g), epoch: -1, maxEpoch: total}
 	o := &OneCycleLR{lrSchedule: s, cfg: cfg, total: total}
 
 	// torch: end_step = float(pct_start * total_steps) - 1, ...

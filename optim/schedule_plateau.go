@@ -167,6 +167,9 @@ func (p *ReduceLROnPlateau) isBetter(a float64) bool {
 // improved for more than patience epochs. An error from the optimizer's SetGroupLR
 // leaves the counters as they were before the call.
 func (p *ReduceLROnPlateau) Step(metric float64) error {
+	if p.epoch >= MaxScheduleSteps {
+		return errPastMaxSteps(kindPlateau)
+	}
 	epoch, best, bad, cooldown := p.epoch+1, p.best, p.bad, p.cooldown
 	if p.isBetter(metric) {
 		best, bad = metric, 0
@@ -234,7 +237,9 @@ func (p *ReduceLROnPlateau) State() ScheduleState {
 }
 
 // SetState restores what State returned, on a ReduceLROnPlateau over as many groups.
-// It does not change the groups' lrs.
+// It does not change the groups' lrs. It refuses counters Step cannot reach:
+// last_epoch above MaxScheduleSteps, and more bad epochs than epochs (so that
+// neither count can overflow as Step advances them).
 func (p *ReduceLROnPlateau) SetState(st ScheduleState) error {
 	n := p.groups.NumGroups()
 	switch {
@@ -242,6 +247,11 @@ func (p *ReduceLROnPlateau) SetState(st ScheduleState) error {
 		return fmt.Errorf("optim: %s: state of a %s: %w", kindPlateau, st.Kind, ErrCheckpoint)
 	case st.LastEpoch < 0 || st.NumBadEpochs < 0 || st.CooldownCounter < 0:
 		return fmt.Errorf("optim: %s: state has a negative counter: %w", kindPlateau, ErrCheckpoint)
+	case st.LastEpoch > MaxScheduleSteps:
+		return errStateEpoch(kindPlateau, st.LastEpoch)
+	case st.NumBadEpochs > st.LastEpoch:
+		return fmt.Errorf("optim: %s: state has num_bad_epochs %d after %d epochs: %w",
+			kindPlateau, st.NumBadEpochs, st.LastEpoch, ErrCheckpoint)
 	case len(st.LastLR) != n || len(st.BaseLRs) != 0 || len(st.Children) != 0:
 		return fmt.Errorf("optim: %s: state for %d groups, have %d: %w", kindPlateau, len(st.LastLR), n, ErrCheckpoint)
 	}

@@ -107,8 +107,10 @@ func (w *CosineAnnealingWarmRestarts) StepEpoch(epoch float64) error {
 	default:
 		// The cycle that holds epoch: restarts at T_0*(T_mult^n - 1)/(T_mult - 1).
 		// Cycles at least double, so this loops at most 52 times.
+		// epoch - start is exact (both below 2^52) and, unlike start + tI, cannot
+		// overflow when tI is near math.MaxInt.
 		start := 0
-		for float64(start+tI) <= epoch {
+		for float64(tI) <= epoch-float64(start) {
 			if tI > math.MaxInt/mult {
 				return fmt.Errorf("optim: %s: epoch %v: the cycle's length overflows: %w", kindRestarts, epoch, ErrInvalidConfig)
 			}

@@ -5,11 +5,9 @@ import (
 )
 
 // SGDConfig holds torch.optim.SGD's options. Zero values are taken literally: start
-// from SGDDefaults.
-//
-// (reliability: WeightDecay's JSON key, used in checkpoints, was "weight_decay (L2
-// penalty added to the gradient)", a comment pasted into the tag; it is torch's
-// name now.)
+// from SGDDefaults. The JSON keys, used in checkpoints, are torch's option names.
+// The options, and the scalars a step derives from them, must lie within float32's
+// range, in which the kernels compute: validation refuses the rest with a *ConfigError.
 type SGDConfig struct {
 	LR          float64 `json:"lr"`           // lr
 	Momentum    float64 `json:"momentum"`     // momentum
@@ -34,8 +32,7 @@ func (c SGDConfig) validate() error {
 			return err
 		}
 	}
-	// reliability: the error used to show the momentum as the "nesterov" value even
-	// when the dampening was at fault; it now says which option is wrong and its value.
+	// Each Nesterov error says which option is at fault and shows that option's value.
 	if c.Nesterov && c.Momentum <= 0 {
 		return &ConfigError{Optimizer: k, Field: "nesterov", Value: c.Momentum,
 			Reason: "Nesterov momentum requires a momentum > 0 (value shown: momentum)"}
@@ -44,7 +41,10 @@ func (c SGDConfig) validate() error {
 		return &ConfigError{Optimizer: k, Field: "nesterov", Value: c.Dampening,
 			Reason: "Nesterov momentum requires zero dampening (value shown: dampening)"}
 	}
-	return nil
+	// The kernel takes -lr, momentum, 1-dampening and weight_decay as float32; with
+	// dampening within float32's range, so is 1-dampening.
+	return checkFloat32(k, float32Field{"lr", c.LR}, float32Field{"momentum", c.Momentum},
+		float32Field{"dampening", c.Dampening}, float32Field{"weight_decay", c.WeightDecay})
 }
 
 // SGD is stochastic gradient descent, optionally with momentum, as torch.optim.SGD:

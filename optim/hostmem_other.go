@@ -1,0 +1,6 @@
+//go:build !linux
+
+package optim
+
+// hostMemoryAvailable cannot ask the system ahead here; Go's allocator decides.
+func hostMemoryAvailable(bytes int) bool { return true }
