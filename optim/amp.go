@@ -78,7 +78,12 @@ func NewGradScaler(cfg GradScalerConfig) (*GradScaler, error) {
 }
 
 // Scale is the factor to multiply the loss (so the gradients) by.
-func (s *GradScaler) Scale() float64 { return float64(s.scale) }
+func (s *GradScaler) Scale() float64 {
+	if s == nil {
+		return 0
+	}
+	return float64(s.scale)
+}
 
 // scaledStepper is implemented by every optimizer of this package.
 type scaledStepper interface {
@@ -105,7 +110,7 @@ func (s *GradScaler) Step(opt Optimizer) (stepped bool, err error) {
 	if !ok {
 		return false, fmt.Errorf("optim: GradScaler.Step: %T is not an optimizer of this package: %w", opt, ErrInvalidArgument)
 	}
-	if s.scale < MinLossScale {
+	if s == nil || s.scale < MinLossScale {
 		// Only a GradScaler not made by NewGradScaler gets here (its scale is 0):
 		// unscaling by 1/0 would overwrite every gradient with Inf or NaN.
 		return false, fmt.Errorf("optim: GradScaler.Step: the GradScaler has no scale: make it with NewGradScaler: %w",

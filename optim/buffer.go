@@ -47,7 +47,9 @@ func newGoBuffer(n int) *buffer {
 	if r := uintptr(unsafe.Pointer(&raw[0])) % 64; r != 0 {
 		skip = int(64-r) / 4
 	}
-	return wrapGo(raw[skip : skip+n : skip+n])
+	data := raw[skip : skip+n : skip+n]
+	adviseHugePages(data)
+	return wrapGo(data)
 }
 
 // wrapGo makes a buffer over Go memory (len(data) > 0), pinned until Close.

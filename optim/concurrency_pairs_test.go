@@ -135,7 +135,7 @@ func TestConcurrentPairs(t *testing.T) {
 
 func isSentinel(err error) bool {
 	for _, s := range []error{ErrInvalidConfig, ErrShape, ErrClosed, ErrNilParam, ErrNotHost, ErrNonFinite,
-		ErrCheckpoint, ErrOutOfMemory, ErrBackend, ErrInvalidArgument} {
+		ErrCheckpoint, ErrOutOfMemory, ErrBackend, ErrInvalidArgument, ErrUnsupported, ErrScheduleFinished} {
 		if errors.Is(err, s) {
 			return true
 		}

@@ -87,7 +87,7 @@ const (
 )
 
 // SetISA forces the CPU kernels onto one instruction set (for tests and
-// benchmarks); it fails with an error matching binding.ErrUnsupported when the CPU
+// benchmarks); it fails with an error matching ErrUnsupported when the CPU
 // lacks it, and with one matching ErrInvalidArgument for a value that is none of the
 // ISA constants. ISAAuto restores the default.
 func SetISA(isa ISA) error {

@@ -30,6 +30,9 @@ var (
 	ErrOutOfMemory = binding.ErrOutOfMemory
 	// ErrBackend: the C or CUDA library failed.
 	ErrBackend = binding.ErrBackend
+	// ErrUnsupported: not available in this build or on this machine (an instruction
+	// set the CPU lacks, a matrix dimension past what the BLAS indexes).
+	ErrUnsupported = binding.ErrUnsupported
 	// ErrInvalidArgument: an index out of range, an unknown state name, or a call on
 	// the wrong kind of object (closing an arena view, a GradScaler given a foreign
 	// Optimizer). It is the C library's invalid-argument sentinel too, so every error

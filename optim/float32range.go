@@ -7,13 +7,13 @@ import (
 
 // The kernels compute in float32 (csrc/*.c, cuda/ops.cuh): every hyperparameter, and
 // every scalar the host derives from them in double (1-dampening, 1-beta, the step
-// size lr/(1-beta1^t), sqrt(1-beta2^t), 1-lr*weight_decay, Adagrad's lr/(1+(t-1)*lr_decay),
-// ...), is rounded to float32 once per step. A value past float32's largest finite
-// value rounds to Inf there, and Inf times a zero gradient or param is NaN, so a
-// config whose scalars do not fit is refused by the config's validate function, which
-// runs at construction and in SetConfig, SetGroupLR and SetGroupMomentum (so also when
-// a schedule sets an lr or a momentum). The checks run after torch's own range checks,
-// whose errors take precedence.
+// size lr/(1-beta1^t), sqrt(1-beta2^t), 1-lr*weight_decay, Adagrad's
+// lr/(1+(t-1)*lr_decay), ...), is rounded to float32 once per step. A value past
+// float32's largest finite value rounds to Inf there, and Inf times a zero gradient
+// or param is NaN, so a config whose scalars do not fit is refused by the config's
+// validate function, which runs at construction and in SetConfig, SetGroupLR and
+// SetGroupMomentum (so also when a schedule sets an lr or a momentum). The checks run
+// after torch's own range checks, whose errors take precedence.
 //
 // A value is refused as soon as it exceeds float32's largest finite value, even where
 // float32 rounding would bring it back down to that value: the limit is then the number
@@ -23,7 +23,7 @@ import (
 // (values above it round to at least 2^-149, float32's smallest subnormal).
 const float32ZeroBound = 0x1p-150
 
-// float32MaxReason is the reason of every refusal of a value above float32's range.
+// float32MaxReason is the reason given when an option itself exceeds float32's range.
 var float32MaxReason = fmt.Sprintf("must be at most %v (float32's largest finite value): the kernels compute in float32",
 	float64(math.MaxFloat32))
 

@@ -14,8 +14,9 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a, b *Tensor, beta fl
 	if m < 0 || n < 0 || k < 0 {
 		return fmt.Errorf("optim: Gemm: negative size %d×%d×%d: %w", m, n, k, ErrShape)
 	}
-	if (k > 0 && m > math.MaxInt/k) || (n > 0 && k > math.MaxInt/n) || (n > 0 && m > math.MaxInt/n) {
-		return fmt.Errorf("optim: Gemm: size %d×%d×%d overflows int: %w", m, n, k, ErrShape)
+	if m > math.MaxInt32 || n > math.MaxInt32 || k > math.MaxInt32 {
+		return fmt.Errorf("optim: Gemm: size %d×%d×%d: dimensions above 2^31-1 need a 64-bit-index BLAS: %w",
+			m, n, k, ErrUnsupported)
 	}
 	for _, x := range []struct {
 		name string

@@ -632,7 +632,7 @@ func TestReliabilityOneBackendPerBuild(t *testing.T) {
 // errors.Is works through every wrapper this package adds.
 func TestReliabilitySentinelsAreDistinct(t *testing.T) {
 	all := []error{ErrInvalidConfig, ErrShape, ErrClosed, ErrNilParam, ErrNotHost, ErrNonFinite, ErrCheckpoint,
-		ErrOutOfMemory, ErrBackend, ErrInvalidArgument}
+		ErrOutOfMemory, ErrBackend, ErrInvalidArgument, ErrUnsupported, ErrScheduleFinished}
 	for i, a := range all {
 		for j, b := range all {
 			require.Equal(t, i == j, errors.Is(a, b), "%v vs %v", a, b)

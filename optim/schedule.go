@@ -21,6 +21,10 @@ package optim
 //   - Zero values in a config are taken literally; the ...Defaults functions give
 //     torch's defaults.
 //   - A schedule is not safe for concurrent use (the optimizer methods it calls are).
+//   - A schedule not made by its constructor (a zero StepLR) drives no groups: its
+//     Step, StepEpoch and SetState fail with an error matching ErrInvalidArgument, its
+//     getters return zero values, and SequentialLR and ChainedScheduler refuse it as
+//     a child.
 //
 // One difference: torch gives every schedule built on an optimizer the same base lrs,
 // the lrs the first one found (the param groups' initial_lr). Here each schedule
@@ -68,6 +72,16 @@ const MaxScheduleSteps = min(math.MaxInt, 1<<53)
 func errPastMaxSteps(kind string) error {
 	return fmt.Errorf("optim: %s: cannot step past epoch %d, the most a schedule counts: %w",
 		kind, MaxScheduleSteps, ErrScheduleFinished)
+}
+
+// errScheduleNotMade is the error of a method called on a schedule its constructor did
+// not make (a zero StepLR, &ReduceLROnPlateau{}): it has no groups to drive. Such a
+// schedule's getters return zero values.
+func errScheduleNotMade(kind string) error {
+	if kind == "" { // the nil *lrSchedule of a zero StepLR, LinearLR, ... cannot tell which it is
+		return fmt.Errorf("optim: schedule not made by its constructor (NewStepLR, NewLinearLR, ...): %w", ErrInvalidArgument)
+	}
+	return fmt.Errorf("optim: %s: schedule not made by its constructor (New%s): %w", kind, kind, ErrInvalidArgument)
 }
 
 // errStateEpoch is SetState's error for a last_epoch above MaxScheduleSteps.
@@ -296,20 +310,46 @@ func newLRSchedule(kind string, g LRGroups) (*lrSchedule, error) {
 		last: append([]float64(nil), lrs...), epoch: -1, maxEpoch: MaxScheduleSteps}, nil
 }
 
+// The exported methods below check for a nil s: the embedded *lrSchedule of a
+// schedule its constructor did not make (a zero StepLR).
+
 // Step advances the schedule by one epoch (torch: scheduler.step()).
-func (s *lrSchedule) Step() error { return s.advance(false) }
+func (s *lrSchedule) Step() error {
+	if s == nil {
+		return errScheduleNotMade("")
+	}
+	return s.advance(false)
+}
 
 // LastLR is the lr of every group after the latest step: torch's get_last_lr().
-func (s *lrSchedule) LastLR() []float64 { return append([]float64(nil), s.last...) }
+func (s *lrSchedule) LastLR() []float64 {
+	if s == nil {
+		return nil
+	}
+	return append([]float64(nil), s.last...)
+}
 
 // BaseLRs are the lrs the schedule starts from: torch's base_lrs.
-func (s *lrSchedule) BaseLRs() []float64 { return append([]float64(nil), s.base...) }
+func (s *lrSchedule) BaseLRs() []float64 {
+	if s == nil {
+		return nil
+	}
+	return append([]float64(nil), s.base...)
+}
 
 // LastEpoch is the number of Steps since construction: torch's last_epoch.
-func (s *lrSchedule) LastEpoch() int { return s.epoch }
+func (s *lrSchedule) LastEpoch() int {
+	if s == nil {
+		return 0
+	}
+	return s.epoch
+}
 
 // State returns the schedule's step count, base lrs and last lrs.
 func (s *lrSchedule) State() ScheduleState {
+	if s == nil {
+		return ScheduleState{}
+	}
 	st := ScheduleState{Kind: s.kind, LastEpoch: s.epoch, BaseLRs: s.BaseLRs(), LastLR: s.LastLR()}
 	if s.own != nil {
 		s.own.save(&st)
@@ -320,6 +360,9 @@ func (s *lrSchedule) State() ScheduleState {
 // SetState restores what State returned, on a schedule of the same kind over as many
 // groups. It does not change the groups' lrs.
 func (s *lrSchedule) SetState(st ScheduleState) error {
+	if s == nil {
+		return errScheduleNotMade("")
+	}
 	if err := s.checkState(st); err != nil {
 		return err
 	}
@@ -459,7 +502,11 @@ func children(kind string, g LRGroups, list []Scheduler) ([]*lrSchedule, error) 
 		ch, ok := c.(chainable)
 		if ok {
 			v := reflect.ValueOf(c)
-			ok = (v.Kind() != reflect.Pointer || !v.IsNil()) && ch.sched() != nil
+			ok = v.Kind() != reflect.Pointer || !v.IsNil()
+		}
+		if ok && ch.sched() == nil { // a zero StepLR, say: stepping it could only fail
+			return nil, scheduleConfigError(kind, fmt.Sprintf("schedulers[%d]", i), float64(i),
+				fmt.Sprintf("is a %T not made by its constructor", c))
 		}
 		if !ok {
 			return nil, scheduleConfigError(kind, fmt.Sprintf("schedulers[%d]", i), float64(i),

@@ -36,7 +36,7 @@ type SequentialLRConfig struct {
 // LastLR is the active child's LastLR. The schedule owns its children: do not step
 // them yourself.
 type SequentialLR struct {
-	groups     LRGroups
+	groups     LRGroups // nil only when not made by NewSequentialLR; the methods check it
 	kids       []*lrSchedule
 	scheds     []Scheduler
 	milestones []int
@@ -80,6 +80,9 @@ func NewSequentialLR(g LRGroups, cfg SequentialLRConfig) (*SequentialLR, error) 
 // Step advances by one: the child for the new step count takes one step (at its
 // milestone: jumps to its epoch 0).
 func (s *SequentialLR) Step() error {
+	if s.groups == nil {
+		return errScheduleNotMade(kindSequential)
+	}
 	if s.epoch >= MaxScheduleSteps {
 		return errPastMaxSteps(kindSequential)
 	}
@@ -117,12 +120,18 @@ func (s *SequentialLR) Milestones() []int { return append([]int(nil), s.mileston
 
 // State returns the step count, the last lrs and the children's states.
 func (s *SequentialLR) State() ScheduleState {
+	if s.groups == nil {
+		return ScheduleState{}
+	}
 	return ScheduleState{Kind: kindSequential, LastEpoch: s.epoch, LastLR: s.LastLR(), Children: childStates(s.kids)}
 }
 
 // SetState restores what State returned, children included, on a SequentialLR built
 // the same way. It does not change the groups' lrs.
 func (s *SequentialLR) SetState(st ScheduleState) error {
+	if s.groups == nil {
+		return errScheduleNotMade(kindSequential)
+	}
 	if st.Kind != kindSequential || st.LastEpoch < 0 || len(st.BaseLRs) != 0 || len(st.LastLR) != s.groups.NumGroups() {
 		return fmt.Errorf("optim: %s: state does not fit (kind %s, last_epoch %d, %d groups): %w",
 			kindSequential, st.Kind, st.LastEpoch, len(st.LastLR), ErrCheckpoint)
@@ -148,7 +157,7 @@ func (s *SequentialLR) SetState(st ScheduleState) error {
 // first get the first one's base lrs. This matters for CosineAnnealingLR, whose step
 // past T_max uses its base lr.
 type ChainedScheduler struct {
-	groups LRGroups
+	groups LRGroups // nil only when not made by NewChainedScheduler; the methods check it
 	kids   []*lrSchedule
 	scheds []Scheduler
 	last   []float64
@@ -172,6 +181,9 @@ func NewChainedScheduler(schedulers []Scheduler) (*ChainedScheduler, error) {
 // Step steps every child, in order. If one fails, the ones before it have stepped;
 // a child that has counted MaxScheduleSteps fails the step before any child moves.
 func (c *ChainedScheduler) Step() error {
+	if c.groups == nil {
+		return errScheduleNotMade(kindChained)
+	}
 	for i, k := range c.kids {
 		if k.epoch >= MaxScheduleSteps {
 			return fmt.Errorf("optim: ChainedScheduler: schedulers[%d]: %w", i, errPastMaxSteps(k.kind))
@@ -195,12 +207,18 @@ func (c *ChainedScheduler) Schedulers() []Scheduler { return append([]Scheduler(
 
 // State returns the last lrs and the children's states.
 func (c *ChainedScheduler) State() ScheduleState {
+	if c.groups == nil {
+		return ScheduleState{}
+	}
 	return ScheduleState{Kind: kindChained, LastLR: c.LastLR(), Children: childStates(c.kids)}
 }
 
 // SetState restores what State returned, children included, on a ChainedScheduler
 // built the same way. It does not change the groups' lrs.
 func (c *ChainedScheduler) SetState(st ScheduleState) error {
+	if c.groups == nil {
+		return errScheduleNotMade(kindChained)
+	}
 	if st.Kind != kindChained || st.LastEpoch != 0 || len(st.BaseLRs) != 0 || len(st.LastLR) != c.groups.NumGroups() {
 		return fmt.Errorf("optim: %s: state does not fit (kind %s, %d groups): %w",
 			kindChained, st.Kind, len(st.LastLR), ErrCheckpoint)

@@ -86,7 +86,7 @@ func ReduceLROnPlateauDefaults() ReduceLROnPlateauConfig {
 //
 // Construction does not change the lrs.
 type ReduceLROnPlateau struct {
-	groups   LRGroups
+	groups   LRGroups // nil only when not made by NewReduceLROnPlateau; the methods check it
 	cfg      ReduceLROnPlateauConfig
 	minLRs   []float64
 	best     float64
@@ -167,6 +167,9 @@ func (p *ReduceLROnPlateau) isBetter(a float64) bool {
 // improved for more than patience epochs. An error from the optimizer's SetGroupLR
 // leaves the counters as they were before the call.
 func (p *ReduceLROnPlateau) Step(metric float64) error {
+	if p.groups == nil {
+		return errScheduleNotMade(kindPlateau)
+	}
 	if p.epoch >= MaxScheduleSteps {
 		return errPastMaxSteps(kindPlateau)
 	}
@@ -232,6 +235,9 @@ func (p *ReduceLROnPlateau) Config() ReduceLROnPlateauConfig {
 // State returns the step count, the last lrs and the counters (best, num_bad_epochs,
 // cooldown_counter).
 func (p *ReduceLROnPlateau) State() ScheduleState {
+	if p.groups == nil {
+		return ScheduleState{}
+	}
 	return ScheduleState{Kind: kindPlateau, LastEpoch: p.epoch, LastLR: p.LastLR(), Best: p.best,
 		NumBadEpochs: p.bad, CooldownCounter: p.cooldown}
 }
@@ -241,6 +247,9 @@ func (p *ReduceLROnPlateau) State() ScheduleState {
 // last_epoch above MaxScheduleSteps, and more bad epochs than epochs (so that
 // neither count can overflow as Step advances them).
 func (p *ReduceLROnPlateau) SetState(st ScheduleState) error {
+	if p.groups == nil {
+		return errScheduleNotMade(kindPlateau)
+	}
 	n := p.groups.NumGroups()
 	switch {
 	case st.Kind != kindPlateau:

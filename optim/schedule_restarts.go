@@ -95,6 +95,9 @@ func (w *CosineAnnealingWarmRestarts) lrs(tCur float64, tI int) []float64 {
 // within the epoch. LastEpoch becomes floor(epoch); a later Step goes on from there
 // by whole epochs. epoch must be finite, >= 0 and below 2^52.
 func (w *CosineAnnealingWarmRestarts) StepEpoch(epoch float64) error {
+	if w.lrSchedule == nil { // not made by the constructor: no groups, and T_mult 0
+		return errScheduleNotMade(kindRestarts)
+	}
 	if !(epoch >= 0 && epoch < restartsMaxEpoch) {
 		return fmt.Errorf("optim: %s: epoch %v: must be finite, >= 0 and < 2^52: %w", kindRestarts, epoch, ErrInvalidConfig)
 	}
