@@ -28,16 +28,18 @@ type errorCase func(t *testing.T) error
 
 // sentinels are the names the "Matches" column may use.
 var sentinels = map[string]error{
-	"ErrInvalidConfig":   ErrInvalidConfig,
-	"ErrShape":           ErrShape,
-	"ErrClosed":          ErrClosed,
-	"ErrNilParam":        ErrNilParam,
-	"ErrNotHost":         ErrNotHost,
-	"ErrNonFinite":       ErrNonFinite,
-	"ErrCheckpoint":      ErrCheckpoint,
-	"ErrOutOfMemory":     ErrOutOfMemory,
-	"ErrBackend":         ErrBackend,
-	"ErrInvalidArgument": ErrInvalidArgument,
+	"ErrInvalidConfig":    ErrInvalidConfig,
+	"ErrShape":            ErrShape,
+	"ErrClosed":           ErrClosed,
+	"ErrNilParam":         ErrNilParam,
+	"ErrNotHost":          ErrNotHost,
+	"ErrNonFinite":        ErrNonFinite,
+	"ErrCheckpoint":       ErrCheckpoint,
+	"ErrOutOfMemory":      ErrOutOfMemory,
+	"ErrBackend":          ErrBackend,
+	"ErrInvalidArgument":  ErrInvalidArgument,
+	"ErrScheduleFinished": ErrScheduleFinished,
+	"ErrUnsupported":      ErrUnsupported,
 }
 
 func tableParam(t *testing.T, name string, n int) *Param {
@@ -126,6 +128,34 @@ func closedTensor(t *testing.T) *Tensor {
 	return x
 }
 
+// tableWrap is WrapSlice over s, closed when the test ends.
+func tableWrap(t *testing.T, s []float32) *Tensor {
+	t.Helper()
+	x, err := WrapSlice(s)
+	require.NoError(t, err)
+	t.Cleanup(func() { x.Close() })
+	return x
+}
+
+// inTempDir makes a fresh temporary directory the working directory for the rest of
+// the test, so that the file rows use relative paths and their texts hold no
+// temporary path.
+func inTempDir(t *testing.T) {
+	t.Helper()
+	t.Chdir(t.TempDir())
+}
+
+// tableSchedule is an ExponentialLR (gamma 0.5) over an SGD with lr 0.1 whose
+// last_epoch SetState has moved to epoch.
+func tableSchedule(t *testing.T, epoch int) (*ExponentialLR, error) {
+	t.Helper()
+	s, err := NewExponentialLR(tableSGD(t, SGDDefaults(0.1), tableParam(t, "w", 2)), ExponentialLRConfig{Gamma: 0.5})
+	require.NoError(t, err)
+	st := s.State()
+	st.LastEpoch = epoch
+	return s, s.SetState(st)
+}
+
 var errorCases = map[string]errorCase{
 	// Hyperparameters.
 	"sgd-lr-negative":     sgdWith(SGDConfig{LR: -1}),
@@ -186,11 +216,12 @@ var errorCases = map[string]errorCase{
 		w := tableParam(t, "w", 4)
 		return tableSGD(t, SGDDefaults(0.1), w).AddParamGroup([]*Param{w}, SGDDefaults(0.1))
 	},
-	"scaler-init-scale":     scalerWith(func(c *GradScalerConfig) { c.InitScale = 0 }),
-	"scaler-init-scale-big": scalerWith(func(c *GradScalerConfig) { c.InitScale = 1e39 }),
-	"scaler-growth":         scalerWith(func(c *GradScalerConfig) { c.GrowthFactor = 1 }),
-	"scaler-backoff":        scalerWith(func(c *GradScalerConfig) { c.BackoffFactor = 1 }),
-	"scaler-interval":       scalerWith(func(c *GradScalerConfig) { c.GrowthInterval = 0 }),
+	"scaler-init-scale":       scalerWith(func(c *GradScalerConfig) { c.InitScale = 0 }),
+	"scaler-init-scale-big":   scalerWith(func(c *GradScalerConfig) { c.InitScale = 1e39 }),
+	"scaler-init-scale-small": scalerWith(func(c *GradScalerConfig) { c.InitScale = 1e-39 }),
+	"scaler-growth":           scalerWith(func(c *GradScalerConfig) { c.GrowthFactor = 1 }),
+	"scaler-backoff":          scalerWith(func(c *GradScalerConfig) { c.BackoffFactor = 1 }),
+	"scaler-interval":         scalerWith(func(c *GradScalerConfig) { c.GrowthInterval = 0 }),
 	"clip-max-norm": func(t *testing.T) error {
 		_, err := ClipGradNorm([]*Param{tableParam(t, "w", 4)}, -1, 2, false)
 		return err
@@ -205,6 +236,32 @@ var errorCases = map[string]errorCase{
 	},
 	"clipstep-norm-type": func(t *testing.T) error {
 		return tableSGD(t, SGDDefaults(0.1), tableParam(t, "w", 4)).ClipStep(1, 1)
+	},
+
+	// Numeric range (float32).
+	"f32-sgd-lr":         sgdWith(SGDConfig{LR: 1e39}),
+	"f32-adam-eps":       adamWith(func(c *AdamConfig) { c.Eps = 1e-46 }),
+	"f32-adam-step-size": adamWith(func(c *AdamConfig) { c.LR = 1e38 }),
+	"f32-adamw-decay": func(t *testing.T) error {
+		c := AdamWDefaults()
+		c.LR, c.WeightDecay = 1e20, 1e20
+		_, err := NewAdamW([]*Param{tableParam(t, "w", 4)}, c)
+		return err
+	},
+	"f32-schedule": func(t *testing.T) error {
+		o := tableSGD(t, SGDDefaults(1), tableParam(t, "w", 4))
+		s, err := NewExponentialLR(o, ExponentialLRConfig{Gamma: 10})
+		require.NoError(t, err)
+		for s.LastEpoch() < 100 {
+			lr := o.LR()
+			if err := s.Step(); err != nil {
+				if s.LastEpoch() != 38 || o.LR() != lr {
+					return fmt.Errorf("refused at last_epoch %d with lr %v (was %v); want 38, unchanged", s.LastEpoch(), o.LR(), lr)
+				}
+				return err
+			}
+		}
+		return nil
 	},
 
 	// Lengths.
@@ -327,6 +384,49 @@ var errorCases = map[string]errorCase{
 		w.Grad = closedTensor(t)
 		return ClipGradValue([]*Param{w}, 1)
 	},
+	"arena-data-close": func(t *testing.T) error {
+		a, err := NewArena([]string{"w"}, []int{2})
+		require.NoError(t, err)
+		defer a.Close()
+		return a.Data().Close()
+	},
+
+	// Memory and lifetimes.
+	"overlap-params": func(t *testing.T) error {
+		var a, b *Param
+		if OnDevice() {
+			// No WrapSlice on the GPU build: the same overlap from an arena's param
+			// "a" and a param "b" over the arena's whole Data.
+			ar, err := NewArena([]string{"a"}, []int{4})
+			require.NoError(t, err)
+			t.Cleanup(func() { ar.Close() })
+			a = ar.Params()[0]
+			b = &Param{Name: "b", Data: ar.Data(), Grad: tableParam(t, "", 4).Grad}
+		} else {
+			s := make([]float32, 6)
+			a = &Param{Name: "a", Data: tableWrap(t, s[:4]), Grad: tableParam(t, "", 4).Grad}
+			b = &Param{Name: "b", Data: tableWrap(t, s[2:]), Grad: tableParam(t, "", 4).Grad}
+		}
+		_, err := NewSGD([]*Param{a, b}, SGDDefaults(0.1))
+		return err
+	},
+	"overlap-grad": func(t *testing.T) error {
+		d := tableParam(t, "", 4).Data
+		_, err := NewAdam([]*Param{{Name: "w", Data: d, Grad: d}}, AdamDefaults())
+		return err
+	},
+	"zero-tensor":    func(t *testing.T) error { return (&Tensor{}).Fill(1) },
+	"zero-optimizer": func(t *testing.T) error { return (&SGD{}).Step() },
+	"zero-scaler": func(t *testing.T) error {
+		_, err := (&GradScaler{}).Step(tableSGD(t, SGDDefaults(0.1), tableParam(t, "w", 2)))
+		return err
+	},
+	"zero-schedule": func(t *testing.T) error { return (&StepLR{}).Step() },
+	"gemm-too-large": func(t *testing.T) error {
+		x := tableParam(t, "x", 1).Data
+		return Gemm(false, false, 0, 0, 1<<33, 1, x, x, 0, x)
+	},
+	"copy-tensor-nil": func(t *testing.T) error { return CopyTensor(tableParam(t, "w", 2).Data, nil) },
 
 	// Other arguments.
 	"group-range": func(t *testing.T) error {
@@ -346,6 +446,10 @@ var errorCases = map[string]errorCase{
 		_, err = s.Step(foreignOptimizer{tableSGD(t, SGDDefaults(0.1), tableParam(t, "w", 2))})
 		return err
 	},
+
+	// Threads and instruction sets.
+	"threads-max": func(t *testing.T) error { return SetThreads(5000) },
+	"isa-unknown": func(t *testing.T) error { return SetISA(ISA(99)) },
 
 	// Non-finite gradients.
 	"check-finite": func(t *testing.T) error {
@@ -371,6 +475,17 @@ var errorCases = map[string]errorCase{
 		if err == nil && stepped {
 			return fmt.Errorf("GradScaler stepped over an Inf")
 		}
+		return err
+	},
+	"scaler-floor": func(t *testing.T) error {
+		w := tableParam(t, "w", 2)
+		o := tableSGD(t, SGDDefaults(0.1), w)
+		require.NoError(t, w.Grad.CopyFrom([]float32{1, float32(math.NaN())}))
+		c := GradScalerDefaults()
+		c.InitScale = MinLossScale
+		s, err := NewGradScaler(c)
+		require.NoError(t, err)
+		_, err = s.Step(o)
 		return err
 	},
 
@@ -421,6 +536,54 @@ var errorCases = map[string]errorCase{
 		hdr, payload, _ := splitCheckpoint(b)
 		hdr = bytes.Replace(hdr, []byte(`"payload_bytes":12`), []byte(`"payload_bytes":8`), 1)
 		return o.Load(bytes.NewReader(frameCheckpoint(hdr, payload[:8])))
+	},
+
+	// Files.
+	"file-nil-optimizer": func(t *testing.T) error {
+		inTempDir(t)
+		return SaveFile(nil, "ckpt")
+	},
+	"file-empty-path": func(t *testing.T) error {
+		return SaveFile(tableSGD(t, SGDDefaults(0.1), tableParam(t, "w", 2)), "")
+	},
+	"file-directory": func(t *testing.T) error {
+		inTempDir(t)
+		require.NoError(t, os.Mkdir("ckpt", 0o755))
+		return SaveFile(tableSGD(t, SGDDefaults(0.1), tableParam(t, "w", 2)), "ckpt")
+	},
+	"file-zero-optimizer": func(t *testing.T) error {
+		inTempDir(t)
+		return SaveFile(&SGD{}, "ckpt")
+	},
+	"file-load-directory": func(t *testing.T) error {
+		inTempDir(t)
+		require.NoError(t, os.Mkdir("ckpt", 0o755))
+		return LoadFile(tableSGD(t, SGDDefaults(0.1), tableParam(t, "w", 2)), "ckpt")
+	},
+	"file-trailing": func(t *testing.T) error {
+		inTempDir(t)
+		// Named "cpu" on either backend, so that the sizes in the text are the same
+		// on the GPU build.
+		o, b := tableCheckpoint(t, `"backend":"`+Backend()+`"`, `"backend":"cpu"`)
+		require.NoError(t, os.WriteFile("ckpt", append(append([]byte(nil), b...), b...), 0o644))
+		return LoadFile(o, "ckpt")
+	},
+
+	// Schedules.
+	"schedule-max-steps": func(t *testing.T) error {
+		s, err := tableSchedule(t, 1<<53)
+		require.NoError(t, err)
+		return s.Step()
+	},
+	"schedule-state-epoch": func(t *testing.T) error {
+		_, err := tableSchedule(t, math.MaxInt)
+		return err
+	},
+	"onecycle-too-long": func(t *testing.T) error {
+		c := OneCycleLRDefaults(0, 0.1)
+		c.Epochs, c.StepsPerEpoch = 1<<32, 1<<32
+		_, err := NewOneCycleLR(tableSGD(t, SGDConfig{LR: 0.1, Momentum: 0.9}, tableParam(t, "w", 2)), c)
+		return err
 	},
 }
 
