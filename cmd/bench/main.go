@@ -307,6 +307,12 @@ func measure(steps, warmup, n, th int, opt optim.Optimizer) (step, copy, libc ti
 		fatal(err)
 	}
 	defer src.Close()
+	// Written once so that every page is backed: Go's fresh memory reads as the
+	// kernel's one shared zero page until touched, which would make the copy read
+	// from cache.
+	if err := src.Fill(1); err != nil {
+		fatal(err)
+	}
 	dst, err := optim.NewTensor(n)
 	if err != nil {
 		fatal(err)
