@@ -73,7 +73,13 @@ func TestSaveFileAfterKill9(t *testing.T) {
 	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "opt.ckpt")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSaveFileKilledChild$", "-test.count=1")
+	args := []string{os.Args[0], "-test.run=^TestSaveFileKilledChild$", "-test.count=1"}
+	// Under an emulator (scripts/arm64.sh runs the arm64 tests in qemu-user) the
+	// binary cannot be executed directly; GOPTIM_TEST_EXEC names the emulator.
+	if w := os.Getenv("GOPTIM_TEST_EXEC"); w != "" {
+		args = append([]string{w}, args...)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(os.Environ(), killChildEnv+"="+path)
 	require.NoError(t, cmd.Start())
 	exited := false

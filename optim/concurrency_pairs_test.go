@@ -153,3 +153,52 @@ func closeWorld(w *pairWorld) {
 		w.wrap.Close()
 	}
 }
+
+// SetThreads and SetISA may be called at any time: switching them while another
+// goroutine steps changes no value (element-wise kernels give the same bits on any
+// thread count and instruction set).
+func TestSetThreadsAndISADuringSteps(t *testing.T) {
+	defer SetThreads(0)
+	defer SetISA(ISAAuto)
+	run := func(switching bool) []float32 {
+		p := &Param{Name: "w", Data: mustTensorFrom(t, filled(1<<16, 1)), Grad: mustTensorFrom(t, filled(1<<16, 0.25))}
+		defer p.Close()
+		opt, err := NewAdam([]*Param{p}, AdamDefaults())
+		require.NoError(t, err)
+		defer opt.Close()
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		if switching {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if err := SetThreads(1 + i%2); err != nil {
+						t.Error(err)
+						return
+					}
+					if !OnDevice() {
+						if err := SetISA([]ISA{ISAAuto, ISAPortable}[i%2]); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				}
+			}()
+		}
+		for i := 0; i < 50; i++ {
+			require.NoError(t, opt.Step())
+		}
+		close(stop)
+		wg.Wait()
+		v, err := p.Data.Values()
+		require.NoError(t, err)
+		return v
+	}
+	require.Equal(t, run(false), run(true))
+}

@@ -112,11 +112,13 @@ func (c *core[C]) addGroup(params []*Param, cfg C) error {
 	}
 	g := &group[C]{cfg: cfg}
 	total := 0
+	var h hold
+	defer h.done()
 	for i, p := range params {
 		if p == nil || p.Data == nil {
 			return fmt.Errorf("optim: %s: param %d: %w", c.spec.kind, i, ErrNilParam)
 		}
-		if !p.Data.live() {
+		if !h.add(p.Data.buf) {
 			return fmt.Errorf("optim: %s: param %s: data tensor: %w", c.spec.kind, p.label(i), ErrClosed)
 		}
 		if seen[p.Data] {
@@ -125,6 +127,12 @@ func (c *core[C]) addGroup(params []*Param, cfg C) error {
 		}
 		seen[p.Data] = true
 		g.params = append(g.params, p)
+		// Each param's state starts at the same place modulo 16 floats (64 bytes) as
+		// its data, so that data, grad and state share one alignment and the vector
+		// paths (float4 on the GPU) cover all of them: packing the state back to back
+		// would misalign every param after one of odd length. An arena's params, packed
+		// themselves, get packed state and so stay one contiguous run.
+		total += int((p.Data.addr()/4 - uintptr(total)) & 15)
 		g.numel = append(g.numel, p.Data.Len())
 		g.off = append(g.off, total)
 		g.steps = append(g.steps, 0)

@@ -59,6 +59,6 @@ for pkg in "${pkgs[@]}"; do
   [[ -f $bin/$name.test ]] || { echo "== $pkg: no tests"; continue; }
   echo "== $pkg"
   # Test binaries run in their package's folder (testdata is relative to it).
-  (cd "$pkg" && qemu-aarch64 "$bin/$name.test" -test.count=1 -test.timeout=20m)
+  (cd "$pkg" && GOPTIM_TEST_EXEC=qemu-aarch64 qemu-aarch64 "$bin/$name.test" -test.count=1 -test.timeout=20m)
 done
 echo "arm64: all tests passed"
