@@ -1,6 +1,8 @@
 // context.cu - status strings, contexts, memory, the list-table cache and sgemm of the
 // CUDA backend of goptim.
 #include <climits>
+#include <cstdarg>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -13,14 +15,38 @@ using namespace goptim_cuda;
 
 namespace goptim_cuda {
 
-goptim_status fail(goptim_context *ctx, goptim_status s, const std::string &msg) {
-    if (ctx) ctx->last_error = msg;
+goptim_status fail(goptim_context *ctx, goptim_status s, const char *msg) noexcept {
+    if (ctx) std::snprintf(ctx->last_error, sizeof ctx->last_error, "%s", msg ? msg : "");
     return s;
 }
 
-goptim_status cuda_fail(goptim_context *ctx, const char *what, cudaError_t e) {
-    std::string m = std::string(what) + ": " + cudaGetErrorName(e) + ": " + cudaGetErrorString(e);
-    return fail(ctx, e == cudaErrorMemoryAllocation ? GOPTIM_ERR_OUT_OF_MEMORY : GOPTIM_ERR_BACKEND, m);
+goptim_status fail(goptim_context *ctx, goptim_status s, const std::string &msg) noexcept {
+    return fail(ctx, s, msg.c_str());
+}
+
+goptim_status failf(goptim_context *ctx, goptim_status s, const char *fmt, ...) noexcept {
+    if (ctx) {
+        va_list ap;
+        va_start(ap, fmt);
+        std::vsnprintf(ctx->last_error, sizeof ctx->last_error, fmt, ap);
+        va_end(ap);
+    }
+    return s;
+}
+
+goptim_status cuda_fail(goptim_context *ctx, const char *what, cudaError_t e) noexcept {
+    if (ctx)
+        std::snprintf(ctx->last_error, sizeof ctx->last_error, "%s: %s: %s", what, cudaGetErrorName(e),
+                      cudaGetErrorString(e));
+    clear_cuda_error();
+    return e == cudaErrorMemoryAllocation ? GOPTIM_ERR_OUT_OF_MEMORY : GOPTIM_ERR_BACKEND;
+}
+
+goptim_status exception_fail(goptim_context *ctx, bool locked, const char *fn, goptim_status s,
+                             const char *what) noexcept {
+    if (ctx && locked)
+        std::snprintf(ctx->last_error, sizeof ctx->last_error, "%s: C++ exception: %s", fn, what ? what : "");
+    return s;
 }
 
 goptim_status check_launch(goptim_context *ctx, const char *what) {
@@ -45,16 +71,21 @@ static const char *cublas_name(cublasStatus_t s) {
 }
 
 static goptim_status cublas_fail(goptim_context *ctx, const char *what, cublasStatus_t s) {
-    return fail(ctx, s == CUBLAS_STATUS_ALLOC_FAILED ? GOPTIM_ERR_OUT_OF_MEMORY : GOPTIM_ERR_BACKEND,
-                std::string(what) + ": " + cublas_name(s));
+    std::snprintf(ctx->last_error, sizeof ctx->last_error, "%s: %s", what, cublas_name(s));
+    // cuBLAS runs CUDA calls of its own; one that failed may have left the error pending.
+    clear_cuda_error();
+    return s == CUBLAS_STATUS_ALLOC_FAILED ? GOPTIM_ERR_OUT_OF_MEMORY : GOPTIM_ERR_BACKEND;
 }
 
+// Releases a slot. Failures are not reported (the slot is dropped either way) and so
+// must not stay pending on the thread.
 static void free_slot(TableSlot &t) {
     if (t.uploaded) cudaEventSynchronize(t.uploaded);
     if (t.host) cudaFreeHost(t.host);
     if (t.dev) cudaFree(t.dev);
     if (t.uploaded) cudaEventDestroy(t.uploaded);
     t = TableSlot{};
+    clear_cuda_error();
 }
 
 goptim_status get_table(goptim_context *ctx, const goptim_tensor_list *list, unsigned slots, DeviceTable *out) {
@@ -160,9 +191,11 @@ extern "C" int goptim_backend_is_device(void) { return 1; }
 
 // ------------------------------------------------------------------ context
 
+// The detail of the last failure. A fixed buffer inside the context: the pointer stays
+// valid until the context is destroyed, the text until the next call on the context.
 extern "C" const char *goptim_context_last_error(const goptim_context *ctx) {
     if (!ctx) return "";
-    return ctx->last_error.c_str();
+    return ctx->last_error;
 }
 
 static int32_t resolve_threads(int32_t n) {
@@ -171,87 +204,123 @@ static int32_t resolve_threads(int32_t n) {
     return h > 0 ? (int32_t)h : 1;
 }
 
-extern "C" goptim_status goptim_context_create(int32_t threads, goptim_context **out) {
-    if (!out) return GOPTIM_ERR_INVALID_ARGUMENT;
-    *out = nullptr;
+// Everything a context owns on its device; the device is current (DeviceGuard).
+static goptim_status init_context(goptim_context *ctx) {
+    cudaError_t e = cudaDeviceGetAttribute(&ctx->sm_count, cudaDevAttrMultiProcessorCount, ctx->device);
+    size_t free_bytes = 0;
+    if (e == cudaSuccess) e = cudaMemGetInfo(&free_bytes, &ctx->total_mem);
+    int pools = 0;
+    if (e == cudaSuccess) e = cudaDeviceGetAttribute(&pools, cudaDevAttrMemoryPoolsSupported, ctx->device);
+    if (e == cudaSuccess && pools) e = cudaDeviceGetDefaultMemPool(&ctx->pool, ctx->device);
+    if (e == cudaSuccess) e = cudaStreamCreateWithFlags(&ctx->stream, cudaStreamNonBlocking);
+    if (e == cudaSuccess) e = cudaMalloc(reinterpret_cast<void **>(&ctx->scratch), kNormBlocks * sizeof(double));
+    if (e != cudaSuccess) {
+        clear_cuda_error();
+        return e == cudaErrorMemoryAllocation ? GOPTIM_ERR_OUT_OF_MEMORY : GOPTIM_ERR_BACKEND;
+    }
+    cublasStatus_t b = cublasCreate(&ctx->blas);
+    if (b == CUBLAS_STATUS_SUCCESS) b = cublasSetStream(ctx->blas, ctx->stream);
+    if (b != CUBLAS_STATUS_SUCCESS) {
+        clear_cuda_error();
+        return b == CUBLAS_STATUS_ALLOC_FAILED ? GOPTIM_ERR_OUT_OF_MEMORY : GOPTIM_ERR_BACKEND;
+    }
+    init_norm_grids(ctx);
+    return GOPTIM_OK;
+}
+
+static goptim_status create_context(int32_t threads, goptim_context **out) {
     int ndev = 0;
     cudaError_t e = cudaGetDeviceCount(&ndev);
     if (e != cudaSuccess || ndev == 0) {
-        cudaGetLastError();
+        clear_cuda_error();
         return GOPTIM_ERR_UNSUPPORTED;
     }
     goptim_context *ctx = new (std::nothrow) goptim_context();
     if (!ctx) return GOPTIM_ERR_OUT_OF_MEMORY;
-    ctx->device = 0;
+    ctx->device = 0;  // the ABI's device; every later call on ctx runs on it
     ctx->threads = resolve_threads(threads);
     if (const char *env = std::getenv("GOPTIM_CUDA_CHUNK")) {
         long long c = std::atoll(env);
         const int64_t q = 4 * kBlock;
         if (c >= q && c <= (1ll << 26)) ctx->chunk = (int64_t)(c / q) * q;
     }
-    goptim_status st = GOPTIM_OK;
-    e = cudaSetDevice(ctx->device);
-    if (e == cudaSuccess) e = cudaDeviceGetAttribute(&ctx->sm_count, cudaDevAttrMultiProcessorCount, ctx->device);
-    if (e == cudaSuccess) e = cudaStreamCreateWithFlags(&ctx->stream, cudaStreamNonBlocking);
-    if (e == cudaSuccess) e = cudaMalloc(reinterpret_cast<void **>(&ctx->scratch), kNormBlocks * sizeof(double));
-    if (e != cudaSuccess) {
-        st = e == cudaErrorMemoryAllocation ? GOPTIM_ERR_OUT_OF_MEMORY : GOPTIM_ERR_BACKEND;
-    } else {
-        cublasStatus_t b = cublasCreate(&ctx->blas);
-        if (b == CUBLAS_STATUS_SUCCESS) b = cublasSetStream(ctx->blas, ctx->stream);
-        if (b != CUBLAS_STATUS_SUCCESS) st = b == CUBLAS_STATUS_ALLOC_FAILED ? GOPTIM_ERR_OUT_OF_MEMORY : GOPTIM_ERR_BACKEND;
+    goptim_status st;
+    {
+        DeviceGuard dev(ctx->device);
+        st = dev.error() != cudaSuccess ? GOPTIM_ERR_BACKEND : init_context(ctx);
     }
     if (st != GOPTIM_OK) {
-        cudaGetLastError();
         goptim_context_destroy(ctx);
+        clear_cuda_error();
         return st;
     }
-    init_norm_grids(ctx);
     *out = ctx;
     return GOPTIM_OK;
 }
 
+extern "C" goptim_status goptim_context_create(int32_t threads, goptim_context **out) {
+    if (!out) return GOPTIM_ERR_INVALID_ARGUMENT;
+    *out = nullptr;
+    try {
+        return create_context(threads, out);
+    } catch (const std::bad_alloc &) {
+        clear_cuda_error();
+        return GOPTIM_ERR_OUT_OF_MEMORY;
+    } catch (...) {
+        clear_cuda_error();
+        return GOPTIM_ERR_BACKEND;
+    }
+}
+
 extern "C" goptim_status goptim_context_destroy(goptim_context *ctx) {
     if (!ctx) return GOPTIM_ERR_INVALID_ARGUMENT;
-    goptim_status st = GOPTIM_OK;
-    {
-        std::lock_guard<std::mutex> lock(ctx->mu);
-        cudaSetDevice(ctx->device);
-        if (ctx->stream && cudaStreamSynchronize(ctx->stream) != cudaSuccess) st = GOPTIM_ERR_BACKEND;
+    const goptim_status st = enter(ctx, "context_destroy", [&] {
+        goptim_status r = GOPTIM_OK;
+        if (ctx->stream) {
+            cudaError_t e = cudaStreamSynchronize(ctx->stream);
+            if (e != cudaSuccess) r = cuda_fail(ctx, "cudaStreamSynchronize", e);
+        }
         for (TableSlot &t : ctx->tables) free_slot(t);
         if (ctx->blas) cublasDestroy(ctx->blas);
         if (ctx->scratch) cudaFree(ctx->scratch);
         if (ctx->stream) cudaStreamDestroy(ctx->stream);
-    }
+        return r;
+    });
     delete ctx;
     return st;
 }
 
 extern "C" goptim_status goptim_context_set_threads(goptim_context *ctx, int32_t n) {
-    if (!ctx) return GOPTIM_ERR_INVALID_ARGUMENT;
-    CtxGuard g(ctx);
-    ctx->threads = resolve_threads(n);
-    return GOPTIM_OK;
+    return enter(ctx, "context_set_threads", [&] {
+        ctx->threads = resolve_threads(n);
+        return GOPTIM_OK;
+    });
 }
 
 extern "C" goptim_status goptim_context_threads(const goptim_context *ctx, int32_t *out) {
     if (!ctx || !out) return GOPTIM_ERR_INVALID_ARGUMENT;
-    *out = ctx->threads;
+    goptim_context *c = const_cast<goptim_context *>(ctx);
+    try {
+        std::lock_guard<std::mutex> lock(c->mu);
+        *out = c->threads;
+    } catch (...) {  // std::system_error from the lock
+        return GOPTIM_ERR_BACKEND;
+    }
     return GOPTIM_OK;
 }
 
 extern "C" goptim_status goptim_context_set_isa(goptim_context *ctx, goptim_isa isa) {
-    if (!ctx) return GOPTIM_ERR_INVALID_ARGUMENT;
-    CtxGuard g(ctx);
-    switch (isa) {
-    case GOPTIM_ISA_AUTO: return GOPTIM_OK;
-    case GOPTIM_ISA_PORTABLE:
-    case GOPTIM_ISA_AVX2:
-    case GOPTIM_ISA_AVX512:
-    case GOPTIM_ISA_NEON:
-        return fail(ctx, GOPTIM_ERR_UNSUPPORTED, "set_isa: the CUDA backend has no CPU kernels");
-    default: return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "set_isa: unknown isa");
-    }
+    return enter(ctx, "context_set_isa", [&] {
+        switch (isa) {
+        case GOPTIM_ISA_AUTO: return GOPTIM_OK;
+        case GOPTIM_ISA_PORTABLE:
+        case GOPTIM_ISA_AVX2:
+        case GOPTIM_ISA_AVX512:
+        case GOPTIM_ISA_NEON:
+            return fail(ctx, GOPTIM_ERR_UNSUPPORTED, "set_isa: the CUDA backend has no CPU kernels");
+        default: return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "set_isa: unknown isa");
+        }
+    });
 }
 
 extern "C" goptim_status goptim_context_isa(const goptim_context *ctx, goptim_isa *out) {
@@ -261,115 +330,181 @@ extern "C" goptim_status goptim_context_isa(const goptim_context *ctx, goptim_is
 }
 
 extern "C" goptim_status goptim_context_synchronize(goptim_context *ctx) {
-    if (!ctx) return GOPTIM_ERR_INVALID_ARGUMENT;
-    CtxGuard g(ctx);
-    cudaError_t e = cudaStreamSynchronize(ctx->stream);
-    if (e != cudaSuccess) return cuda_fail(ctx, "cudaStreamSynchronize", e);
-    return GOPTIM_OK;
+    return enter(ctx, "context_synchronize", [&] {
+        cudaError_t e = cudaStreamSynchronize(ctx->stream);
+        if (e != cudaSuccess) return cuda_fail(ctx, "cudaStreamSynchronize", e);
+        return GOPTIM_OK;
+    });
 }
 
 // ------------------------------------------------------------------ memory
 
+// Bytes of n floats; false when n is negative or the byte count does not fit in size_t.
 static bool bytes_of(int64_t n, size_t *out) {
-    if (n < 0 || (uint64_t)n > (SIZE_MAX / sizeof(float)) / 2) return false;
+    if (n < 0 || (uint64_t)n > SIZE_MAX / sizeof(float)) return false;
     *out = (size_t)n * sizeof(float);
     return true;
 }
 
+// Device memory in the order of the context's stream: from the device's default pool,
+// usable by work queued on the stream after this call (cudaMalloc without a pool).
+static cudaError_t dev_alloc(goptim_context *ctx, size_t bytes, void **p) {
+    if (ctx->pool) return cudaMallocFromPoolAsync(p, bytes, ctx->pool, ctx->stream);
+    return cudaMalloc(p, bytes);
+}
+
+// Frees p after the work already queued on the context's stream, without waiting for it
+// (with a pool); without one, waits for the stream and calls cudaFree.
+static cudaError_t dev_free(goptim_context *ctx, void *p) {
+    if (ctx->pool) return cudaFreeAsync(p, ctx->stream);
+    cudaError_t e = cudaStreamSynchronize(ctx->stream);
+    if (e == cudaSuccess) e = cudaFree(p);
+    return e;
+}
+
 extern "C" goptim_status goptim_alloc(goptim_context *ctx, int64_t n, float **out) {
     if (!ctx || !out) return GOPTIM_ERR_INVALID_ARGUMENT;
-    CtxGuard g(ctx);
     *out = nullptr;
-    size_t bytes;
-    if (!bytes_of(n, &bytes)) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "alloc: bad length");
-    if (bytes == 0) bytes = 16;  // a valid, unique pointer
-    void *p = nullptr;
-    cudaError_t e = cudaMalloc(&p, bytes);
-    if (e != cudaSuccess) {
-        cudaGetLastError();
-        return cuda_fail(ctx, "cudaMalloc", e);
-    }
-    // Zero on the context's stream: later work on this context is ordered after it.
-    e = cudaMemsetAsync(p, 0, bytes, ctx->stream);
-    if (e != cudaSuccess) {
-        cudaFree(p);
-        return cuda_fail(ctx, "cudaMemsetAsync", e);
-    }
-    *out = static_cast<float *>(p);
-    return GOPTIM_OK;
+    return enter(ctx, "alloc", [&] {
+        if (n < 0) return failf(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "alloc: negative length %lld", (long long)n);
+        // As on the CPU: a size no allocation can satisfy is out of memory, whether its byte
+        // count overflows (the CPU backend's words) or merely exceeds the device.
+        if ((uint64_t)n > (SIZE_MAX - 255) / sizeof(float))
+            return failf(ctx, GOPTIM_ERR_OUT_OF_MEMORY, "alloc: %lld floats is too many", (long long)n);
+        if ((uint64_t)n * sizeof(float) > ctx->total_mem)
+            return failf(ctx, GOPTIM_ERR_OUT_OF_MEMORY,
+                         "alloc: %lld floats (%llu bytes) is more than the device's %zu bytes", (long long)n,
+                         (unsigned long long)n * sizeof(float), ctx->total_mem);
+        size_t bytes = (size_t)n * sizeof(float);
+        if (bytes == 0) bytes = 16;  // a valid, unique pointer
+        void *p = nullptr;
+        cudaError_t e = dev_alloc(ctx, bytes, &p);
+        if (e != cudaSuccess) return cuda_fail(ctx, ctx->pool ? "cudaMallocFromPoolAsync" : "cudaMalloc", e);
+        // Zero on the context's stream: later work on this context is ordered after it.
+        e = cudaMemsetAsync(p, 0, bytes, ctx->stream);
+        if (e != cudaSuccess) {
+            (void)dev_free(ctx, p);
+            return cuda_fail(ctx, "cudaMemsetAsync", e);
+        }
+        *out = static_cast<float *>(p);
+        return GOPTIM_OK;
+    });
 }
 
 extern "C" goptim_status goptim_free(goptim_context *ctx, float *p) {
     if (!ctx) return GOPTIM_ERR_INVALID_ARGUMENT;
     if (!p) return GOPTIM_OK;
-    CtxGuard g(ctx);
-    // Queued kernels may still use p.
-    cudaError_t e = cudaStreamSynchronize(ctx->stream);
-    if (e != cudaSuccess) return cuda_fail(ctx, "cudaStreamSynchronize", e);
-    e = cudaFree(p);
-    if (e != cudaSuccess) return cuda_fail(ctx, "cudaFree", e);
-    return GOPTIM_OK;
+    return enter(ctx, "free", [&] {
+        cudaError_t e = dev_free(ctx, p);
+        if (e != cudaSuccess) return cuda_fail(ctx, ctx->pool ? "cudaFreeAsync" : "cudaFree", e);
+        return GOPTIM_OK;
+    });
 }
 
 extern "C" goptim_status goptim_copy_from_host(goptim_context *ctx, float *dst, const float *host_src, int64_t n) {
-    if (!ctx) return GOPTIM_ERR_INVALID_ARGUMENT;
-    CtxGuard g(ctx);
-    size_t bytes;
-    if (!bytes_of(n, &bytes)) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "copy_from_host: bad length");
-    if (bytes == 0) return GOPTIM_OK;
-    if (!dst || !host_src) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "copy_from_host: NULL pointer");
-    cudaError_t e = cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, ctx->stream);
-    // The host buffer may be reused as soon as we return (Go memory): wait.
-    if (e == cudaSuccess) e = cudaStreamSynchronize(ctx->stream);
-    if (e != cudaSuccess) return cuda_fail(ctx, "copy_from_host", e);
-    return GOPTIM_OK;
+    return enter(ctx, "copy_from_host", [&] {
+        size_t bytes;
+        if (!bytes_of(n, &bytes)) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "copy_from_host: bad length");
+        if (bytes == 0) return GOPTIM_OK;
+        if (!dst || !host_src) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "copy_from_host: NULL pointer");
+        cudaError_t e = cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, ctx->stream);
+        // The host buffer may be reused as soon as we return (Go memory): wait.
+        if (e == cudaSuccess) e = cudaStreamSynchronize(ctx->stream);
+        if (e != cudaSuccess) return cuda_fail(ctx, "copy_from_host", e);
+        return GOPTIM_OK;
+    });
 }
 
 extern "C" goptim_status goptim_copy_to_host(goptim_context *ctx, float *host_dst, const float *src, int64_t n) {
-    if (!ctx) return GOPTIM_ERR_INVALID_ARGUMENT;
-    CtxGuard g(ctx);
-    size_t bytes;
-    if (!bytes_of(n, &bytes)) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "copy_to_host: bad length");
-    if (bytes == 0) return GOPTIM_OK;
-    if (!host_dst || !src) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "copy_to_host: NULL pointer");
-    cudaError_t e = cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, ctx->stream);
-    if (e == cudaSuccess) e = cudaStreamSynchronize(ctx->stream);
-    if (e != cudaSuccess) return cuda_fail(ctx, "copy_to_host", e);
+    return enter(ctx, "copy_to_host", [&] {
+        size_t bytes;
+        if (!bytes_of(n, &bytes)) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "copy_to_host: bad length");
+        if (bytes == 0) return GOPTIM_OK;
+        if (!host_dst || !src) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "copy_to_host: NULL pointer");
+        cudaError_t e = cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, ctx->stream);
+        if (e == cudaSuccess) e = cudaStreamSynchronize(ctx->stream);
+        if (e != cudaSuccess) return cuda_fail(ctx, "copy_to_host", e);
+        return GOPTIM_OK;
+    });
+}
+
+namespace goptim_cuda {
+
+// Pieces of an overlapping copy staged through a temporary, in bytes.
+constexpr size_t kBounceBytes = (size_t)16 << 20;
+
+// memmove of `bytes` between overlapping device ranges (dst != src). cudaMemcpyAsync of
+// overlapping ranges is undefined, so the copy is cut into pieces that do not overlap
+// their own source, queued in the order that reads every source byte before a piece
+// overwrites it: ascending when dst is below src, descending when above. Pieces as long
+// as the distance between the ranges copy directly; when that would take many pieces,
+// each piece goes through a temporary of at most kBounceBytes (stream-ordered, so
+// nothing waits for it).
+static goptim_status copy_overlapping(goptim_context *ctx, char *dst, const char *src, size_t bytes) {
+    const bool ascending = dst < src;
+    const size_t dist = ascending ? (size_t)(src - dst) : (size_t)(dst - src);
+    char *tmp = nullptr;
+    size_t piece = dist;
+    if (dist < kBounceBytes && bytes / dist > 16) {
+        piece = bytes < kBounceBytes ? bytes : kBounceBytes;
+        cudaError_t e = dev_alloc(ctx, piece, reinterpret_cast<void **>(&tmp));
+        if (e != cudaSuccess) return cuda_fail(ctx, "copy: temporary for an overlapping copy", e);
+    }
+    cudaError_t e = cudaSuccess;
+    for (size_t done = 0; done < bytes && e == cudaSuccess; done += piece) {
+        const size_t len = bytes - done < piece ? bytes - done : piece;
+        const size_t off = ascending ? done : bytes - done - len;
+        if (!tmp) {
+            e = cudaMemcpyAsync(dst + off, src + off, len, cudaMemcpyDeviceToDevice, ctx->stream);
+        } else {
+            e = cudaMemcpyAsync(tmp, src + off, len, cudaMemcpyDeviceToDevice, ctx->stream);
+            if (e == cudaSuccess) e = cudaMemcpyAsync(dst + off, tmp, len, cudaMemcpyDeviceToDevice, ctx->stream);
+        }
+    }
+    cudaError_t fe = tmp ? dev_free(ctx, tmp) : cudaSuccess;
+    if (e != cudaSuccess) return cuda_fail(ctx, "cudaMemcpyAsync (overlapping copy)", e);
+    if (fe != cudaSuccess) return cuda_fail(ctx, "copy: freeing the temporary", fe);
     return GOPTIM_OK;
 }
 
+}  // namespace goptim_cuda
+
 extern "C" goptim_status goptim_copy(goptim_context *ctx, float *dst, const float *src, int64_t n) {
-    if (!ctx) return GOPTIM_ERR_INVALID_ARGUMENT;
-    CtxGuard g(ctx);
-    size_t bytes;
-    if (!bytes_of(n, &bytes)) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "copy: bad length");
-    if (bytes == 0 || dst == src) return GOPTIM_OK;
-    if (!dst || !src) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "copy: NULL pointer");
-    cudaError_t e = cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, ctx->stream);
-    if (e != cudaSuccess) return cuda_fail(ctx, "cudaMemcpyAsync", e);
-    return GOPTIM_OK;
+    return enter(ctx, "copy", [&] {
+        size_t bytes;
+        if (!bytes_of(n, &bytes)) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "copy: bad length");
+        if (bytes == 0 || dst == src) return GOPTIM_OK;
+        if (!dst || !src) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "copy: NULL pointer");
+        const uintptr_t d = reinterpret_cast<uintptr_t>(dst), s = reinterpret_cast<uintptr_t>(src);
+        const bool overlap = d < s ? s - d < bytes : d - s < bytes;
+        if (overlap)
+            return copy_overlapping(ctx, reinterpret_cast<char *>(dst), reinterpret_cast<const char *>(src), bytes);
+        cudaError_t e = cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, ctx->stream);
+        if (e != cudaSuccess) return cuda_fail(ctx, "cudaMemcpyAsync", e);
+        return GOPTIM_OK;
+    });
 }
 
 extern "C" goptim_status goptim_fill(goptim_context *ctx, float *dst, float value, int64_t n) {
-    if (!ctx) return GOPTIM_ERR_INVALID_ARGUMENT;
-    CtxGuard g(ctx);
-    size_t bytes;
-    if (!bytes_of(n, &bytes)) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "fill: bad length");
-    if (bytes == 0) return GOPTIM_OK;
-    if (!dst) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "fill: NULL pointer");
-    uint32_t bits;
-    std::memcpy(&bits, &value, sizeof bits);
-    if (bits == 0) {
-        cudaError_t e = cudaMemsetAsync(dst, 0, bytes, ctx->stream);
-        if (e != cudaSuccess) return cuda_fail(ctx, "cudaMemsetAsync", e);
-        return GOPTIM_OK;
-    }
-    int64_t blocks = (n / 4 + kBlock - 1) / kBlock;
-    const int64_t max_blocks = (int64_t)ctx->sm_count * 16;
-    if (blocks > max_blocks) blocks = max_blocks;
-    if (blocks < 1) blocks = 1;
-    fill_kernel<<<(unsigned)blocks, kBlock, 0, ctx->stream>>>(dst, value, n);
-    return check_launch(ctx, "fill_kernel");
+    return enter(ctx, "fill", [&] {
+        size_t bytes;
+        if (!bytes_of(n, &bytes)) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "fill: bad length");
+        if (bytes == 0) return GOPTIM_OK;
+        if (!dst) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "fill: NULL pointer");
+        uint32_t bits;
+        std::memcpy(&bits, &value, sizeof bits);
+        if (bits == 0) {
+            cudaError_t e = cudaMemsetAsync(dst, 0, bytes, ctx->stream);
+            if (e != cudaSuccess) return cuda_fail(ctx, "cudaMemsetAsync", e);
+            return GOPTIM_OK;
+        }
+        int64_t blocks = (n / 4 + kBlock - 1) / kBlock;
+        const int64_t max_blocks = (int64_t)ctx->sm_count * 16;
+        if (blocks > max_blocks) blocks = max_blocks;
+        if (blocks < 1) blocks = 1;
+        fill_kernel<<<(unsigned)blocks, kBlock, 0, ctx->stream>>>(dst, value, n);
+        return check_launch(ctx, "fill_kernel");
+    });
 }
 
 // ------------------------------------------------------------------ sgemm
@@ -377,22 +512,29 @@ extern "C" goptim_status goptim_fill(goptim_context *ctx, float *dst, float valu
 extern "C" goptim_status goptim_sgemm(goptim_context *ctx, int32_t trans_a, int32_t trans_b, int64_t m, int64_t n,
                                       int64_t k, float alpha, const float *a, int64_t lda, const float *b,
                                       int64_t ldb, float beta, float *c, int64_t ldc) {
-    if (!ctx) return GOPTIM_ERR_INVALID_ARGUMENT;
-    CtxGuard g(ctx);
-    if (m < 0 || n < 0 || k < 0 || m > INT_MAX || n > INT_MAX || k > INT_MAX || lda > INT_MAX || ldb > INT_MAX ||
-        ldc > INT_MAX)
-        return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "sgemm: bad dimension");
-    // Row-major: op(A) is m x k, op(B) is k x n, C is m x n.
-    const int64_t min_lda = trans_a ? m : k, min_ldb = trans_b ? k : n;
-    if (lda < (min_lda > 1 ? min_lda : 1) || ldb < (min_ldb > 1 ? min_ldb : 1) || ldc < (n > 1 ? n : 1))
-        return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "sgemm: leading dimension too small");
-    if (m == 0 || n == 0) return GOPTIM_OK;
-    if (!c || (k > 0 && (!a || !b))) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "sgemm: NULL pointer");
-    // Column-major view: C^T (n x m) = op(B)^T (n x k) * op(A)^T (k x m).
-    const cublasOperation_t ob = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
-    const cublasOperation_t oa = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
-    cublasStatus_t s = cublasSgemm(ctx->blas, ob, oa, (int)n, (int)m, (int)k, &alpha, b, (int)ldb, a, (int)lda, &beta, c,
-                                   (int)ldc);
-    if (s != CUBLAS_STATUS_SUCCESS) return cublas_fail(ctx, "cublasSgemm", s);
-    return GOPTIM_OK;
+    return enter(ctx, "sgemm", [&] {
+        // The checks and their order are the CPU backend's (csrc/gemm.c), so both return the
+        // same status for the same arguments.
+        if (m < 0 || n < 0 || k < 0)
+            return failf(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "sgemm: negative size m=%lld n=%lld k=%lld", (long long)m,
+                         (long long)n, (long long)k);
+        // cuBLAS takes int sizes and strides, as OpenBLAS does.
+        if (m > INT_MAX || n > INT_MAX || k > INT_MAX || lda > INT_MAX || ldb > INT_MAX || ldc > INT_MAX)
+            return fail(ctx, GOPTIM_ERR_UNSUPPORTED, "sgemm: sizes above 2^31-1 need a 64-bit-index BLAS");
+        // Row-major: op(A) is m x k, op(B) is k x n, C is m x n.
+        const int64_t min_lda = trans_a ? m : k, min_ldb = trans_b ? k : n;
+        if (lda < (min_lda > 1 ? min_lda : 1) || ldb < (min_ldb > 1 ? min_ldb : 1) || ldc < (n > 1 ? n : 1))
+            return failf(ctx, GOPTIM_ERR_INVALID_ARGUMENT,
+                         "sgemm: leading dimension too small (lda=%lld ldb=%lld ldc=%lld)", (long long)lda,
+                         (long long)ldb, (long long)ldc);
+        if (m == 0 || n == 0) return GOPTIM_OK;
+        if (!c || (k > 0 && (!a || !b))) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "sgemm: NULL matrix");
+        // Column-major view: C^T (n x m) = op(B)^T (n x k) * op(A)^T (k x m).
+        const cublasOperation_t ob = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
+        const cublasOperation_t oa = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
+        cublasStatus_t s = cublasSgemm(ctx->blas, ob, oa, (int)n, (int)m, (int)k, &alpha, b, (int)ldb, a, (int)lda,
+                                       &beta, c, (int)ldc);
+        if (s != CUBLAS_STATUS_SUCCESS) return cublas_fail(ctx, "cublasSgemm", s);
+        return GOPTIM_OK;
+    });
 }

@@ -12,8 +12,6 @@ using namespace goptim_cuda;
 
 namespace goptim_cuda {
 
-enum { kNormL2 = 0, kNormInf = 1, kNormP = 2 };
-
 // NaN-propagating max (torch.max semantics).
 __device__ __forceinline__ double dnanmax(double a, double b) { return (a != a || a > b) ? a : b; }
 
@@ -28,14 +26,12 @@ template <int Kind>
 struct NormAcc : NoBlockHooks {
     static constexpr unsigned kLoad = kG;
     static constexpr unsigned kStore = 0u;
-    double p;
     double acc;
     __device__ __forceinline__ void operator()(float (&v)[kSlots]) {
         const double g = (double)v[1];
         double t;
         if (Kind == kNormL2) t = __dmul_rn(g, g);  // exact
-        else if (Kind == kNormInf) t = fabs(g);
-        else t = pow(fabs(g), p);
+        else t = fabs(g);
         acc = norm_combine<Kind>(acc, t);
     }
 };
@@ -63,9 +59,8 @@ __device__ __forceinline__ double block_reduce(double x) {
 template <int Kind>
 __global__ void __launch_bounds__(kBlock) norm_partial_kernel(const TensorDesc *__restrict__ descs,
                                                               const int32_t *__restrict__ chunk_tensor, int64_t chunk,
-                                                              int64_t nchunks, double p, double *__restrict__ partial) {
+                                                              int64_t nchunks, double *__restrict__ partial) {
     NormAcc<Kind> acc;
-    acc.p = p;
     acc.acc = 0.0;
     for (int64_t c = blockIdx.x; c < nchunks; c += gridDim.x) {
         float *base[kSlots];
@@ -78,14 +73,13 @@ __global__ void __launch_bounds__(kBlock) norm_partial_kernel(const TensorDesc *
 
 // Stage 2: one block folds the partials in a fixed order and writes the float norm.
 template <int Kind>
-__global__ void __launch_bounds__(kBlock) norm_final_kernel(const double *__restrict__ partial, int nparts, double p,
+__global__ void __launch_bounds__(kBlock) norm_final_kernel(const double *__restrict__ partial, int nparts,
                                                             float *__restrict__ out) {
     double x = 0.0;
     for (int i = threadIdx.x; i < nparts; i += kBlock) x = norm_combine<Kind>(x, partial[i]);
     x = block_reduce<Kind>(x);
     if (threadIdx.x == 0) {
         if (Kind == kNormL2) x = sqrt(x);
-        else if (Kind == kNormP) x = pow(x, 1.0 / p);
         *out = (float)x;
     }
 }
@@ -93,10 +87,9 @@ __global__ void __launch_bounds__(kBlock) norm_final_kernel(const double *__rest
 // Stage 1 runs one wave of resident blocks (each takes every grid-th chunk), so the grid
 // must not exceed what fits at once: a second, partial wave would idle most of the GPU.
 void init_norm_grids(goptim_context *ctx) {
-    const void *fns[3] = {reinterpret_cast<const void *>(&norm_partial_kernel<kNormL2>),
-                          reinterpret_cast<const void *>(&norm_partial_kernel<kNormInf>),
-                          reinterpret_cast<const void *>(&norm_partial_kernel<kNormP>)};
-    for (int k = 0; k < 3; ++k) {
+    const void *fns[kNormKinds] = {reinterpret_cast<const void *>(&norm_partial_kernel<kNormL2>),
+                                   reinterpret_cast<const void *>(&norm_partial_kernel<kNormInf>)};
+    for (int k = 0; k < kNormKinds; ++k) {
         int per_sm = 0;
         if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, fns[k], kBlock, 0) != cudaSuccess || per_sm < 1) {
             cudaGetLastError();
@@ -108,14 +101,14 @@ void init_norm_grids(goptim_context *ctx) {
 }
 
 template <int Kind>
-goptim_status launch_norm(goptim_context *ctx, const DeviceTable &t, double p, float *out) {
+goptim_status launch_norm(goptim_context *ctx, const DeviceTable &t, float *out) {
     const int64_t grid = ctx->norm_grid[Kind];
     const int64_t g = t.nchunks < grid ? t.nchunks : grid;
-    norm_partial_kernel<Kind><<<(unsigned)g, kBlock, 0, ctx->stream>>>(t.descs, t.chunk_tensor, ctx->chunk, t.nchunks, p,
+    norm_partial_kernel<Kind><<<(unsigned)g, kBlock, 0, ctx->stream>>>(t.descs, t.chunk_tensor, ctx->chunk, t.nchunks,
                                                                        ctx->scratch);
     goptim_status st = check_launch(ctx, "norm_partial_kernel");
     if (st != GOPTIM_OK) return st;
-    norm_final_kernel<Kind><<<1, kBlock, 0, ctx->stream>>>(ctx->scratch, (int)g, p, out);
+    norm_final_kernel<Kind><<<1, kBlock, 0, ctx->stream>>>(ctx->scratch, (int)g, out);
     return check_launch(ctx, "norm_final_kernel");
 }
 
@@ -152,74 +145,75 @@ goptim_status run_grad_op(goptim_context *ctx, const goptim_tensor_list *list, c
 
 }  // namespace goptim_cuda
 
+// norm_type 2 or +inf only, as on the CPU backend (goptim.h).
 extern "C" goptim_status goptim_grad_norm(goptim_context *ctx, const goptim_tensor_list *list, double norm_type,
                                           float *out_norm) {
-    if (!ctx) return GOPTIM_ERR_INVALID_ARGUMENT;
-    CtxGuard guard(ctx);
-    if (!list || !out_norm) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "grad_norm: NULL argument");
-    const bool inf = std::isinf(norm_type) && norm_type > 0;
-    if (!inf && !(norm_type > 0 && std::isfinite(norm_type)))
-        return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "grad_norm: norm_type must be > 0 or +inf");
-    DeviceTable t;
-    goptim_status st = get_table(ctx, list, kG, &t);
-    if (st != GOPTIM_OK) return st;
-    if (t.nchunks == 0) {  // empty: the norm is 0
-        cudaError_t e = cudaMemsetAsync(out_norm, 0, sizeof(float), ctx->stream);
-        if (e != cudaSuccess) return cuda_fail(ctx, "cudaMemsetAsync", e);
-        return GOPTIM_OK;
-    }
-    if (inf) return launch_norm<kNormInf>(ctx, t, norm_type, out_norm);
-    if (norm_type == 2.0) return launch_norm<kNormL2>(ctx, t, norm_type, out_norm);
-    return launch_norm<kNormP>(ctx, t, norm_type, out_norm);
+    return enter(ctx, "grad_norm", [&] {
+        if (!list || !out_norm) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "grad_norm: NULL argument");
+        const bool inf = std::isinf(norm_type) && norm_type > 0;
+        if (!inf && norm_type != 2.0)
+            return failf(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "grad_norm: norm_type %g is not supported (2 or +Inf)",
+                         norm_type);
+        DeviceTable t;
+        goptim_status st = get_table(ctx, list, kG, &t);
+        if (st != GOPTIM_OK) return st;
+        if (t.nchunks == 0) {  // empty: the norm is 0
+            cudaError_t e = cudaMemsetAsync(out_norm, 0, sizeof(float), ctx->stream);
+            if (e != cudaSuccess) return cuda_fail(ctx, "cudaMemsetAsync", e);
+            return GOPTIM_OK;
+        }
+        if (inf) return launch_norm<kNormInf>(ctx, t, out_norm);
+        return launch_norm<kNormL2>(ctx, t, out_norm);
+    });
 }
 
 extern "C" goptim_status goptim_clip_grad_by_norm(goptim_context *ctx, const goptim_tensor_list *list,
                                                   double max_norm, const float *norm) {
-    if (!ctx) return GOPTIM_ERR_INVALID_ARGUMENT;
-    CtxGuard guard(ctx);
-    if (!list || !norm) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "clip_grad_by_norm: NULL argument");
-    ClipByNormOp op;
-    op.norm = norm;
-    op.max_norm = (float)max_norm;
-    op.coef = 1.f;
-    return run_grad_op(ctx, list, op, "clip_by_norm_kernel");
+    return enter(ctx, "clip_grad_by_norm", [&] {
+        if (!list || !norm) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "clip_grad_by_norm: NULL argument");
+        ClipByNormOp op;
+        op.norm = norm;
+        op.max_norm = (float)max_norm;
+        op.coef = 1.f;
+        return run_grad_op(ctx, list, op, "clip_by_norm_kernel");
+    });
 }
 
 extern "C" goptim_status goptim_clip_grad_value(goptim_context *ctx, const goptim_tensor_list *list,
                                                 double clip_value) {
-    if (!ctx) return GOPTIM_ERR_INVALID_ARGUMENT;
-    CtxGuard guard(ctx);
-    if (!list) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "clip_grad_value: NULL argument");
-    ClipValueOp op;
-    op.hi = (float)clip_value;
-    op.lo = -op.hi;
-    return run_grad_op(ctx, list, op, "clip_value_kernel");
+    return enter(ctx, "clip_grad_value", [&] {
+        if (!list) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "clip_grad_value: NULL argument");
+        ClipValueOp op;
+        op.hi = (float)clip_value;
+        op.lo = -op.hi;
+        return run_grad_op(ctx, list, op, "clip_value_kernel");
+    });
 }
 
 extern "C" goptim_status goptim_check_finite(goptim_context *ctx, const goptim_tensor_list *list,
                                              const float *inv_scale, float *found_inf) {
-    if (!ctx) return GOPTIM_ERR_INVALID_ARGUMENT;
-    CtxGuard guard(ctx);
-    if (!list || !found_inf) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "check_finite: NULL argument");
-    if (inv_scale) {
-        CheckFiniteOp<true> op;
-        op.inv_scale = inv_scale;
+    return enter(ctx, "check_finite", [&] {
+        if (!list || !found_inf) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "check_finite: NULL argument");
+        if (inv_scale) {
+            CheckFiniteOp<true> op;
+            op.inv_scale = inv_scale;
+            op.found_inf = found_inf;
+            op.inv = 1.f;
+            op.bad = false;
+            return run_grad_op(ctx, list, op, "check_finite_kernel");
+        }
+        CheckFiniteOp<false> op;
+        op.inv_scale = nullptr;
         op.found_inf = found_inf;
         op.inv = 1.f;
         op.bad = false;
         return run_grad_op(ctx, list, op, "check_finite_kernel");
-    }
-    CheckFiniteOp<false> op;
-    op.inv_scale = nullptr;
-    op.found_inf = found_inf;
-    op.inv = 1.f;
-    op.bad = false;
-    return run_grad_op(ctx, list, op, "check_finite_kernel");
+    });
 }
 
 extern "C" goptim_status goptim_zero_grad(goptim_context *ctx, const goptim_tensor_list *list) {
-    if (!ctx) return GOPTIM_ERR_INVALID_ARGUMENT;
-    CtxGuard guard(ctx);
-    if (!list) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "zero_grad: NULL argument");
-    return run_grad_op(ctx, list, ZeroOp{}, "zero_grad_kernel");
+    return enter(ctx, "zero_grad", [&] {
+        if (!list) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "zero_grad: NULL argument");
+        return run_grad_op(ctx, list, ZeroOp{}, "zero_grad_kernel");
+    });
 }

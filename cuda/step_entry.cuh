@@ -30,11 +30,11 @@ goptim_status run_op(goptim_context *ctx, const goptim_tensor_list *list, const 
 #define GOPTIM_STEP_ENTRY(fn, ptype, dispatch, kname)                                                     \
     extern "C" goptim_status fn(goptim_context *ctx, const goptim_tensor_list *list, const ptype *hp,      \
                                 int64_t step, const goptim_step_aux *aux) {                                \
-        if (!ctx) return GOPTIM_ERR_INVALID_ARGUMENT;                                                      \
-        CtxGuard guard(ctx);                                                                               \
-        if (!list || !hp) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, #fn ": NULL argument");            \
-        if (step < 1) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, #fn ": step must be >= 1");            \
-        return dispatch(*hp, step, aux, [&](const auto &op) { return run_op(ctx, list, op, kname); });     \
+        return enter(ctx, #fn, [&] {                                                                       \
+            if (!list || !hp) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, #fn ": NULL argument");        \
+            if (step < 1) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, #fn ": step must be >= 1");        \
+            return dispatch(*hp, step, aux, [&](const auto &op) { return run_op(ctx, list, op, kname); }); \
+        });                                                                                                \
     }
 
 #endif

@@ -173,5 +173,6 @@ func (h *hold) done() {
 	for _, b := range h.bufs {
 		b.release()
 	}
+	clear(h.bufs) // a reused hold must not keep buffers reachable
 	h.bufs = h.bufs[:0]
 }

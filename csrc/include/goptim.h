@@ -19,6 +19,15 @@
  *    the host and rounded to float once, as torch does, so results match torch's.
  *  - The library validates only what it must to stay memory-safe (NULL pointers,
  *    negative lengths); judging hyperparameters is the Go package's job.
+ *  - One contract, one behaviour: both backends return the same status for the same
+ *    arguments (the cases that differ between BLAS, CUDA and libc are spelled out at each
+ *    function below: goptim_alloc, goptim_copy, goptim_grad_norm, goptim_sgemm).
+ *  - Failures leave nothing behind: on the GPU backend no entry point leaves a pending
+ *    CUDA error on the calling thread (a later call, or the caller's own CUDA code, never
+ *    sees it; an error other code left pending before the call is not this call's, and
+ *    is dropped), and no C++ exception crosses into the caller (std::bad_alloc becomes
+ *    GOPTIM_ERR_OUT_OF_MEMORY, any other GOPTIM_ERR_BACKEND, with the detail in
+ *    goptim_context_last_error).
  */
 #ifndef GOPTIM_H
 #define GOPTIM_H
@@ -65,11 +74,16 @@ typedef enum {
 typedef struct goptim_context goptim_context;
 
 /* Details of the last failure on this context ("" if none): the CUDA error string,
- * the failing call. Valid until the next call on the context. */
+ * the failing call. The text is valid until the next call on the context (which may
+ * overwrite it; read it under the same lock that serialises the calls); the pointer
+ * itself points into the context and stays valid until goptim_context_destroy. Never
+ * NULL. */
 const char *goptim_context_last_error(const goptim_context *ctx);
 
 /* Creates a context. threads <= 0 means one per online CPU (CPU backend); the GPU
- * backend ignores threads and uses device 0 with a stream of its own. */
+ * backend ignores threads and uses device 0 with a stream of its own. The GPU backend
+ * makes its device current only for the duration of each call and then restores the
+ * calling thread's previous device: code around it keeps the device it chose. */
 goptim_status goptim_context_create(int32_t threads, goptim_context **out);
 goptim_status goptim_context_destroy(goptim_context *ctx);
 /* Changes the thread count of the CPU pool (n <= 0: one per online CPU). */
@@ -86,10 +100,23 @@ goptim_status goptim_context_synchronize(goptim_context *ctx);
 /* ---------------------------------------------------------------- memory */
 
 /* Allocates n floats of backend memory, zero-filled, 64-byte aligned. n == 0 gives a
- * valid, unique pointer that must still be freed. */
+ * valid, unique pointer that must still be freed. n < 0 is GOPTIM_ERR_INVALID_ARGUMENT;
+ * a size no allocation can satisfy (its byte count overflows, or it exceeds the
+ * device's memory) is GOPTIM_ERR_OUT_OF_MEMORY, like any failed allocation.
+ * GPU: the memory is allocated in the order of the context's stream (the device's
+ * stream-ordered pool where it has one): it is ready for every later call on this
+ * context; work on another context may use it after goptim_context_synchronize on this
+ * one. */
 goptim_status goptim_alloc(goptim_context *ctx, int64_t n, float **out);
-goptim_status goptim_free(goptim_context *ctx, float *p); /* p may be NULL */
-/* Copies n floats. host_* are host pointers, dst/src backend memory. */
+/* Frees memory from goptim_alloc; p may be NULL. GPU: the free is queued on the
+ * context's stream (cudaFreeAsync): it takes effect after the work already queued on
+ * the context, and the call returns without waiting for that work or synchronising the
+ * device, so it is cheap enough for a finalizer. Work queued on another context that
+ * uses p must be finished (goptim_context_synchronize there) before p is freed. On a
+ * device without stream-ordered allocation the call waits for the context's stream. */
+goptim_status goptim_free(goptim_context *ctx, float *p);
+/* Copies n floats. host_* are host pointers, dst/src backend memory. goptim_copy's
+ * ranges may overlap: the result is memmove's on both backends. */
 goptim_status goptim_copy_from_host(goptim_context *ctx, float *dst, const float *host_src, int64_t n);
 goptim_status goptim_copy_to_host(goptim_context *ctx, float *host_dst, const float *src, int64_t n);
 goptim_status goptim_copy(goptim_context *ctx, float *dst, const float *src, int64_t n);
@@ -174,8 +201,10 @@ goptim_status goptim_rmsprop_step(goptim_context *ctx, const goptim_tensor_list 
 /* ---------------------------------------------------------------- gradients */
 
 /* Total norm of all grad[i] of the list, as torch.nn.utils.clip_grad_norm_ computes it:
- * norm_type 2 (L2 of all elements) or INFINITY (max |g|). Written to *out_norm, which is
- * backend memory (one float). NaN/Inf propagate into the result. */
+ * norm_type 2 (L2 of all elements) or +INFINITY (max |g|); any other norm_type (other
+ * p, 0, negative, -INFINITY, NaN) is GOPTIM_ERR_INVALID_ARGUMENT on both backends.
+ * Written to *out_norm, which is backend memory (one float). NaN/Inf propagate into the
+ * result. An empty list gives 0. */
 goptim_status goptim_grad_norm(goptim_context *ctx, const goptim_tensor_list *list, double norm_type,
                                float *out_norm);
 
@@ -201,7 +230,12 @@ goptim_status goptim_zero_grad(goptim_context *ctx, const goptim_tensor_list *li
 /* C = alpha * op(A) * op(B) + beta * C for row-major matrices in backend memory, as
  * cblas_sgemm(CblasRowMajor, ...) defines it: op(A) is m x k, op(B) is k x n, C is
  * m x n; lda, ldb, ldc are row strides. OpenBLAS on the CPU, cuBLAS on the GPU. For the
- * models in examples; the optimizers do not need it. */
+ * models in examples; the optimizers do not need it. Checked in this order, the same on
+ * both backends: a negative m, n or k is GOPTIM_ERR_INVALID_ARGUMENT; any of m, n, k,
+ * lda, ldb, ldc above INT32_MAX is GOPTIM_ERR_UNSUPPORTED (OpenBLAS's and cuBLAS's
+ * interfaces take int); a leading dimension below its row length (or below 1) is
+ * GOPTIM_ERR_INVALID_ARGUMENT; m == 0 or n == 0 does nothing; then NULL matrices are
+ * GOPTIM_ERR_INVALID_ARGUMENT. */
 goptim_status goptim_sgemm(goptim_context *ctx, int32_t trans_a, int32_t trans_b, int64_t m, int64_t n,
                            int64_t k, float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
                            float beta, float *c, int64_t ldc);
