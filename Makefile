@@ -4,7 +4,7 @@ BUILD   ?= build
 JOBS    ?= $(shell nproc)
 FUZZTIME ?=
 
-.PHONY: all help deps test test-go torture test-c test-arm64 leak demo bench cuda cuda-check test-cuda bench-cuda demo-cuda fuzz clean
+.PHONY: all help deps test test-go torture test-c test-arm64 leak demo bench cuda cuda-check test-cuda test-cuda-emu visit-dry-run bench-cuda demo-cuda fuzz clean
 
 all: deps ## build the CPU library and every package
 	$(GO) build ./...
@@ -58,6 +58,16 @@ cuda-check: ## without a GPU: install the CUDA toolkit, build, vet and link the 
 test-cuda: cuda ## on a GPU machine: the CUDA C tests and every Go test on the GPU backend
 	ctest --test-dir $(BUILD) --output-on-failure
 	$(GO) test -tags cuda -count=1 ./...
+
+test-cuda-emu: ## without a GPU: the CUDA backend emulated on the host (cuda/emu), its C tests, then vet and every Go test against it
+	cmake -S cuda/emu -B $(BUILD)/cudaemu -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build $(BUILD)/cudaemu -j $(JOBS)
+	ctest --test-dir $(BUILD)/cudaemu --output-on-failure
+	$(GO) vet -tags cuda,cudaemu ./...
+	$(GO) test -tags cuda,cudaemu -count=1 ./...
+
+visit-dry-run: ## without a GPU: bench/device_visit.sh end to end on the emulated backend, with a fake nvidia-smi
+	DRY_RUN=1 OUT=$(BUILD)/visit-dry-run bash bench/device_visit.sh
 
 bench-cuda: cuda ## on a GPU machine: every optimizer and layout vs a same-run device copy
 	$(BUILD)/cuda/goptim_bench_cuda

@@ -16,7 +16,7 @@
 #define GOPTIM_CUDA_MULTI_TENSOR_CUH
 
 #ifdef GOPTIM_EMULATE
-#include "tests/emu_shim.h"  // host emulation of the device code (tests only)
+#include "tests/emu_shim.h"  // host emulation of the device code (test_emulated, cuda/emu/)
 #include "common.h"
 #include <type_traits>
 #else

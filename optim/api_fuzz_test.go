@@ -1752,13 +1752,29 @@ func (e *apiEnv) scenario(a []byte) {
 				&apiTensor{p.Grad, &apiLife{arena: arena.life}, "arena param grad"})
 		}
 	case 2:
+		// WrapSlice; on the device backend, which must refuse it with ErrNotHost,
+		// TensorFrom of the same Go slices.
+		wrap := func(s []float32) (*optim.Tensor, error) {
+			if !optim.OnDevice() {
+				return optim.WrapSlice(s)
+			}
+			if t, err := optim.WrapSlice(s); !errors.Is(err, optim.ErrNotHost) {
+				if err == nil {
+					t.Close()
+				}
+				if e.check {
+					e.t.Errorf("%s: WrapSlice on the %s backend: %v, want ErrNotHost", name, optim.Backend(), err)
+				}
+			}
+			return optim.TensorFrom(s)
+		}
 		for i, sz := range []int{n, n + 3} {
-			td, err := optim.WrapSlice(make([]float32, sz))
+			td, err := wrap(make([]float32, sz))
 			if err != nil {
 				fail("WrapSlice", err)
 				return
 			}
-			tg, err := optim.WrapSlice(make([]float32, sz))
+			tg, err := wrap(make([]float32, sz))
 			if err != nil {
 				fail("WrapSlice", err)
 				return

@@ -538,22 +538,17 @@ func fuzzValues(raw []byte, n int) (param, grad []float32) {
 	return param, grad
 }
 
-// kernelRun steps the fp32 kernels over WrapSlice tensors that start dataOff and
-// gradOff floats into guarded buffers, and returns the final param and state.
+// kernelRun steps the fp32 kernels over tensors that start dataOff and gradOff
+// floats into guarded buffers (guardedTensor: WrapSlice of Go memory on the CPU,
+// arena views in backend memory on the device backend), and returns the final param
+// and state.
 func kernelRun(t *testing.T, c fuzzCfg, param, grad []float32, dataOff, gradOff, steps int) ([]float32, map[string][]float32) {
 	const guardVal = float32(-7.25)
 	n := len(param)
-	db := make([]float32, n+32)
-	gb := make([]float32, n+32)
-	for i := range db {
-		db[i], gb[i] = guardVal, guardVal
-	}
-	copy(db[dataOff:], param)
-	copy(gb[gradOff:], grad)
-	d, err := WrapSlice(db[dataOff : dataOff+n])
-	require.NoError(t, err)
-	g, err := WrapSlice(gb[gradOff : gradOff+n])
-	require.NoError(t, err)
+	d, dataBuf := guardedTensor(t, dataOff, n, 32-dataOff, guardVal)
+	g, gradBuf := guardedTensor(t, gradOff, n, 32-gradOff, guardVal)
+	require.NoError(t, d.CopyFrom(param))
+	require.NoError(t, g.CopyFrom(grad))
 	p := &Param{Name: "p", Data: d, Grad: g}
 	defer p.Close()
 	opt, err := c.make([]*Param{p})
@@ -568,6 +563,7 @@ func kernelRun(t *testing.T, c fuzzCfg, param, grad []float32, dataOff, gradOff,
 		require.NoError(t, err)
 		st[name] = v
 	}
+	db, gb := dataBuf(), gradBuf()
 	for i := range db {
 		if i < dataOff || i >= dataOff+n {
 			require.Equal(t, guardVal, db[i], "a float before or after the param was written")

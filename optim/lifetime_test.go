@@ -46,6 +46,8 @@ func garbage() {
 
 // WrapSlice params stepped while the collector runs: the addresses reach C memory
 // as integers of pinned memory, never as pointer stores that a write barrier reads.
+// The device backend refuses WrapSlice (wrapOrCopy checks it); there the same cycles
+// run over TensorFrom copies, whose backend addresses reach the lists the same way.
 func TestWrapSliceUnderGC(t *testing.T) {
 	stop := gcLoop(t)
 	defer stop()
@@ -60,11 +62,7 @@ func TestWrapSliceUnderGC(t *testing.T) {
 			for j := range d {
 				d[j], g[j] = 1, 0.5
 			}
-			dt, err := WrapSlice(d)
-			require.NoError(t, err)
-			gt, err := WrapSlice(g)
-			require.NoError(t, err)
-			params = append(params, &Param{Data: dt, Grad: gt})
+			params = append(params, &Param{Data: wrapOrCopy(t, d), Grad: wrapOrCopy(t, g)})
 			slices = append(slices, d)
 			garbage()
 		}
@@ -76,7 +74,12 @@ func TestWrapSliceUnderGC(t *testing.T) {
 		}
 		require.NoError(t, opt.Close())
 		// SGD with momentum: buf = g, then 0.9*buf + g: p = 1 - 0.1*(0.5 + 0.95 + 1.355).
-		for _, d := range slices {
+		for k, d := range slices {
+			if OnDevice() { // a copy: read the tensor back
+				var err error
+				d, err = params[k].Data.Values()
+				require.NoError(t, err)
+			}
 			require.InDelta(t, 1-0.1*(0.5+0.95+1.355), d[len(d)-1], 1e-6)
 		}
 		for _, p := range params {
@@ -88,8 +91,30 @@ func TestWrapSliceUnderGC(t *testing.T) {
 }
 
 // Two WrapSlice params in one step: the merge of neighbours compares addresses as
-// integers and never forms a pointer one past a Go allocation (checkptr, -race).
+// integers and never forms a pointer one past a Go allocation (checkptr, -race). On
+// the device backend, which refuses WrapSlice, the neighbours are two params of one
+// arena, merged the same way (one tensor of the list).
 func TestWrapSliceNeighboursCheckptr(t *testing.T) {
+	if OnDevice() {
+		requireNoWrap(t, make([]float32, 4))
+		ar, err := NewArena([]string{"a", "b"}, []int{4, 4})
+		require.NoError(t, err)
+		defer ar.Close()
+		ps := ar.Params()
+		require.NoError(t, ps[0].Grad.CopyFrom([]float32{1, 1, 1, 1}))
+		require.NoError(t, ps[1].Grad.CopyFrom([]float32{2, 2, 2, 2}))
+		opt, err := NewSGD(ps, SGDDefaults(0.5))
+		require.NoError(t, err)
+		defer opt.Close()
+		require.NoError(t, opt.Step())
+		all, err := ar.Data().Values()
+		require.NoError(t, err)
+		require.Equal(t, []float32{-0.5, -0.5, -0.5, -0.5, -1, -1, -1, -1}, all)
+		require.NoError(t, opt.ZeroGrad())
+		gav, _ := ps[0].Grad.Values()
+		require.Equal(t, []float32{0, 0, 0, 0}, gav)
+		return
+	}
 	buf := make([]float32, 8)
 	a, err := WrapSlice(buf[:4])
 	require.NoError(t, err)
@@ -139,10 +164,21 @@ func TestTemporariesUnderGC(t *testing.T) {
 	}
 }
 
-// A view outlives its tensor: it is Go memory, kept alive by the view itself.
+// A view outlives its tensor: it is Go memory, kept alive by the view itself. The
+// device backend has no views: Float32s is nil for every tensor there (checked
+// instead), and Values copies the data out.
 func TestViewOutlivesTensor(t *testing.T) {
 	if OnDevice() {
-		t.Skip("Float32s is nil on the GPU backend; there is no view to outlive anything")
+		x := mustTensorFrom(t, []float32{7, 8})
+		require.Nil(t, x.Float32s(), "no host view of backend memory on the %s backend", Backend())
+		require.NotNil(t, x.Ptr())
+		v, err := x.Values()
+		require.NoError(t, err)
+		require.Equal(t, []float32{7, 8}, v)
+		require.NoError(t, x.Close())
+		require.Nil(t, x.Float32s())
+		require.Nil(t, x.Ptr())
+		return
 	}
 	stop := gcLoop(t)
 	defer stop()

@@ -20,7 +20,26 @@ func TestOverlappingParamsRefused(t *testing.T) {
 
 	t.Run("two wraps over one array", func(t *testing.T) {
 		if OnDevice() {
-			t.Skip("WrapSlice is CPU only")
+			// No WrapSlice on the device backend (refused); the same overlap from
+			// views of one arena: a over the arena's whole buffer (the only view
+			// longer than one of its params), b over its middle param.
+			requireNoWrap(t, backing)
+			ar, err := NewArena([]string{"w0", "w1", "w2"}, []int{2, 2, 2})
+			require.NoError(t, err)
+			defer ar.Close()
+			ps := ar.Params()
+			require.NoError(t, ar.Data().CopyFrom(backing))
+			a := &Param{Name: "a", Data: ar.Data(), Grad: grad(6)}
+			b := &Param{Name: "b", Data: ps[1].Data, Grad: grad(2)}
+			_, err = NewSGD([]*Param{a, b}, SGDDefaults(0.1))
+			require.ErrorIs(t, err, ErrInvalidArgument)
+			require.EqualError(t, err, "optim: sgd: param a (data) and param b (data) share memory: goptim: invalid argument")
+			// Disjoint neighbours of one buffer are fine.
+			opt, err := NewSGD([]*Param{{Name: "c0", Data: ps[0].Data, Grad: grad(2)}, {Name: "c2", Data: ps[2].Data, Grad: grad(2)}},
+				SGDDefaults(0.1))
+			require.NoError(t, err)
+			require.NoError(t, opt.Close())
+			return
 		}
 		a := &Param{Name: "a", Data: wrap(backing[0:4]), Grad: grad(4)}
 		b := &Param{Name: "b", Data: wrap(backing[2:6]), Grad: grad(4)}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 )
@@ -125,8 +126,10 @@ func fillRandom(t *testing.T, params []*Param, seed uint64) {
 }
 
 // mixedParams makes params of every origin: two arena params (one step call), a
-// NewParam, and a WrapSlice param whose slice starts one float past an aligned
-// address. All are closed at the end of the test.
+// NewParam, and a param whose data and grad start one float past an aligned address:
+// WrapSlice views of a Go slice on the CPU, views one float into backend buffers on
+// the device backend, which cannot wrap Go memory (guardedTensor). All are closed at
+// the end of the test.
 func mixedParams(t *testing.T) []*Param {
 	t.Helper()
 	a, err := NewArena([]string{"arena.w", "arena.b"}, []int{37, 5})
@@ -135,14 +138,86 @@ func mixedParams(t *testing.T) []*Param {
 	p, err := NewParam("own", 70)
 	require.NoError(t, err)
 	t.Cleanup(func() { p.Close() })
-	buf := make([]float32, 2*19+2)
-	d, err := WrapSlice(buf[1:20])
-	require.NoError(t, err)
-	g, err := WrapSlice(buf[21:40])
-	require.NoError(t, err)
-	w := &Param{Name: "wrapped", Data: d, Grad: g}
+	var w *Param
+	if OnDevice() {
+		d, _ := guardedTensor(t, 1, 19, 0, 0)
+		g, _ := guardedTensor(t, 1, 19, 0, 0)
+		w = &Param{Name: "wrapped", Data: d, Grad: g}
+	} else {
+		buf := make([]float32, 2*19+2)
+		d, err := WrapSlice(buf[1:20])
+		require.NoError(t, err)
+		g, err := WrapSlice(buf[21:40])
+		require.NoError(t, err)
+		w = &Param{Name: "wrapped", Data: d, Grad: g}
+	}
 	t.Cleanup(func() { w.Close() })
 	return append(a.Params(), p, w)
+}
+
+// requireNoWrap checks the device backend's refusal of WrapSlice: Go memory cannot
+// be used in place there, and the error says so.
+func requireNoWrap(t *testing.T, s []float32) {
+	t.Helper()
+	x, err := WrapSlice(s)
+	require.ErrorIs(t, err, ErrNotHost, "WrapSlice on the %s backend", Backend())
+	require.Nil(t, x)
+}
+
+// wrapOrCopy is WrapSlice(s) where the backend can use Go memory in place (the
+// CPU), and TensorFrom(s) on the device backend, after checking that it refuses
+// WrapSlice. Only on the CPU does the tensor alias s; read it back with Values.
+func wrapOrCopy(t *testing.T, s []float32) *Tensor {
+	t.Helper()
+	if OnDevice() {
+		requireNoWrap(t, s)
+		x, err := TensorFrom(s)
+		require.NoError(t, err)
+		return x
+	}
+	x, err := WrapSlice(s)
+	require.NoError(t, err)
+	return x
+}
+
+// guardedTensor makes a tensor of n floats that starts off floats into a buffer of
+// off+n+after floats, every one of which starts as guard, and returns it with a
+// reader of the whole buffer (to check the floats around the tensor). On the CPU the
+// tensor is a WrapSlice of a Go slice, which the reader returns itself; the device
+// backend cannot wrap Go memory (its refusal is checked), so there the buffer is an
+// arena's data in backend memory, the tensor the view of an arena param at the same
+// offset, and the reader copies the buffer out. The arena is closed when the test
+// ends; Close the tensor as usual (a no-op for the view).
+func guardedTensor(t *testing.T, off, n, after int, guard float32) (*Tensor, func() []float32) {
+	t.Helper()
+	total := off + n + after
+	if !OnDevice() {
+		back := make([]float32, total)
+		for i := range back {
+			back[i] = guard
+		}
+		x, err := WrapSlice(back[off : off+n])
+		require.NoError(t, err)
+		if n > 0 {
+			require.Equal(t, uintptr(unsafe.Pointer(&back[off])), uintptr(x.Ptr()), "the tensor is the slice")
+		}
+		return x, func() []float32 { return back }
+	}
+	requireNoWrap(t, make([]float32, n))
+	a, err := NewArena(nil, []int{off, n, after})
+	require.NoError(t, err)
+	t.Cleanup(func() { a.Close() })
+	whole := a.Data()
+	require.NoError(t, whole.Fill(guard))
+	x := a.Params()[1].Data
+	if n > 0 {
+		require.Equal(t, uintptr(whole.Ptr())+uintptr(4*off), uintptr(x.Ptr()), "the view starts %d floats in", off)
+	}
+	return x, func() []float32 {
+		v, err := whole.Values()
+		require.NoError(t, err)
+		return v
+	}
 }
 
 // Checkpoint framing (see checkpoint.go), for tests that forge checkpoints with

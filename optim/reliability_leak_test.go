@@ -42,13 +42,9 @@ func TestReliabilityLeakCycles(t *testing.T) {
 			a, err := NewArena([]string{"w", "b"}, []int{size, 3})
 			require.NoError(t, err)
 			params, closeParams = a.Params(), a.Close
-		case 2:
+		case 2: // WrapSlice halves of one Go slice; TensorFrom copies on the device backend
 			buf := make([]float32, 2*size)
-			d, err := WrapSlice(buf[:size])
-			require.NoError(t, err)
-			g, err := WrapSlice(buf[size:])
-			require.NoError(t, err)
-			p := &Param{Name: "w", Data: d, Grad: g}
+			p := &Param{Name: "w", Data: wrapOrCopy(t, buf[:size]), Grad: wrapOrCopy(t, buf[size:])}
 			params, closeParams = []*Param{p}, p.Close
 		}
 		for _, p := range params {

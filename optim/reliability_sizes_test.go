@@ -18,8 +18,8 @@ import (
 // Sizes: empty tensors, slices that start at any float offset, and (opt-in, see
 // TestReliabilityHugeTensor) tensors of more than 2^31 elements.
 
-// Length 0 works everywhere: in an arena, as a NewParam, as a wrapped empty slice,
-// between other params, through every call.
+// Length 0 works everywhere: in an arena, as a NewParam, as a wrapped empty slice
+// (TensorFrom of one on the device backend), between other params, through every call.
 func TestReliabilityZeroLength(t *testing.T) {
 	for _, kind := range relKinds {
 		t.Run(kind, func(t *testing.T) {
@@ -29,11 +29,7 @@ func TestReliabilityZeroLength(t *testing.T) {
 			p0, err := NewParam("p0", 0)
 			require.NoError(t, err)
 			defer p0.Close()
-			wd, err := WrapSlice(nil)
-			require.NoError(t, err)
-			wg, err := WrapSlice([]float32{})
-			require.NoError(t, err)
-			w := &Param{Name: "w", Data: wd, Grad: wg}
+			w := &Param{Name: "w", Data: wrapOrCopy(t, nil), Grad: wrapOrCopy(t, []float32{})}
 			defer w.Close()
 			params := append(a.Params(), p0, w)
 			fillRandom(t, params, 1)
@@ -86,10 +82,11 @@ func TestReliabilityZeroLength(t *testing.T) {
 	require.NoError(t, opt.ZeroGrad())
 }
 
-// A WrapSlice tensor may start at any float of a Go slice (s[1:], s[3:], ...): the
-// kernels must not assume alignment. Results equal a run on aligned NewParam
-// memory bit for bit, for lengths around every vector width and above the size
-// where the kernels go parallel.
+// A WrapSlice tensor may start at any float of a Go slice (s[1:], s[3:], ...), and
+// an arena param at any float of the arena's buffer (the only way on the device
+// backend): the kernels must not assume alignment. Results equal a run on aligned
+// NewParam memory bit for bit, for lengths around every vector width and above the
+// size where the kernels go parallel (and the GPU's chunk of 16384).
 func TestReliabilityUnalignedSlices(t *testing.T) {
 	lengths := []int{1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65, 1001, 70001}
 	offsets := []int{1, 2, 3, 5, 7, 8, 15}
@@ -132,24 +129,17 @@ func runAligned(t *testing.T, kind string, n int) [][]uint32 {
 	return stepsOn(t, kind, p)
 }
 
-// runUnaligned runs the same steps on slices starting dataOff and gradOff floats
-// into their backing arrays; it also checks that the floats around the slices are
-// left alone.
+// runUnaligned runs the same steps on tensors starting dataOff and gradOff floats
+// into their buffers (guardedTensor); it also checks that the floats around the
+// tensors are left alone.
 func runUnaligned(t *testing.T, kind string, n, dataOff, gradOff int) [][]uint32 {
 	const guard = 16
-	back := make([]float32, n+2*guard)
-	gback := make([]float32, n+2*guard)
-	for i := range back {
-		back[i], gback[i] = 12345, -12345
-	}
-	d, err := WrapSlice(back[dataOff : dataOff+n])
-	require.NoError(t, err)
-	g, err := WrapSlice(gback[gradOff : gradOff+n])
-	require.NoError(t, err)
+	d, dataBuf := guardedTensor(t, dataOff, n, 2*guard-dataOff, 12345)
+	g, gradBuf := guardedTensor(t, gradOff, n, 2*guard-gradOff, -12345)
 	p := &Param{Name: "p", Data: d, Grad: g}
 	defer p.Close()
-	require.Equal(t, uintptr(unsafe.Pointer(&back[dataOff])), uintptr(d.Ptr()))
 	out := stepsOn(t, kind, p)
+	back, gback := dataBuf(), gradBuf()
 	for i := range back {
 		if i < dataOff || i >= dataOff+n {
 			require.Equal(t, float32(12345), back[i], "data guard %d written", i)

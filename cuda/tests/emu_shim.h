@@ -1,6 +1,9 @@
 // emu_shim.h - just enough of CUDA to run goptim's elementwise kernels on the host, one
-// thread at a time (tests/test_emulated.cpp). Valid for kernels without barriers or
-// shuffles: every multi-tensor op except CheckFinite and the norm reductions.
+// thread at a time: tests/test_emulated.cpp and the emulated device backend (cuda/emu/).
+// Valid for kernels without barriers or shuffles: every multi-tensor op except
+// CheckFinite and the norm reductions, which cuda/emu/ runs with an explicit per-block
+// epilogue instead. The thread and block indices are thread_local, so that emulated
+// launches of different contexts may run on different host threads at once.
 #ifndef GOPTIM_EMU_SHIM_H
 #define GOPTIM_EMU_SHIM_H
 
@@ -21,7 +24,7 @@ inline float4 make_float4(float x, float y, float z, float w) { return float4{x,
 struct emu_dim3 {
     unsigned x = 0, y = 0, z = 0;
 };
-extern emu_dim3 threadIdx, blockIdx, gridDim, blockDim;
+extern thread_local emu_dim3 threadIdx, blockIdx, gridDim, blockDim;
 
 // Correctly rounded float operations (the host compiles with -ffp-contract=off).
 inline float __fmul_rn(float a, float b) { return a * b; }

@@ -16,7 +16,7 @@
 #include "ops.cuh"
 #include "reference.h"
 
-emu_dim3 threadIdx, blockIdx, gridDim, blockDim;
+thread_local emu_dim3 threadIdx, blockIdx, gridDim, blockDim;
 
 using namespace goptim_cuda;
 

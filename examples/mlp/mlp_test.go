@@ -6,12 +6,25 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/goptim/goptim/optim"
 )
 
-// The backward pass agrees with central finite differences of the loss.
+// backendMath is the Math for tensors where this build keeps them: CPU over host
+// views on the CPU build, Device on the device backend, whose tensors CPU refuses
+// (TestDeviceMathMatchesCPU checks that).
+func backendMath() Math {
+	if optim.OnDevice() {
+		return Device{}
+	}
+	return CPU{}
+}
+
+// The backward pass agrees with central finite differences of the loss. The params
+// are read and perturbed through Values and CopyFrom, which work on every backend.
 func TestGradientsMatchFiniteDifferences(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	net, err := New(CPU{}, []int{5, 7, 6, 3}, 4, rng)
+	net, err := New(backendMath(), []int{5, 7, 6, 3}, 4, rng)
 	require.NoError(t, err)
 	defer net.Close()
 
@@ -24,18 +37,24 @@ func TestGradientsMatchFiniteDifferences(t *testing.T) {
 	require.NoError(t, err)
 
 	for _, p := range net.Params() {
-		data := p.Data.Float32s()
-		grad := append([]float32(nil), p.Grad.Float32s()...)
+		data, err := p.Data.Values()
+		require.NoError(t, err)
+		grad, err := p.Grad.Values()
+		require.NoError(t, err)
+		set := func(i int, v float32) {
+			data[i] = v
+			require.NoError(t, p.Data.CopyFrom(data))
+		}
 		for i := range data {
 			const h = 1e-2
 			old := data[i]
-			data[i] = old + h
+			set(i, old+h)
 			up, _, err := net.Evaluate(x, labels)
 			require.NoError(t, err)
-			data[i] = old - h
+			set(i, old-h)
 			down, _, err := net.Evaluate(x, labels)
 			require.NoError(t, err)
-			data[i] = old
+			set(i, old)
 			numeric := (up - down) / (2 * h)
 			require.InDelta(t, numeric, float64(grad[i]), 2e-3+1e-2*math.Abs(numeric), "%s[%d]", p.Name, i)
 		}
@@ -43,7 +62,7 @@ func TestGradientsMatchFiniteDifferences(t *testing.T) {
 }
 
 func TestEvaluateAndShapes(t *testing.T) {
-	net, err := New(CPU{}, []int{3, 2}, 2, rand.New(rand.NewPCG(3, 4)))
+	net, err := New(backendMath(), []int{3, 2}, 2, rand.New(rand.NewPCG(3, 4)))
 	require.NoError(t, err)
 	defer net.Close()
 	names := []string{}
@@ -63,6 +82,6 @@ func TestEvaluateAndShapes(t *testing.T) {
 
 	_, err = net.TrainStep(make([]float32, 9), []int{0, 1, 0})
 	require.Error(t, err, "more rows than maxRows")
-	_, err = New(CPU{}, []int{3}, 2, rand.New(rand.NewPCG(3, 4)))
+	_, err = New(backendMath(), []int{3}, 2, rand.New(rand.NewPCG(3, 4)))
 	require.Error(t, err)
 }
