@@ -16,11 +16,14 @@ GI_INLINE void scale_body(int64_t n, float *restrict g, float coef) {
     for (int64_t i = 0; i < n; i++) g[i] = g[i] * coef;
 }
 
-/* torch.clamp_(min=lo, max=hi): NaN stays NaN. */
+/* torch.clamp_(min=lo, max=hi): NaN stays NaN; max(x, lo) first, then min(., hi), so an
+ * empty interval (lo > hi, a negative clip_value) gives hi everywhere, as torch.clamp and
+ * the GPU backend's fminf(fmaxf(x, lo), hi) do. For lo <= hi the same as one select. */
 GI_INLINE void clamp_body(int64_t n, float *restrict g, float lo, float hi) {
     for (int64_t i = 0; i < n; i++) {
         const float x = g[i];
-        g[i] = x < lo ? lo : (x > hi ? hi : x);
+        const float y = x < lo ? lo : x;
+        g[i] = y > hi ? hi : y;
     }
 }
 
