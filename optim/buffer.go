@@ -99,10 +99,6 @@ func (b *buffer) release() {
 	}
 }
 
-// open reports whether the buffer can still be used (a snapshot: use acquire to
-// hold it open).
-func (b *buffer) open() bool { return b != nil && b.users.Load()&closing == 0 }
-
 // close refuses new calls, waits for those in flight, then unpins or frees the
 // memory. It is idempotent; a second Close waits for the first.
 func (b *buffer) close() error {

@@ -200,8 +200,6 @@ func (t *Tensor) Close() error {
 	return t.buf.close()
 }
 
-// live reports whether the tensor can be used now (not closed, arena not closed).
-func (t *Tensor) live() bool { return t != nil && t.buf.open() }
 
 // CopyTensor copies src into dst within backend memory (no trip through the host);
 // the lengths must match. dst and src may be the same tensor; overlapping views of
