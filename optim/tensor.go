@@ -200,7 +200,6 @@ func (t *Tensor) Close() error {
 	return t.buf.close()
 }
 
-
 // CopyTensor copies src into dst within backend memory (no trip through the host);
 // the lengths must match. dst and src may be the same tensor; overlapping views of
 // one arena are copied as memmove would.
