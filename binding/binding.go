@@ -45,6 +45,16 @@ static int gb_list_reserve(gb_list *l, int64_t cap) {
 	return 1;
 }
 
+// A stream handle crosses as an integer: it is C memory (a cudaStream_t), never Go's,
+// and an integer keeps the Go side from holding a pointer it cannot vouch for.
+static goptim_status gb_stream(const goptim_context *c, uintptr_t *out) {
+	void *s = NULL;
+	goptim_status st = goptim_context_stream(c, &s);
+	*out = (uintptr_t)s;
+	return st;
+}
+static goptim_status gb_set_stream(goptim_context *c, uintptr_t s) { return goptim_context_set_stream(c, (void *)s); }
+
 static void gb_list_free(gb_list *l) {
 	if (!l) return;
 	free(l->block);
@@ -185,6 +195,45 @@ func NewContext(threads int) (*Context, error) {
 		return nil, err
 	}
 	return &Context{c: c}, nil
+}
+
+// NewContextOn is goptim_context_create_on.
+func NewContextOn(device, threads int) (*Context, error) {
+	var c *C.goptim_context
+	if err := check(nil, "context_create_on",
+		C.goptim_context_create_on(C.int32_t(device), C.int32_t(threads), &c)); err != nil {
+		return nil, err
+	}
+	return &Context{c: c}, nil
+}
+
+// DeviceCount is goptim_device_count.
+func DeviceCount() (int, error) {
+	var n C.int32_t
+	err := check(nil, "device_count", C.goptim_device_count(&n))
+	return int(n), err
+}
+
+// Device is goptim_context_device.
+func (ctx *Context) Device() (int, error) {
+	defer ctx.lock()()
+	var d C.int32_t
+	err := check(ctx, "context_device", C.goptim_context_device(ctx.c, &d))
+	return int(d), err
+}
+
+// Stream is goptim_context_stream: the cudaStream_t as an integer (0 on the CPU).
+func (ctx *Context) Stream() (uintptr, error) {
+	defer ctx.lock()()
+	var s C.uintptr_t
+	err := check(ctx, "context_stream", C.gb_stream(ctx.c, &s))
+	return uintptr(s), err
+}
+
+// SetStream is goptim_context_set_stream with the cudaStream_t as an integer.
+func (ctx *Context) SetStream(s uintptr) error {
+	defer ctx.lock()()
+	return check(ctx, "context_set_stream", C.gb_set_stream(ctx.c, C.uintptr_t(s)))
 }
 
 // Destroy is goptim_context_destroy.

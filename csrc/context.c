@@ -45,6 +45,9 @@ goptim_status gi_fail(goptim_context *ctx, goptim_status st, const char *fmt, ..
 goptim_status gi_enter(goptim_context *ctx) {
     if (!ctx) return GOPTIM_ERR_INVALID_ARGUMENT;
     pthread_mutex_lock(&ctx->mu);
+    /* A detail describes the call that failed, never an earlier one (the GPU backend's
+     * rule too). */
+    ctx->last_error[0] = '\0';
     return GOPTIM_OK;
 }
 
@@ -150,6 +153,40 @@ goptim_status goptim_context_create(int32_t threads, goptim_context **out) {
     }
     *out = ctx;
     return GOPTIM_OK;
+}
+
+goptim_status goptim_context_create_on(int32_t device, int32_t threads, goptim_context **out) {
+    if (!out) return GOPTIM_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (device != 0) return GOPTIM_ERR_INVALID_ARGUMENT; /* the host is the one device */
+    return goptim_context_create(threads, out);
+}
+
+goptim_status goptim_device_count(int32_t *out) {
+    if (!out) return GOPTIM_ERR_INVALID_ARGUMENT;
+    *out = 1;
+    return GOPTIM_OK;
+}
+
+goptim_status goptim_context_device(const goptim_context *ctx, int32_t *out) {
+    if (!ctx || !out) return GOPTIM_ERR_INVALID_ARGUMENT;
+    *out = 0;
+    return GOPTIM_OK;
+}
+
+/* Every call runs to completion on the calling thread: there is no stream to order. */
+goptim_status goptim_context_stream(const goptim_context *ctx, void **out) {
+    if (!ctx || !out) return GOPTIM_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    return GOPTIM_OK;
+}
+
+goptim_status goptim_context_set_stream(goptim_context *ctx, void *stream) {
+    goptim_status st = gi_enter(ctx);
+    if (st) return st;
+    if (stream) st = gi_fail(ctx, GOPTIM_ERR_UNSUPPORTED, "set_stream: the CPU backend has no streams");
+    gi_leave(ctx);
+    return st;
 }
 
 goptim_status goptim_context_destroy(goptim_context *ctx) {
@@ -509,7 +546,8 @@ goptim_status goptim_free(goptim_context *ctx, float *p) {
 static goptim_status gi_copy_common(goptim_context *ctx, const char *op, float *dst, const float *src, int64_t n) {
     goptim_status st = gi_enter(ctx);
     if (st) return st;
-    if (n < 0) st = gi_fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "%s: negative length %lld", op, (long long)n);
+    if (n < 0 || (uint64_t)n > SIZE_MAX / sizeof(float))
+        st = gi_fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "%s: negative or too large length", op);
     else if (n > 0 && (!dst || !src)) st = gi_fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "%s: NULL pointer", op);
     else if (n > 0 && dst != src) {
         /* overlapping buffers: one memmove keeps the semantics exact */
@@ -541,7 +579,8 @@ goptim_status goptim_copy(goptim_context *ctx, float *dst, const float *src, int
 goptim_status goptim_fill(goptim_context *ctx, float *dst, float value, int64_t n) {
     goptim_status st = gi_enter(ctx);
     if (st) return st;
-    if (n < 0) st = gi_fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "fill: negative length %lld", (long long)n);
+    if (n < 0 || (uint64_t)n > SIZE_MAX / sizeof(float))
+        st = gi_fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "fill: negative or too large length");
     else if (n > 0 && !dst) st = gi_fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "fill: NULL pointer");
     else gi_fill_range(ctx, dst, value, n);
     gi_leave(ctx);

@@ -39,6 +39,10 @@ struct TensorDesc {
 };
 static_assert(sizeof(TensorDesc) == 56, "TensorDesc layout");
 
+// Chunks of a tensor of n elements (n >= 0, chunk > 0), without the overflow of
+// (n + chunk - 1) / chunk near INT64_MAX.
+inline int64_t chunks_of(int64_t n, int64_t chunk) { return n / chunk + (n % chunk != 0); }
+
 // Validates a list and serialises the slots a kernel uses (bitmask) into ser; computes the
 // number of chunks and a hash of the content. Returns GOPTIM_OK or an error with *err set.
 inline goptim_status serialize_list(const goptim_tensor_list *list, unsigned slots, int64_t chunk,
@@ -69,7 +73,7 @@ inline goptim_status serialize_list(const goptim_tensor_list *list, unsigned slo
             return GOPTIM_ERR_INVALID_ARGUMENT;
         }
     ser.resize((size_t)count);
-    int64_t nchunks = 0;
+    int64_t nchunks = 0, total = 0;
     uint64_t h = 1469598103934665603ull;
     auto mix = [&h](uint64_t w) {
         h = (h ^ w) * 1099511628211ull;
@@ -94,7 +98,13 @@ inline goptim_status serialize_list(const goptim_tensor_list *list, unsigned slo
             mix((uint64_t)(uintptr_t)d.ptr[s]);
         }
         mix((uint64_t)n);
-        nchunks += (n + chunk - 1) / chunk;
+        // The CPU backend's limit, so that one list gets one answer on both.
+        if (n > INT64_MAX - total) {
+            *err = "tensor list: total element count overflows int64";
+            return GOPTIM_ERR_INVALID_ARGUMENT;
+        }
+        total += n;
+        nchunks += chunks_of(n, chunk);
         if (nchunks > INT32_MAX) {
             *err = "tensor list: too many chunks";
             return GOPTIM_ERR_INVALID_ARGUMENT;
@@ -109,7 +119,7 @@ inline goptim_status serialize_list(const goptim_tensor_list *list, unsigned slo
 inline void fill_chunk_table(const TensorDesc *descs, int64_t count, int64_t chunk, int32_t *chunk_tensor) {
     for (int64_t i = 0; i < count; ++i) {
         const TensorDesc &d = descs[i];
-        const int64_t nc = (d.numel + chunk - 1) / chunk;
+        const int64_t nc = chunks_of(d.numel, chunk);
         for (int64_t c = 0; c < nc; ++c) chunk_tensor[d.first_chunk + c] = (int32_t)i;
     }
 }

@@ -212,7 +212,8 @@ static goptim_status init_context(goptim_context *ctx) {
     int pools = 0;
     if (e == cudaSuccess) e = cudaDeviceGetAttribute(&pools, cudaDevAttrMemoryPoolsSupported, ctx->device);
     if (e == cudaSuccess && pools) e = cudaDeviceGetDefaultMemPool(&ctx->pool, ctx->device);
-    if (e == cudaSuccess) e = cudaStreamCreateWithFlags(&ctx->stream, cudaStreamNonBlocking);
+    if (e == cudaSuccess) e = cudaStreamCreateWithFlags(&ctx->own_stream, cudaStreamNonBlocking);
+    ctx->stream = ctx->own_stream;
     if (e == cudaSuccess) e = cudaMalloc(reinterpret_cast<void **>(&ctx->scratch), kNormBlocks * sizeof(double));
     if (e != cudaSuccess) {
         clear_cuda_error();
@@ -228,16 +229,17 @@ static goptim_status init_context(goptim_context *ctx) {
     return GOPTIM_OK;
 }
 
-static goptim_status create_context(int32_t threads, goptim_context **out) {
+static goptim_status create_context(int32_t device, int32_t threads, goptim_context **out) {
     int ndev = 0;
     cudaError_t e = cudaGetDeviceCount(&ndev);
     if (e != cudaSuccess || ndev == 0) {
         clear_cuda_error();
         return GOPTIM_ERR_UNSUPPORTED;
     }
+    if (device < 0 || device >= ndev) return GOPTIM_ERR_INVALID_ARGUMENT;
     goptim_context *ctx = new (std::nothrow) goptim_context();
     if (!ctx) return GOPTIM_ERR_OUT_OF_MEMORY;
-    ctx->device = 0;  // the ABI's device; every later call on ctx runs on it
+    ctx->device = device;  // every later call on ctx runs on it (DeviceGuard)
     ctx->threads = resolve_threads(threads);
     if (const char *env = std::getenv("GOPTIM_CUDA_CHUNK")) {
         long long c = std::atoll(env);
@@ -259,10 +261,14 @@ static goptim_status create_context(int32_t threads, goptim_context **out) {
 }
 
 extern "C" goptim_status goptim_context_create(int32_t threads, goptim_context **out) {
+    return goptim_context_create_on(0, threads, out);
+}
+
+extern "C" goptim_status goptim_context_create_on(int32_t device, int32_t threads, goptim_context **out) {
     if (!out) return GOPTIM_ERR_INVALID_ARGUMENT;
     *out = nullptr;
     try {
-        return create_context(threads, out);
+        return create_context(device, threads, out);
     } catch (const std::bad_alloc &) {
         clear_cuda_error();
         return GOPTIM_ERR_OUT_OF_MEMORY;
@@ -276,14 +282,18 @@ extern "C" goptim_status goptim_context_destroy(goptim_context *ctx) {
     if (!ctx) return GOPTIM_ERR_INVALID_ARGUMENT;
     const goptim_status st = enter(ctx, "context_destroy", [&] {
         goptim_status r = GOPTIM_OK;
-        if (ctx->stream) {
-            cudaError_t e = cudaStreamSynchronize(ctx->stream);
-            if (e != cudaSuccess) r = cuda_fail(ctx, "cudaStreamSynchronize", e);
+        // The caller's stream (if one is set) carries everything queued since the switch,
+        // and waited for the own stream's work at the switch: waiting for both covers all.
+        for (cudaStream_t st : {ctx->stream, ctx->own_stream}) {
+            if (!st) continue;
+            cudaError_t e = cudaStreamSynchronize(st);
+            if (e != cudaSuccess && r == GOPTIM_OK) r = cuda_fail(ctx, "cudaStreamSynchronize", e);
         }
         for (TableSlot &t : ctx->tables) free_slot(t);
         if (ctx->blas) cublasDestroy(ctx->blas);
         if (ctx->scratch) cudaFree(ctx->scratch);
-        if (ctx->stream) cudaStreamDestroy(ctx->stream);
+        if (ctx->switch_event) cudaEventDestroy(ctx->switch_event);
+        if (ctx->own_stream) cudaStreamDestroy(ctx->own_stream);
         return r;
     });
     delete ctx;
@@ -337,14 +347,60 @@ extern "C" goptim_status goptim_context_synchronize(goptim_context *ctx) {
     });
 }
 
-// ------------------------------------------------------------------ memory
-
-// Bytes of n floats; false when n is negative or the byte count does not fit in size_t.
-static bool bytes_of(int64_t n, size_t *out) {
-    if (n < 0 || (uint64_t)n > SIZE_MAX / sizeof(float)) return false;
-    *out = (size_t)n * sizeof(float);
-    return true;
+extern "C" goptim_status goptim_device_count(int32_t *out) {
+    if (!out) return GOPTIM_ERR_INVALID_ARGUMENT;
+    *out = 0;
+    int n = 0;
+    cudaError_t e = cudaGetDeviceCount(&n);
+    if (e != cudaSuccess || n == 0) {
+        clear_cuda_error();
+        return GOPTIM_ERR_UNSUPPORTED;
+    }
+    *out = n;
+    return GOPTIM_OK;
 }
+
+extern "C" goptim_status goptim_context_device(const goptim_context *ctx, int32_t *out) {
+    if (!ctx || !out) return GOPTIM_ERR_INVALID_ARGUMENT;
+    *out = ctx->device;  // fixed at create
+    return GOPTIM_OK;
+}
+
+extern "C" goptim_status goptim_context_stream(const goptim_context *ctx, void **out) {
+    if (!ctx || !out) return GOPTIM_ERR_INVALID_ARGUMENT;
+    goptim_context *c = const_cast<goptim_context *>(ctx);
+    try {
+        std::lock_guard<std::mutex> lock(c->mu);
+        *out = static_cast<void *>(c->stream);
+    } catch (...) {  // std::system_error from the lock
+        return GOPTIM_ERR_BACKEND;
+    }
+    return GOPTIM_OK;
+}
+
+extern "C" goptim_status goptim_context_set_stream(goptim_context *ctx, void *stream) {
+    return enter(ctx, "context_set_stream", [&] {
+        cudaStream_t next = stream ? static_cast<cudaStream_t>(stream) : ctx->own_stream;
+        if (next == ctx->stream) return GOPTIM_OK;
+        // Everything queued so far on the old stream comes before anything on the new one.
+        cudaError_t e = cudaSuccess;
+        if (!ctx->switch_event) e = cudaEventCreateWithFlags(&ctx->switch_event, cudaEventDisableTiming);
+        if (e != cudaSuccess) {
+            ctx->switch_event = nullptr;
+            return cuda_fail(ctx, "cudaEventCreate", e);
+        }
+        e = cudaEventRecord(ctx->switch_event, ctx->stream);
+        if (e != cudaSuccess) return cuda_fail(ctx, "cudaEventRecord (stream switch)", e);
+        e = cudaStreamWaitEvent(next, ctx->switch_event, 0);
+        if (e != cudaSuccess) return cuda_fail(ctx, "cudaStreamWaitEvent (stream switch)", e);
+        if (cublasSetStream(ctx->blas, next) != CUBLAS_STATUS_SUCCESS)
+            return fail(ctx, GOPTIM_ERR_BACKEND, "set_stream: cublasSetStream failed");
+        ctx->stream = next;
+        return GOPTIM_OK;
+    });
+}
+
+// ------------------------------------------------------------------ memory
 
 // Device memory in the order of the context's stream: from the device's default pool,
 // usable by work queued on the stream after this call (cudaMalloc without a pool).
@@ -366,17 +422,9 @@ extern "C" goptim_status goptim_alloc(goptim_context *ctx, int64_t n, float **ou
     if (!ctx || !out) return GOPTIM_ERR_INVALID_ARGUMENT;
     *out = nullptr;
     return enter(ctx, "alloc", [&] {
-        if (n < 0) return failf(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "alloc: negative length %lld", (long long)n);
-        // As on the CPU: a size no allocation can satisfy is out of memory, whether its byte
-        // count overflows (the CPU backend's words) or merely exceeds the device.
-        if ((uint64_t)n > (SIZE_MAX - 255) / sizeof(float))
-            return failf(ctx, GOPTIM_ERR_OUT_OF_MEMORY, "alloc: %lld floats is too many", (long long)n);
-        if ((uint64_t)n * sizeof(float) > ctx->total_mem)
-            return failf(ctx, GOPTIM_ERR_OUT_OF_MEMORY,
-                         "alloc: %lld floats (%llu bytes) is more than the device's %zu bytes", (long long)n,
-                         (unsigned long long)n * sizeof(float), ctx->total_mem);
-        size_t bytes = (size_t)n * sizeof(float);
-        if (bytes == 0) bytes = 16;  // a valid, unique pointer
+        const ArgCheck a = alloc_args(n, ctx->total_mem, ctx->last_error, sizeof ctx->last_error);
+        if (a.status != GOPTIM_OK) return a.status;
+        const size_t bytes = a.bytes;
         void *p = nullptr;
         cudaError_t e = dev_alloc(ctx, bytes, &p);
         if (e != cudaSuccess) return cuda_fail(ctx, ctx->pool ? "cudaMallocFromPoolAsync" : "cudaMalloc", e);
@@ -403,10 +451,9 @@ extern "C" goptim_status goptim_free(goptim_context *ctx, float *p) {
 
 extern "C" goptim_status goptim_copy_from_host(goptim_context *ctx, float *dst, const float *host_src, int64_t n) {
     return enter(ctx, "copy_from_host", [&] {
-        size_t bytes;
-        if (!bytes_of(n, &bytes)) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "copy_from_host: bad length");
-        if (bytes == 0) return GOPTIM_OK;
-        if (!dst || !host_src) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "copy_from_host: NULL pointer");
+        const ArgCheck a = move_args("copy_from_host", Move::HostCopy, dst, host_src, n, ctx->last_error, sizeof ctx->last_error);
+        if (a.status != GOPTIM_OK || a.bytes == 0) return a.status;
+        const size_t bytes = a.bytes;
         cudaError_t e = cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, ctx->stream);
         // The host buffer may be reused as soon as we return (Go memory): wait.
         if (e == cudaSuccess) e = cudaStreamSynchronize(ctx->stream);
@@ -417,10 +464,9 @@ extern "C" goptim_status goptim_copy_from_host(goptim_context *ctx, float *dst, 
 
 extern "C" goptim_status goptim_copy_to_host(goptim_context *ctx, float *host_dst, const float *src, int64_t n) {
     return enter(ctx, "copy_to_host", [&] {
-        size_t bytes;
-        if (!bytes_of(n, &bytes)) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "copy_to_host: bad length");
-        if (bytes == 0) return GOPTIM_OK;
-        if (!host_dst || !src) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "copy_to_host: NULL pointer");
+        const ArgCheck a = move_args("copy_to_host", Move::HostCopy, host_dst, src, n, ctx->last_error, sizeof ctx->last_error);
+        if (a.status != GOPTIM_OK || a.bytes == 0) return a.status;
+        const size_t bytes = a.bytes;
         cudaError_t e = cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, ctx->stream);
         if (e == cudaSuccess) e = cudaStreamSynchronize(ctx->stream);
         if (e != cudaSuccess) return cuda_fail(ctx, "copy_to_host", e);
@@ -471,10 +517,9 @@ static goptim_status copy_overlapping(goptim_context *ctx, char *dst, const char
 
 extern "C" goptim_status goptim_copy(goptim_context *ctx, float *dst, const float *src, int64_t n) {
     return enter(ctx, "copy", [&] {
-        size_t bytes;
-        if (!bytes_of(n, &bytes)) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "copy: bad length");
-        if (bytes == 0 || dst == src) return GOPTIM_OK;
-        if (!dst || !src) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "copy: NULL pointer");
+        const ArgCheck a = move_args("copy", Move::DeviceCopy, dst, src, n, ctx->last_error, sizeof ctx->last_error);
+        if (a.status != GOPTIM_OK || a.bytes == 0) return a.status;
+        const size_t bytes = a.bytes;
         const uintptr_t d = reinterpret_cast<uintptr_t>(dst), s = reinterpret_cast<uintptr_t>(src);
         const bool overlap = d < s ? s - d < bytes : d - s < bytes;
         if (overlap)
@@ -487,10 +532,9 @@ extern "C" goptim_status goptim_copy(goptim_context *ctx, float *dst, const floa
 
 extern "C" goptim_status goptim_fill(goptim_context *ctx, float *dst, float value, int64_t n) {
     return enter(ctx, "fill", [&] {
-        size_t bytes;
-        if (!bytes_of(n, &bytes)) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "fill: bad length");
-        if (bytes == 0) return GOPTIM_OK;
-        if (!dst) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "fill: NULL pointer");
+        const ArgCheck a = move_args("fill", Move::Fill, dst, nullptr, n, ctx->last_error, sizeof ctx->last_error);
+        if (a.status != GOPTIM_OK || a.bytes == 0) return a.status;
+        const size_t bytes = a.bytes;
         uint32_t bits;
         std::memcpy(&bits, &value, sizeof bits);
         if (bits == 0) {

@@ -14,6 +14,7 @@
 
 #include "goptim.h"
 
+#include "args.h"
 #include "common.h"
 
 namespace goptim_cuda {
@@ -57,7 +58,12 @@ struct goptim_context {
     int sm_count = 0;
     size_t total_mem = 0;  // bytes of device memory: a larger goptim_alloc cannot succeed
     int32_t threads = 1;
+    // Where every call queues its work: own_stream, or the caller's stream from
+    // goptim_context_set_stream (not owned: never destroyed here).
     cudaStream_t stream = nullptr;
+    cudaStream_t own_stream = nullptr;
+    // Recorded on the old stream at a switch, waited on by the new one (made on first use).
+    cudaEvent_t switch_event = nullptr;
     // The device's default memory pool when it supports stream-ordered allocation:
     // goptim_alloc/goptim_free are then queued on `stream` (no host or device-wide sync).
     // NULL: cudaMalloc, and goptim_free waits for the stream before cudaFree.

@@ -10,6 +10,10 @@ import (
 // the GPU build (-tags cuda) on a machine without a usable GPU. On the CPU build a
 // failing backend is an error.
 func TestMain(m *testing.M) {
+	if os.Getenv(freshEngineEnv) != "" {
+		// A child process of TestUseDeviceBeforeFirstUse: the engine must start there.
+		os.Exit(m.Run())
+	}
 	if _, err := engine(); err != nil {
 		if OnDevice() {
 			fmt.Printf("SKIP: optim GPU tests: the %s backend has no usable device here: %v\n", Backend(), err)

@@ -85,6 +85,15 @@ const char *goptim_context_last_error(const goptim_context *ctx);
  * makes its device current only for the duration of each call and then restores the
  * calling thread's previous device: code around it keeps the device it chose. */
 goptim_status goptim_context_create(int32_t threads, goptim_context **out);
+/* goptim_context_create on a chosen device: a CUDA device ordinal on the GPU backend
+ * (0 <= device < goptim_device_count), 0 on the CPU backend (the host is its one
+ * device). Any other device is GOPTIM_ERR_INVALID_ARGUMENT. */
+goptim_status goptim_context_create_on(int32_t device, int32_t threads, goptim_context **out);
+/* The number of devices a context can be created on: the CUDA devices the process sees
+ * on the GPU backend (GOPTIM_ERR_UNSUPPORTED when there are none), 1 on the CPU. */
+goptim_status goptim_device_count(int32_t *out);
+/* The device the context was created on. */
+goptim_status goptim_context_device(const goptim_context *ctx, int32_t *out);
 goptim_status goptim_context_destroy(goptim_context *ctx);
 /* Changes the thread count of the CPU pool (n <= 0: one per online CPU). */
 goptim_status goptim_context_set_threads(goptim_context *ctx, int32_t n);
@@ -96,6 +105,35 @@ goptim_status goptim_context_isa(const goptim_context *ctx, goptim_isa *out);
 /* Waits until all work queued on the context is done (a no-op on the CPU, whose
  * calls are synchronous). */
 goptim_status goptim_context_synchronize(goptim_context *ctx);
+
+/*
+ * Streams (GPU). Every call on a context queues its device work (zero-fill of new
+ * memory, copies between backend memory, steps, norms, sgemm, stream-ordered frees) on
+ * one stream, in call order, and returns without waiting unless it says otherwise
+ * (copies to or from the host wait; so do the steps and checks whose result the caller
+ * reads on the host). Work the caller queues on other streams is NOT ordered with it.
+ * Two ways to order it, both with the caller's own CUDA calls:
+ *  - goptim_context_stream gives the context's stream: queue your work on it, or record
+ *    an event there and make your stream wait on it (and the other way round);
+ *  - goptim_context_set_stream makes the context queue its later work on your stream,
+ *    so your kernels and the library's run in one order.
+ * The CPU backend runs every call on the calling thread before returning, so there is
+ * nothing to order: its stream is NULL.
+ */
+
+/* The stream (a cudaStream_t) the context queues its work on: its own non-blocking
+ * stream, or the one set with goptim_context_set_stream. NULL on the CPU backend. */
+goptim_status goptim_context_stream(const goptim_context *ctx, void **out);
+/* Makes the context queue its later work on `stream`, a cudaStream_t of the context's
+ * device that the caller owns; NULL (or the context's own stream) goes back to the
+ * context's own stream. Work already queued on the previous stream stays ordered before
+ * everything queued on the new one (the new stream waits on an event recorded on the
+ * old), so the switch itself never reorders the library's work. The caller keeps the
+ * stream alive until it sets another one or destroys the context; destroying the
+ * context waits for the stream but does not destroy it. A stream cannot be checked for
+ * validity, so a dangling or foreign handle is undefined behaviour, as in CUDA. CPU
+ * backend: NULL is accepted (a no-op), anything else is GOPTIM_ERR_UNSUPPORTED. */
+goptim_status goptim_context_set_stream(goptim_context *ctx, void *stream);
 
 /* ---------------------------------------------------------------- memory */
 

@@ -166,12 +166,19 @@ static int32_t resolve_threads(int32_t n) {
     return h > 0 ? (int32_t)h : 1;
 }
 
-static goptim_status create_context(int32_t threads, goptim_context **out) {
-    // GOPTIM_EMU_NO_DEVICE=1 emulates a machine without a GPU (cudaGetDeviceCount fails).
-    if (const char *env = std::getenv("GOPTIM_EMU_NO_DEVICE"))
-        if (env[0] != '\0' && std::strcmp(env, "0") != 0) return GOPTIM_ERR_UNSUPPORTED;
+// GOPTIM_EMU_NO_DEVICE=1 emulates a machine without a GPU (cudaGetDeviceCount fails);
+// otherwise the machine has one device.
+static bool no_device() {
+    const char *env = std::getenv("GOPTIM_EMU_NO_DEVICE");
+    return env && env[0] != '\0' && std::strcmp(env, "0") != 0;
+}
+
+static goptim_status create_context(int32_t device, int32_t threads, goptim_context **out) {
+    if (no_device()) return GOPTIM_ERR_UNSUPPORTED;
+    if (device != 0) return GOPTIM_ERR_INVALID_ARGUMENT;
     goptim_context *ctx = new (std::nothrow) goptim_context();
     if (!ctx) return GOPTIM_ERR_OUT_OF_MEMORY;
+    ctx->stream = &ctx->own_stream;
     ctx->threads = resolve_threads(threads);
     if (const char *env = std::getenv("GOPTIM_CUDA_CHUNK")) {
         long long c = std::atoll(env);
@@ -195,10 +202,14 @@ static goptim_status create_context(int32_t threads, goptim_context **out) {
 }
 
 extern "C" goptim_status goptim_context_create(int32_t threads, goptim_context **out) {
+    return goptim_context_create_on(0, threads, out);
+}
+
+extern "C" goptim_status goptim_context_create_on(int32_t device, int32_t threads, goptim_context **out) {
     if (!out) return GOPTIM_ERR_INVALID_ARGUMENT;
     *out = nullptr;
     try {
-        return create_context(threads, out);
+        return create_context(device, threads, out);
     } catch (const std::bad_alloc &) {
         return GOPTIM_ERR_OUT_OF_MEMORY;
     } catch (...) {
@@ -258,14 +269,38 @@ extern "C" goptim_status goptim_context_synchronize(goptim_context *ctx) {
     return enter(ctx, "context_synchronize", [] { return GOPTIM_OK; });
 }
 
-// ------------------------------------------------------------------ memory
-
-// Bytes of n floats; false when n is negative or the byte count does not fit in size_t.
-static bool bytes_of(int64_t n, size_t *out) {
-    if (n < 0 || (uint64_t)n > SIZE_MAX / sizeof(float)) return false;
-    *out = (size_t)n * sizeof(float);
-    return true;
+extern "C" goptim_status goptim_device_count(int32_t *out) {
+    if (!out) return GOPTIM_ERR_INVALID_ARGUMENT;
+    *out = no_device() ? 0 : 1;
+    return no_device() ? GOPTIM_ERR_UNSUPPORTED : GOPTIM_OK;
 }
+
+extern "C" goptim_status goptim_context_device(const goptim_context *ctx, int32_t *out) {
+    if (!ctx || !out) return GOPTIM_ERR_INVALID_ARGUMENT;
+    *out = 0;
+    return GOPTIM_OK;
+}
+
+extern "C" goptim_status goptim_context_stream(const goptim_context *ctx, void **out) {
+    if (!ctx || !out) return GOPTIM_ERR_INVALID_ARGUMENT;
+    goptim_context *c = const_cast<goptim_context *>(ctx);
+    try {
+        std::lock_guard<std::mutex> lock(c->mu);
+        *out = c->stream;
+    } catch (...) {  // std::system_error from the lock
+        return GOPTIM_ERR_BACKEND;
+    }
+    return GOPTIM_OK;
+}
+
+extern "C" goptim_status goptim_context_set_stream(goptim_context *ctx, void *stream) {
+    return enter(ctx, "context_set_stream", [&] {
+        ctx->stream = stream ? stream : static_cast<void *>(&ctx->own_stream);
+        return GOPTIM_OK;
+    });
+}
+
+// ------------------------------------------------------------------ memory
 
 static std::string not_device(const char *arg, int64_t n) {
     return std::string(arg) + " is not " + std::to_string(n) + (n == 1 ? " float" : " floats") + " of device memory";
@@ -279,15 +314,9 @@ extern "C" goptim_status goptim_alloc(goptim_context *ctx, int64_t n, float **ou
     if (!ctx || !out) return GOPTIM_ERR_INVALID_ARGUMENT;
     *out = nullptr;
     return enter(ctx, "alloc", [&] {
-        if (n < 0) return failf(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "alloc: negative length %lld", (long long)n);
-        if ((uint64_t)n > (SIZE_MAX - 255) / sizeof(float))
-            return failf(ctx, GOPTIM_ERR_OUT_OF_MEMORY, "alloc: %lld floats is too many", (long long)n);
-        if ((uint64_t)n * sizeof(float) > ctx->total_mem)
-            return failf(ctx, GOPTIM_ERR_OUT_OF_MEMORY,
-                         "alloc: %lld floats (%llu bytes) is more than the device's %zu bytes", (long long)n,
-                         (unsigned long long)n * sizeof(float), ctx->total_mem);
-        size_t bytes = (size_t)n * sizeof(float);
-        if (bytes == 0) bytes = 16;  // a valid, unique pointer
+        const ArgCheck a = alloc_args(n, ctx->total_mem, ctx->last_error, sizeof ctx->last_error);
+        if (a.status != GOPTIM_OK) return a.status;
+        const size_t bytes = a.bytes;
         Heap &h = heap();
         std::unique_lock<std::shared_mutex> lock(h.mu);
         if (bytes > h.capacity - h.used)
@@ -339,10 +368,9 @@ extern "C" goptim_status goptim_free(goptim_context *ctx, float *p) {
 
 extern "C" goptim_status goptim_copy_from_host(goptim_context *ctx, float *dst, const float *host_src, int64_t n) {
     return enter(ctx, "copy_from_host", [&] {
-        size_t bytes;
-        if (!bytes_of(n, &bytes)) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "copy_from_host: bad length");
-        if (bytes == 0) return GOPTIM_OK;
-        if (!dst || !host_src) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "copy_from_host: NULL pointer");
+        const ArgCheck a = move_args("copy_from_host", Move::HostCopy, dst, host_src, n, ctx->last_error, sizeof ctx->last_error);
+        if (a.status != GOPTIM_OK || a.bytes == 0) return a.status;
+        const size_t bytes = a.bytes;
         std::shared_lock<std::shared_mutex> lock(heap_mutex());
         if (!heap_contains(dst, n))
             return cuda_fail(ctx, "copy_from_host", CudaErr::InvalidValue, not_device("dst", n));
@@ -355,10 +383,9 @@ extern "C" goptim_status goptim_copy_from_host(goptim_context *ctx, float *dst, 
 
 extern "C" goptim_status goptim_copy_to_host(goptim_context *ctx, float *host_dst, const float *src, int64_t n) {
     return enter(ctx, "copy_to_host", [&] {
-        size_t bytes;
-        if (!bytes_of(n, &bytes)) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "copy_to_host: bad length");
-        if (bytes == 0) return GOPTIM_OK;
-        if (!host_dst || !src) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "copy_to_host: NULL pointer");
+        const ArgCheck a = move_args("copy_to_host", Move::HostCopy, host_dst, src, n, ctx->last_error, sizeof ctx->last_error);
+        if (a.status != GOPTIM_OK || a.bytes == 0) return a.status;
+        const size_t bytes = a.bytes;
         std::shared_lock<std::shared_mutex> lock(heap_mutex());
         if (!heap_contains(src, n)) return cuda_fail(ctx, "copy_to_host", CudaErr::InvalidValue, not_device("src", n));
         if (heap_contains(host_dst, 1))
@@ -370,10 +397,9 @@ extern "C" goptim_status goptim_copy_to_host(goptim_context *ctx, float *host_ds
 
 extern "C" goptim_status goptim_copy(goptim_context *ctx, float *dst, const float *src, int64_t n) {
     return enter(ctx, "copy", [&] {
-        size_t bytes;
-        if (!bytes_of(n, &bytes)) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "copy: bad length");
-        if (bytes == 0 || dst == src) return GOPTIM_OK;
-        if (!dst || !src) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "copy: NULL pointer");
+        const ArgCheck a = move_args("copy", Move::DeviceCopy, dst, src, n, ctx->last_error, sizeof ctx->last_error);
+        if (a.status != GOPTIM_OK || a.bytes == 0) return a.status;
+        const size_t bytes = a.bytes;
         std::shared_lock<std::shared_mutex> lock(heap_mutex());
         if (!heap_contains(dst, n)) return cuda_fail(ctx, "cudaMemcpyAsync", CudaErr::InvalidValue, not_device("dst", n));
         if (!heap_contains(src, n)) return cuda_fail(ctx, "cudaMemcpyAsync", CudaErr::InvalidValue, not_device("src", n));
@@ -384,10 +410,9 @@ extern "C" goptim_status goptim_copy(goptim_context *ctx, float *dst, const floa
 
 extern "C" goptim_status goptim_fill(goptim_context *ctx, float *dst, float value, int64_t n) {
     return enter(ctx, "fill", [&] {
-        size_t bytes;
-        if (!bytes_of(n, &bytes)) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "fill: bad length");
-        if (bytes == 0) return GOPTIM_OK;
-        if (!dst) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "fill: NULL pointer");
+        const ArgCheck a = move_args("fill", Move::Fill, dst, nullptr, n, ctx->last_error, sizeof ctx->last_error);
+        if (a.status != GOPTIM_OK || a.bytes == 0) return a.status;
+        const size_t bytes = a.bytes;
         std::shared_lock<std::shared_mutex> lock(heap_mutex());
         uint32_t bits;
         std::memcpy(&bits, &value, sizeof bits);

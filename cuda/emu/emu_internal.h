@@ -17,6 +17,7 @@
 
 #include "goptim.h"
 
+#include "args.h"
 #include "common.h"
 
 namespace goptim_cuda_emu {
@@ -35,6 +36,11 @@ enum { kNormL2 = 0, kNormInf = 1, kNormKinds = 2 };
 struct goptim_context {
     std::mutex mu;
     int32_t threads = 1;
+    // The stream calls queue on: &own_stream (a handle no one else has), or the caller's
+    // from goptim_context_set_stream. Every emulated call completes before it returns,
+    // so ordering holds whatever the handle; it is only kept and handed back.
+    void *stream = nullptr;
+    char own_stream = 0;
     int64_t chunk = goptim_cuda::kDefaultChunk;
     // Bytes of "device memory" (cudaMemGetInfo's total on the GPU): no goptim_alloc of
     // more can succeed. The emulated heap's capacity.

@@ -96,7 +96,7 @@ static void test_memory() {
     st = goptim_copy_to_host(ctx, host.data(), p + 995, 10);
     CHECK(st == GOPTIM_ERR_BACKEND, "read past the end of an allocation: %d %s", (int)st, detail().c_str());
     st = goptim_copy_from_host(ctx, p, host.data(), -1);
-    CHECK(st == GOPTIM_ERR_INVALID_ARGUMENT && detail() == "copy_from_host: bad length", "%s", detail().c_str());
+    CHECK(st == GOPTIM_ERR_INVALID_ARGUMENT && detail() == "copy_from_host: negative or too large length", "%s", detail().c_str());
     st = goptim_free(ctx, p + 1);
     CHECK(st == GOPTIM_ERR_BACKEND &&
               detail().rfind("cudaFreeAsync: cudaErrorInvalidValue: invalid argument", 0) == 0,

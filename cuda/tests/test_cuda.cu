@@ -961,6 +961,61 @@ static void test_free_ordered(goptim_context *ctx) {
     expect_no_pending_error("stream-ordered free");
 }
 
+// Spins for about `cycles` clocks, then writes v to x[0..n): work that is still running
+// when the host queues what must come after it.
+__global__ void slow_write(float *x, int64_t n, float v, long long cycles) {
+    const long long t0 = clock64();
+    while (clock64() - t0 < cycles) {
+    }
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+        x[i] = v;
+}
+
+// goptim_context_set_stream: the library's work runs in order with the caller's kernels on
+// the caller's stream, and switching back keeps everything queued on that stream first.
+static void test_user_stream(goptim_context *ctx) {
+    const int64_t n = 1 << 20;
+    const long long spin = g_quick ? 1000000ll : 50000000ll;  // ~25 ms at 2 GHz
+    float *p = nullptr, *g = nullptr;
+    CHECK_OK(ctx, goptim_alloc(ctx, n, &p));
+    CHECK_OK(ctx, goptim_alloc(ctx, n, &g));
+    CHECK_OK(ctx, goptim_context_synchronize(ctx));
+    void *own = nullptr, *now = nullptr;
+    CHECK_OK(ctx, goptim_context_stream(ctx, &own));
+    cudaStream_t us = nullptr;
+    if (cudaStreamCreateWithFlags(&us, cudaStreamNonBlocking) != cudaSuccess) {
+        failf("cudaStreamCreate failed");
+        return;
+    }
+    CHECK_OK(ctx, goptim_context_set_stream(ctx, us));
+    CHECK_OK(ctx, goptim_context_stream(ctx, &now));
+    ++g_checks;
+    if (now != static_cast<void *>(us)) failf("context stream %p after set_stream(%p)", now, (void *)us);
+    int64_t numel[1] = {n};
+    float *params[1] = {p}, *grads[1] = {g};
+    goptim_tensor_list l = {1, numel, params, grads, {nullptr, nullptr, nullptr}};
+    goptim_sgd_params h = {};
+    h.lr = 1.0;
+    // The caller's backward writes g = 1 late; the step on the same stream must see it.
+    slow_write<<<64, 256, 0, us>>>(g, n, 1.f, spin);
+    CHECK_OK(ctx, goptim_sgd_step(ctx, &l, &h, 1, nullptr));  // p = 0 - 1
+    // More caller work on its stream, then back to the own stream: the step queued there
+    // must wait for it.
+    slow_write<<<64, 256, 0, us>>>(g, n, 2.f, spin);
+    CHECK_OK(ctx, goptim_context_set_stream(ctx, nullptr));
+    CHECK_OK(ctx, goptim_context_stream(ctx, &now));
+    ++g_checks;
+    if (now != own) failf("context stream %p after set_stream(NULL), own %p", now, own);
+    CHECK_OK(ctx, goptim_sgd_step(ctx, &l, &h, 2, nullptr));  // p = -1 - 2
+    CHECK_OK(ctx, goptim_context_synchronize(ctx));
+    all_equal(ctx, p, n, -3.f, "steps ordered with the caller's stream");
+    cudaStreamSynchronize(us);
+    cudaStreamDestroy(us);
+    goptim_free(ctx, p);
+    goptim_free(ctx, g);
+    expect_no_pending_error("user stream");
+}
+
 int main(int argc, char **argv) {
     for (int i = 1; i < argc; ++i)
         if (std::strcmp(argv[i], "--quick") == 0) g_quick = true;
@@ -974,6 +1029,7 @@ int main(int argc, char **argv) {
     test_stale_errors(ctx);
     test_contracts(ctx);
     test_free_ordered(ctx);
+    test_user_stream(ctx);
     test_memory(ctx);
     test_sgemm(ctx);
     test_optimizers(ctx, 16384, "chunk=default");
