@@ -447,9 +447,11 @@ var errorCases = map[string]errorCase{
 		return err
 	},
 
-	// Threads and instruction sets.
-	"threads-max": func(t *testing.T) error { return SetThreads(5000) },
-	"isa-unknown": func(t *testing.T) error { return SetISA(ISA(99)) },
+	// Threads, instruction sets, devices and streams.
+	"threads-max":     func(t *testing.T) error { return SetThreads(5000) },
+	"isa-unknown":     func(t *testing.T) error { return SetISA(ISA(99)) },
+	"device-negative": func(t *testing.T) error { return UseDevice(-1) },
+	"device-in-use":   func(t *testing.T) error { return UseDevice(1) },
 
 	// Non-finite gradients.
 	"check-finite": func(t *testing.T) error {
