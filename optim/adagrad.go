@@ -64,6 +64,9 @@ var adagradSpec = spec[AdagradConfig]{
 		return ctx.AdagradStep(l, &binding.AdagradParams{LR: c.LR, LRDecay: c.LRDecay, WeightDecay: c.WeightDecay,
 			Eps: c.Eps, Maximize: c.Maximize}, t, aux)
 	},
+	// torch's Adagrad, fused or not, does not take GradScaler's scale into its kernel
+	// (no _step_supports_amp_scaling), so GradScaler unscales its gradients in place.
+	fusedScaling: false,
 }
 
 // NewAdagrad makes an Adagrad optimizer over params (its first param group).

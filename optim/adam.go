@@ -103,6 +103,8 @@ func adamSpec(kind string, decoupled bool) spec[AdamConfig] {
 				WeightDecay: c.WeightDecay, AMSGrad: c.AMSGrad, Maximize: c.Maximize,
 				DecoupledWeightDecay: decoupled}, t, aux)
 		},
+		// torch's Adam and AdamW with fused=True take GradScaler's scale into the kernel.
+		fusedScaling: true,
 	}
 }
 

@@ -22,15 +22,16 @@ func GradScalerDefaults() GradScalerConfig {
 
 // MinLossScale is the floor of GradScaler's loss scale: 2^-126, float32's smallest
 // normal number. Its reciprocal 2^126, by which Step unscales the gradients in
-// float32, is finite and exact; below it the scale would be subnormal, and from
-// 2^-128 down its reciprocal overflows float32, so every gradient would unscale to
-// Inf or NaN (and a scale backed off to 0 would unscale to NaN).
+// float32 (for the optimizers it unscales in place), is finite and exact; below it
+// the scale would be subnormal, and from 2^-128 down its reciprocal overflows
+// float32, so every gradient would unscale to Inf or NaN (as it would for a scale
+// backed off to 0).
 const MinLossScale = 0x1p-126
 
 // GradScaler is dynamic loss scaling for mixed-precision training, as
 // torch.amp.GradScaler: multiply the loss by Scale before the backward pass, then call
-// Step, which unscales the gradients in place, checks them for NaN and Inf, and steps
-// the optimizer only when they are finite; Step also updates the scale (torch's
+// Step, which checks the gradients for NaN and Inf, unscales them, and steps the
+// optimizer only when they are finite; Step also updates the scale (torch's
 // update()): back off after a skipped step, grow after GrowthInterval clean ones.
 //
 // Unlike torch's, the scale has a floor, MinLossScale: a backoff that would take it
@@ -87,24 +88,37 @@ func (s *GradScaler) Scale() float64 {
 
 // scaledStepper is implemented by every optimizer of this package.
 type scaledStepper interface {
-	scaledStep(invScale float64) error
+	scaledStep(scale float32) error
 }
 
-func (c *core[C]) scaledStep(invScale float64) error {
+func (c *core[C]) scaledStep(scale float32) error {
 	if c == nil {
 		return errNoCore
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.stepLocked(stepExtras{invScale: invScale})
+	return c.stepLocked(stepExtras{lossScale: scale})
 }
 
-// Step unscales opt's gradients in place (multiplying by 1/Scale), and steps opt when
-// every gradient is finite. It reports whether the step was taken; a skipped step is
-// not an error (it is how loss scaling finds its level) and leaves params, state and
-// step counts untouched. The scale is updated either way. A step skipped with the
-// scale already at MinLossScale is an error matching ErrNonFinite: the gradients are
+// Step checks opt's gradients for NaN and Inf, unscales them, and steps opt when every
+// gradient is finite. It reports whether the step was taken; a skipped step is not an
+// error (it is how loss scaling finds its level) and leaves params, state and step
+// counts untouched. The scale is updated either way. A step skipped with the scale
+// already at MinLossScale is an error matching ErrNonFinite: the gradients are
 // non-finite at any scale.
+//
+// How the gradients are unscaled is what torch's GradScaler does with the same
+// optimizer, so that the numbers are torch's:
+//
+//   - SGD, Adam, AdamW (torch's fused=True kernels take the scale): the check only
+//     reads the gradients, and the step divides each gradient by Scale as it reads it
+//     and writes the quotient back. A taken step leaves the gradients unscaled
+//     (g/Scale); a skipped one leaves them as they were, scaled. This saves one read
+//     and one write of every gradient over unscaling in place first.
+//   - RMSprop (torch has no fused RMSprop) and Adagrad (torch's fused Adagrad is not
+//     given the scale): the check multiplies every gradient by 1/Scale (the double
+//     reciprocal rounded to float32) in place, so the gradients are unscaled whether
+//     the step is taken or skipped.
 func (s *GradScaler) Step(opt Optimizer) (stepped bool, err error) {
 	ss, ok := opt.(scaledStepper)
 	if !ok {
@@ -112,12 +126,11 @@ func (s *GradScaler) Step(opt Optimizer) (stepped bool, err error) {
 	}
 	if s == nil || s.scale < MinLossScale {
 		// Only a GradScaler not made by NewGradScaler gets here (its scale is 0):
-		// unscaling by 1/0 would overwrite every gradient with Inf or NaN.
+		// unscaling by 0 would overwrite every gradient with Inf or NaN.
 		return false, fmt.Errorf("optim: GradScaler.Step: the GradScaler has no scale: make it with NewGradScaler: %w",
 			ErrInvalidArgument)
 	}
-	// torch computes the reciprocal in double and rounds it to float once.
-	err = ss.scaledStep(1 / float64(s.scale))
+	err = ss.scaledStep(s.scale)
 	// The update is torch's _amp_update_scale_: the product is taken in double and
 	// stored as float, and a growth that would overflow float32 is not applied.
 	switch {

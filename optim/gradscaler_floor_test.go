@@ -36,8 +36,9 @@ func TestGradScalerFloorInitScale(t *testing.T) {
 // With torch's defaults, a run of non-finite steps halves the scale from 2^16 down to
 // the floor 2^-126 in 142 steps, as torch does; from the 143rd on, each step is an
 // error matching ErrNonFinite and the scale stays at the floor (torch's would reach
-// 0 and then unscale by Inf). Params and step counts never move, and a clean step
-// afterwards unscales by 2^126 and steps as usual.
+// 0 and then unscale by Inf). Params and step counts never move, the gradients stay
+// as given (SGD takes the scale into its step, so a skipped step leaves them scaled),
+// and a clean step afterwards divides them by 2^-126 and steps as usual.
 func TestGradScalerFloorNonFiniteRun(t *testing.T) {
 	p := float32Param(t, []float32{1, 2, 3, 4}, []float32{0, 0, 0, 0})
 	opt, err := NewSGD([]*Param{p}, SGDDefaults(0.5))
@@ -70,6 +71,10 @@ func TestGradScalerFloorNonFiniteRun(t *testing.T) {
 		}
 		require.Equal(t, []float32{1, 2, 3, 4}, dataOf(t, p), "step %d", step)
 		require.Equal(t, int64(0), opt.StepCount(0, 0))
+		g, err := p.Grad.Values()
+		require.NoError(t, err)
+		require.True(t, math.IsNaN(float64(g[0])), "step %d", step)
+		require.Equal(t, []float32{1, -1, 0}, g[1:], "step %d", step)
 	}
 	require.Equal(t, 143, firstErr)
 
@@ -85,6 +90,35 @@ func TestGradScalerFloorNonFiniteRun(t *testing.T) {
 	require.Equal(t, []float32{0, 4, 3, 3.5}, dataOf(t, p))
 	require.Equal(t, int64(1), opt.StepCount(0, 0))
 	require.Equal(t, MinLossScale, s.Scale())
+}
+
+// The optimizers GradScaler unscales in place (torch's path for RMSprop and Adagrad)
+// multiply by 1/2^-126 = 2^126 at the floor, exact and finite, on skipped steps too.
+func TestGradScalerFloorUnscalesInPlace(t *testing.T) {
+	p := float32Param(t, []float32{1, 2, 3, 4}, []float32{0, 0, 0, 0})
+	opt, err := NewAdagrad([]*Param{p}, AdagradDefaults())
+	require.NoError(t, err)
+	defer opt.Close()
+	s, err := NewGradScaler(GradScalerConfig{InitScale: MinLossScale, GrowthFactor: 2, BackoffFactor: 0.5, GrowthInterval: 10})
+	require.NoError(t, err)
+
+	require.NoError(t, p.Grad.CopyFrom([]float32{float32(math.Inf(1)), 0x1p-126, -3 * 0x1p-126, 0}))
+	stepped, err := s.Step(opt)
+	require.ErrorIs(t, err, ErrNonFinite)
+	require.False(t, stepped)
+	g, err := p.Grad.Values()
+	require.NoError(t, err)
+	require.Equal(t, []float32{float32(math.Inf(1)), 1, -3, 0}, g) // unscaled although skipped
+	require.Equal(t, []float32{1, 2, 3, 4}, dataOf(t, p))
+
+	require.NoError(t, p.Grad.CopyFrom([]float32{2 * 0x1p-126, -4 * 0x1p-126, 0, 0x1p-126}))
+	stepped, err = s.Step(opt)
+	require.NoError(t, err)
+	require.True(t, stepped)
+	g, err = p.Grad.Values()
+	require.NoError(t, err)
+	require.Equal(t, []float32{2, -4, 0, 1}, g)
+	require.Equal(t, int64(1), opt.StepCount(0, 0))
 }
 
 // A backoff that would jump past the floor stops at it without an error (the floor
@@ -119,7 +153,7 @@ func TestGradScalerFloorBackoffClamps(t *testing.T) {
 }
 
 // A GradScaler not made by NewGradScaler has no scale; its Step refuses instead of
-// unscaling by 1/0, and the gradients stay as they are.
+// unscaling by 0, and the gradients stay as they are.
 func TestGradScalerFloorZeroValue(t *testing.T) {
 	p := float32Param(t, []float32{1, 2}, []float32{0.5, -1})
 	opt, err := NewSGD([]*Param{p}, SGDDefaults(1))

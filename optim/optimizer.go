@@ -48,6 +48,11 @@ type spec[C any] struct {
 	// initial is the value a fresh state tensor in slot k starts at.
 	initial func(C, int) float32
 	step    func(ctx *binding.Context, l *binding.List, cfg C, step int64, aux *binding.Aux) error
+	// fusedScaling: torch's GradScaler hands its scale to this optimizer's fused kernel
+	// (the optimizer sets _step_supports_amp_scaling), which divides the gradients by it
+	// during the step; otherwise GradScaler multiplies them by 1/scale in place first.
+	// GradScaler.Step takes the same path so that it gives torch's numbers.
+	fusedScaling bool
 }
 
 // group is a param group: params sharing one config, and their state.
@@ -540,7 +545,9 @@ type stepExtras struct {
 	clip     bool    // clip_grad_norm_ folded into the step
 	maxNorm  float64 // with clip
 	normType float64 // with clip
-	invScale float64 // > 0: unscale the gradients in place first (GradScaler)
+	// lossScale > 0: GradScaler's step. The gradients are scaled by it; how they are
+	// unscaled is the optimizer's spec.fusedScaling.
+	lossScale float32
 }
 
 // prepare checks the optimizer and every param of every group, and returns the
@@ -576,7 +583,14 @@ func (c *core[C]) stepLocked(x stepExtras) error {
 	stepped := make([][]int, len(acts))
 	copy(stepped, acts)
 	var aux *binding.Aux
-	check := c.checkFinite || x.invScale > 0
+	check := c.checkFinite || x.lossScale > 0
+	// Where torch's GradScaler drives this optimizer's fused kernel, the step divides
+	// each gradient by the scale as it reads it and writes the quotient back, and the
+	// check before it only reads: one pass over the gradients fewer than unscaling in
+	// place first, and on a skipped step the gradients stay scaled, as torch leaves
+	// them. Clipping needs the norm of the unscaled gradients before the step, so with
+	// it they are unscaled in place first.
+	fusedScale := x.lossScale > 0 && c.spec.fusedScaling && !x.clip
 	if check || x.clip {
 		if c.scratch == nil {
 			if c.scratch, err = newBackendTensor(4, "scratch"); err != nil {
@@ -584,15 +598,24 @@ func (c *core[C]) stepLocked(x stepExtras) error {
 			}
 		}
 		aux = &binding.Aux{}
-		norm, found, inv := c.scratch.ptr(), unsafe.Add(c.scratch.ptr(), 4), unsafe.Add(c.scratch.ptr(), 8)
+		// The third float is the factor of the unscale: 1/scale for the in-place pass,
+		// the scale itself for the fused one (never both in one step).
+		norm, found, factor := c.scratch.ptr(), unsafe.Add(c.scratch.ptr(), 4), unsafe.Add(c.scratch.ptr(), 8)
 		c.gradsList(acts)
 		if check {
 			var invp unsafe.Pointer
-			if x.invScale > 0 {
-				if err := ctx.CopyFromHost(inv, []float32{float32(x.invScale)}); err != nil {
+			switch {
+			case fusedScale:
+				if err := ctx.CopyFromHost(factor, []float32{x.lossScale}); err != nil {
 					return err
 				}
-				invp = inv
+				aux.GradScale = factor
+			case x.lossScale > 0:
+				// torch takes the reciprocal in double and rounds it to float once.
+				if err := ctx.CopyFromHost(factor, []float32{float32(1 / float64(x.lossScale))}); err != nil {
+					return err
+				}
+				invp = factor
 			}
 			if err := ctx.Fill(found, 0, 1); err != nil {
 				return err

@@ -116,11 +116,15 @@ func TestReliabilityNonFiniteWithoutCheckStaysLocal(t *testing.T) {
 	}
 }
 
-// torchScaler is torch.amp.GradScaler's bookkeeping as torch implements it
-// (_amp_update_scale_ in aten/src/ATen/native/cpu/AmpGradScalerKernels.cpp): the
-// scale is a float32 tensor, products are taken in double and stored as float, a
-// growth that would overflow float32 is dropped, and the unscale factor is the
-// double reciprocal rounded to float.
+// torchScaler is torch.amp.GradScaler as torch implements it. The bookkeeping is
+// _amp_update_scale_ (aten/src/ATen/native/cpu/AmpGradScalerKernels.cpp): the scale is
+// a float32 tensor, products are taken in double and stored as float, and a growth
+// that would overflow float32 is dropped. The unscaling depends on the optimizer:
+// torch's fused kernels (an optimizer with _step_supports_amp_scaling) divide each
+// gradient by the scale during a step that is taken and leave the gradients scaled
+// when it is skipped; for any other optimizer
+// _amp_foreach_non_finite_check_and_unscale_ multiplies every gradient in place by the
+// double reciprocal rounded to float, whether the step is then taken or not.
 type torchScaler struct {
 	scale           float32
 	tracker         int
@@ -129,6 +133,27 @@ type torchScaler struct {
 }
 
 func (s *torchScaler) invScale() float32 { return float32(1 / float64(s.scale)) }
+
+// unscale is the gradient the step reads.
+func (s *torchScaler) unscale(g float32, fused bool) float32 {
+	if fused {
+		return g / s.scale
+	}
+	return g * s.invScale()
+}
+
+// after is the gradient in memory after GradScaler's step.
+func (s *torchScaler) after(g float32, fused, skipped bool) float32 {
+	if fused && skipped {
+		return g
+	}
+	return s.unscale(g, fused)
+}
+
+// torchFusedScaling: the optimizers whose fused kernels torch 2.6's GradScaler hands
+// the scale to (_step_supports_amp_scaling: Adam, AdamW and SGD with fused=True; not
+// Adagrad, fused or not, and torch has no fused RMSprop).
+var torchFusedScaling = map[string]bool{"sgd": true, "adam": true, "adamw": true, "adagrad": false, "rmsprop": false}
 
 func (s *torchScaler) update(foundInf bool) {
 	if foundInf {
@@ -158,39 +183,55 @@ func TestReliabilityGradScalerFollowsTorch(t *testing.T) {
 			t.Run(fmt.Sprintf("%d/%s", ci, kind), func(t *testing.T) {
 				opt, params := twoGroupSetup(t, kind, 5)
 				twin, twinParams := twoGroupSetup(t, kind, 5)
+				fused := torchFusedScaling[kind]
+				require.Equal(t, fused, opt.(interface{ usesFusedScaling() bool }).usesFusedScaling(),
+					"GradScaler's path for %s is not torch's", kind)
 				scaler, err := NewGradScaler(cfg)
 				require.NoError(t, err)
 				model := &torchScaler{scale: float32(cfg.InitScale), growth: cfg.GrowthFactor,
 					backoff: cfg.BackoffFactor, interval: cfg.GrowthInterval}
 				rng := rand.New(rand.NewPCG(uint64(ci), 3))
+				rounded := 0 // gradients whose division and multiplication by the reciprocal differ
 				for s := 0; s < 40; s++ {
 					require.Equal(t, float64(model.scale), scaler.Scale(), "step %d", s)
 					inf := rng.IntN(4) == 0
-					// Scaled gradients, and what unscaling must turn them into.
-					unscaled := make([][]float32, len(params))
+					// Scaled gradients; the twin steps on the unscaled ones the step must
+					// read, and after is what GradScaler must leave in memory.
+					after := make([][]float32, len(params))
 					for i, p := range params {
 						g := randVec(rng, p.Grad.Len(), float64(model.scale))
 						if inf && i == s%len(params) {
 							g[rng.IntN(len(g))] = float32(math.Inf(1 - 2*(s%2)))
 						}
 						require.NoError(t, p.Grad.CopyFrom(g))
-						unscaled[i] = make([]float32, len(g))
+						unscaled := make([]float32, len(g))
+						after[i] = make([]float32, len(g))
 						for j := range g {
-							unscaled[i][j] = g[j] * model.invScale()
+							unscaled[j] = model.unscale(g[j], fused)
+							after[i][j] = model.after(g[j], fused, inf)
+							if unscaled[j] != model.unscale(g[j], !fused) {
+								rounded++
+							}
 						}
-						require.NoError(t, twinParams[i].Grad.CopyFrom(unscaled[i]))
+						require.NoError(t, twinParams[i].Grad.CopyFrom(unscaled))
 					}
 					before := takeSnapshot(t, opt, params)
 					stepped, err := scaler.Step(opt)
 					require.NoError(t, err)
 					require.Equal(t, !inf, stepped, "step %d", s)
-					// The gradients are unscaled in place, bit for bit, stepped or not.
+					// Bit for bit: divided by the scale on a taken fused step, scaled
+					// still on a skipped one; multiplied by 1/scale otherwise.
 					for i, p := range params {
-						require.Equal(t, bitsOfSlice(unscaled[i]), bitsOf(t, p.Grad), "step %d grad %d", s, i)
+						require.Equal(t, bitsOfSlice(after[i]), bitsOf(t, p.Grad), "step %d grad %d (skipped %v)", s, i, inf)
 					}
 					if inf {
 						before.grads = takeSnapshot(t, nil, params).grads
 						requireUnchanged(t, before, opt, params, fmt.Sprintf("skipped step %d", s))
+						// The twin took no step either; its gradients become what
+						// GradScaler left (still scaled on the fused path).
+						for i, p := range twinParams {
+							require.NoError(t, p.Grad.CopyFrom(after[i]))
+						}
 					} else {
 						require.NoError(t, twin.Step())
 					}
@@ -198,6 +239,11 @@ func TestReliabilityGradScalerFollowsTorch(t *testing.T) {
 					require.Equal(t, takeSnapshot(t, twin, twinParams), takeSnapshot(t, opt, params), "step %d", s)
 				}
 				require.Equal(t, float64(model.scale), scaler.Scale())
+				if cfg.InitScale == 0.1 {
+					// A scale that is not a power of two: the two unscalings round
+					// differently often, so the comparisons above tell them apart.
+					require.NotZero(t, rounded)
+				}
 			})
 		}
 	}

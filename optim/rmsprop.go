@@ -73,6 +73,8 @@ var rmspropSpec = spec[RMSpropConfig]{
 		return ctx.RMSpropStep(l, &binding.RMSpropParams{LR: c.LR, Alpha: c.Alpha, Eps: c.Eps,
 			WeightDecay: c.WeightDecay, Momentum: c.Momentum, Centered: c.Centered, Maximize: c.Maximize}, t, aux)
 	},
+	// torch has no fused RMSprop: GradScaler unscales its gradients in place.
+	fusedScaling: false,
 }
 
 // NewRMSprop makes an RMSprop optimizer over params (its first param group).

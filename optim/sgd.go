@@ -72,6 +72,8 @@ var sgdSpec = spec[SGDConfig]{
 		return ctx.SGDStep(l, &binding.SGDParams{LR: c.LR, Momentum: c.Momentum, Dampening: c.Dampening,
 			WeightDecay: c.WeightDecay, Nesterov: c.Nesterov, Maximize: c.Maximize}, t, aux)
 	},
+	// torch's SGD with fused=True takes GradScaler's scale into the kernel.
+	fusedScaling: true,
 }
 
 // NewSGD makes an SGD optimizer over params (its first param group).

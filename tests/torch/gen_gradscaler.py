@@ -1,0 +1,233 @@
+"""gen_gradscaler.py - torch.amp.GradScaler driving torch's optimizers on the CPU, step by step.
+
+    ../shared/torch2/python tests/torch/gen_gradscaler.py optim/testdata/gradscaler.json
+
+Runs under torch 2.6 (Debian's python3-torch, see ../shared/torch2). Each case makes 2-3 float32
+params, an optimizer and torch.amp.GradScaler("cpu", ...), and for ~30 steps gives every param a
+scaled gradient, calls scaler.step(opt) and scaler.update(), and records what torch did. Which
+path GradScaler takes is torch's own choice, recorded per case as "path":
+
+  fused    Adam, AdamW, SGD with fused=True: the optimizer has _step_supports_amp_scaling, so
+           GradScaler checks the gradients read-only (inv_scale 1.0 into found_inf) and hands
+           grad_scale (the scale tensor) and found_inf to the fused kernel, which does nothing
+           when found_inf is set (gradients stay scaled) and otherwise divides each gradient by
+           the scale, writes it back, and updates.
+  unscale  RMSprop (foreach=False; torch has no fused RMSprop) and Adagrad with fused=True
+           (torch 2.6's Adagrad does not set _step_supports_amp_scaling, so its fused kernel is
+           called without grad_scale): GradScaler unscales every gradient in place
+           (multiplication by float(1/double(scale))), whether or not it is finite, and calls
+           step only when all are.
+
+The gradients and initial params are not stored: both sides make them from the case's seed with
+splitmix64, in float32 arithmetic that rounds the same everywhere:
+
+  splitmix64(state): state += 0x9E3779B97F4A7C15; z = state;
+                     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9; z = (z ^ (z >> 27)) * 0x94D049BB133111EB;
+                     return z ^ (z >> 31)                          (all mod 2^64)
+  unit():            u = splitmix64() >> 40; return float32((u - 2^23) / 2^23)   (exact, in [-1, 1))
+  init:              for each param in order, for each element: unit()
+  step s (1-based):  for each param in order: e = splitmix64() % 10 (drawn first), then for each
+                     element grad = float32(float32(unit() * 2^(e-8)) * float32(scale))
+                     where scale is the GradScaler's scale before step s (float32 multiply);
+                     then "inject" [param, element, "inf" | "-inf" | "nan"] overwrites one element
+                     (NaN is float32 bits 0x7fc00000).
+
+Format (tensors are float32 little-endian, base64; "fnv" is FNV-1a 64 of the same bytes, hex):
+
+  {"torch_version": ..., "generator": ..., "dtype": "float32", "threads": 1,
+   "cases": [{
+     "name": ..., "optimizer": "adam" | "adamw" | "sgd" | "adagrad" | "rmsprop",
+     "options": {every torch kwarg of the optimizer but foreach/fused},
+     "impl": {"fused": true} | {"foreach": false}, "path": "fused" | "unscale",
+     "scaler": {"init_scale", "growth_factor", "backoff_factor", "growth_interval"},
+     "seed": int, "lengths": [...],
+     "steps": [{"scale": float,            # scaler.get_scale() before the step
+                "inject": [p, i, "inf"] | null,
+                "skipped": bool,            # found_inf was set: no update
+                "params": [b64 per param],  # after the step
+                "grads_fnv": [hex per param]}],  # the gradients after the step
+     "final_scale": float,                  # after the last update()
+     "state": {"step": int (absent for SGD), name: [b64 per param], ...}}]}
+"""
+
+import base64
+import json
+import sys
+
+import numpy as np
+import torch
+
+MASK = (1 << 64) - 1
+STEPS = 30
+LENGTHS = [1, 37, 67]  # 67 = 4*16+3 = 8*8+3: torch's vector loop and its scalar tail, AVX-512 and AVX2
+
+
+class Rng:
+    def __init__(self, seed):
+        self.state = seed & MASK
+
+    def next(self):
+        self.state = (self.state + 0x9E3779B97F4A7C15) & MASK
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+        return z ^ (z >> 31)
+
+    def unit(self):
+        u = self.next() >> 40
+        return np.float32((u - (1 << 23)) / float(1 << 23))
+
+
+def b64(t):
+    return base64.b64encode(t.detach().numpy().astype("<f4").tobytes()).decode()
+
+
+def fnv(t):
+    h = 0xCBF29CE484222325
+    for b in t.detach().numpy().astype("<f4").tobytes():
+        h = ((h ^ b) * 0x100000001B3) & MASK
+    return "%016x" % h
+
+
+NAN32 = np.frombuffer(np.uint32(0x7FC00000).tobytes(), dtype=np.float32)[0]
+SPECIAL = {"inf": np.float32(np.inf), "-inf": np.float32(-np.inf), "nan": NAN32}
+
+# Steps (1-based) that get a non-finite element. Never step 1: torch's fused SGD makes its
+# momentum buffers with empty_like before the kernel, so a skipped first step leaves them
+# uninitialised and the next step reads garbage.
+INJECT_A = {3: (2, 5, "inf"), 4: (0, 0, "nan"), 9: (1, 36, "-inf"), 10: (2, 66, "nan"),
+            11: (2, 64, "inf"), 19: (1, 0, "nan"), 26: (2, 17, "inf")}
+INJECT_B = {2: (1, 3, "nan"), 7: (2, 40, "inf"), 8: (0, 0, "-inf"), 15: (2, 0, "nan"),
+            22: (1, 20, "inf"), 23: (2, 65, "nan"), 24: (0, 0, "inf")}
+
+ADAM = dict(lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, maximize=False)
+SGD = dict(lr=0.05, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False)
+ADAGRAD = dict(lr=0.05, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10,
+               maximize=False)
+RMSPROP = dict(lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False,
+               maximize=False)
+
+S_POW2 = dict(init_scale=65536.0, growth_factor=2.0, backoff_factor=0.5, growth_interval=4)
+S_ODD = dict(init_scale=3000.0, growth_factor=1.5, backoff_factor=0.6, growth_interval=3)
+S_TRIPLE = dict(init_scale=1024.0, growth_factor=3.0, backoff_factor=0.25, growth_interval=5)
+
+
+def case(name, opt, options, scaler, inject, seed):
+    return dict(name=name, optimizer=opt, options=options, scaler=scaler, inject=inject, seed=seed)
+
+
+CASES = [
+    case("adam/default", "adam", dict(ADAM), S_POW2, INJECT_A, 1),
+    case("adam/amsgrad+wd+maximize/odd-scale", "adam",
+         dict(ADAM, weight_decay=0.1, amsgrad=True, maximize=True), S_ODD, INJECT_B, 2),
+    case("adamw/wd+betas/triple-scale", "adamw",
+         dict(ADAM, weight_decay=0.05, betas=(0.8, 0.95)), S_TRIPLE, INJECT_A, 3),
+    case("adamw/amsgrad+wd+maximize", "adamw",
+         dict(ADAM, lr=0.003, weight_decay=0.01, amsgrad=True, maximize=True), S_POW2, INJECT_B, 4),
+    case("sgd/plain", "sgd", dict(SGD), S_POW2, INJECT_A, 5),
+    case("sgd/momentum+nesterov+wd/odd-scale", "sgd",
+         dict(SGD, momentum=0.9, nesterov=True, weight_decay=0.01), S_ODD, INJECT_B, 6),
+    case("sgd/momentum+dampening+wd+maximize", "sgd",
+         dict(SGD, lr=0.02, momentum=0.8, dampening=0.1, weight_decay=0.02, maximize=True), S_TRIPLE,
+         INJECT_A, 7),
+    case("adagrad/default", "adagrad", dict(ADAGRAD), S_POW2, INJECT_B, 8),
+    case("adagrad/lr_decay+wd+init+maximize/odd-scale", "adagrad",
+         dict(ADAGRAD, lr_decay=0.01, weight_decay=0.1, initial_accumulator_value=0.1, maximize=True),
+         S_ODD, INJECT_A, 9),
+    case("rmsprop/default", "rmsprop", dict(RMSPROP), S_POW2, INJECT_A, 10),
+    case("rmsprop/momentum+wd+maximize/odd-scale", "rmsprop",
+         dict(RMSPROP, momentum=0.5, weight_decay=0.01, maximize=True), S_ODD, INJECT_B, 11),
+    case("rmsprop/centered+momentum/triple-scale", "rmsprop",
+         dict(RMSPROP, momentum=0.3, centered=True), S_TRIPLE, INJECT_B, 12),
+]
+
+CTORS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD,
+         "adagrad": torch.optim.Adagrad, "rmsprop": torch.optim.RMSprop}
+STATE = {"adam": ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"], "adamw": ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"],
+         "sgd": ["momentum_buffer"], "adagrad": ["sum"],
+         "rmsprop": ["square_avg", "momentum_buffer", "grad_avg"]}
+
+
+def run(c):
+    rng = Rng(c["seed"])
+    params = []
+    for n in LENGTHS:
+        params.append(torch.nn.Parameter(torch.tensor(np.array([rng.unit() for _ in range(n)], dtype=np.float32))))
+    impl = {"foreach": False} if c["optimizer"] == "rmsprop" else {"fused": True}
+    opt = CTORS[c["optimizer"]](params, **c["options"], **impl)
+    path = "fused" if getattr(opt, "_step_supports_amp_scaling", False) else "unscale"
+    sc = c["scaler"]
+    scaler = torch.amp.GradScaler("cpu", init_scale=sc["init_scale"], growth_factor=sc["growth_factor"],
+                                  backoff_factor=sc["backoff_factor"], growth_interval=sc["growth_interval"])
+    scaler.scale(torch.zeros(()))  # makes the scale tensor, as scaling the loss would
+    steps = []
+    for s in range(1, STEPS + 1):
+        scale = scaler.get_scale()
+        s32 = np.float32(scale)
+        assert float(s32) == scale
+        for p in params:
+            e = rng.next() % 10
+            mag = np.float32(2.0 ** (int(e) - 8))
+            g = np.array([np.float32(np.float32(rng.unit() * mag) * s32) for _ in range(p.numel())], dtype=np.float32)
+            p.grad = torch.tensor(g)
+        inj = c["inject"].get(s)
+        if inj is not None:
+            p, i, kind = inj
+            params[p].grad[i] = torch.tensor(SPECIAL[kind])
+        before = [p.detach().clone() for p in params]
+        scaler.step(opt)
+        skipped = sum(v.item() for v in scaler._found_inf_per_device(opt).values()) != 0
+        scaler.update()
+        assert skipped == (inj is not None), (c["name"], s)
+        if skipped:
+            assert all(torch.equal(b, p.detach()) for b, p in zip(before, params)), (c["name"], s)
+        steps.append({"scale": scale, "inject": list(inj) if inj else None, "skipped": skipped,
+                      "params": [b64(p) for p in params], "grads_fnv": [fnv(p.grad) for p in params]})
+    state = {}
+    st = opt.state[params[0]]
+    if "step" in st:
+        state["step"] = int(st["step"].item())
+    for key in STATE[c["optimizer"]]:
+        if key in st and st[key] is not None and st[key].numel() > 0:
+            state[key] = [b64(opt.state[p][key]) for p in params]
+    options = {k: (list(v) if isinstance(v, tuple) else v) for k, v in c["options"].items()}
+    return {"name": c["name"], "optimizer": c["optimizer"], "options": options, "impl": impl, "path": path,
+            "scaler": sc, "seed": c["seed"], "lengths": LENGTHS, "steps": steps,
+            "final_scale": scaler.get_scale(), "state": state}
+
+
+def main():
+    torch.set_num_threads(1)
+    out = {"torch_version": torch.__version__, "generator": "tests/torch/gen_gradscaler.py",
+           "dtype": "float32", "threads": 1, "cases": [run(c) for c in CASES]}
+    # One line per step and per state entry: small, and a diff shows which step changed.
+    compact = lambda v: json.dumps(v, separators=(",", ":"))
+    lines = ["{"]
+    for k in ("torch_version", "generator", "dtype", "threads"):
+        lines.append(" %s: %s," % (compact(k), compact(out[k])))
+    lines.append(' "cases": [')
+    for ci, c in enumerate(out["cases"]):
+        lines.append("  {")
+        for k, v in c.items():
+            if k == "steps":
+                lines.append('   "steps": [')
+                lines += ["    " + compact(s) + ("," if si + 1 < len(v) else "") for si, s in enumerate(v)]
+                lines.append("   ],")
+            elif k == "state":
+                lines.append('   "state": {')
+                lines += ["    %s: %s" % (compact(sk), compact(sv)) + ("," if si + 1 < len(v) else "")
+                          for si, (sk, sv) in enumerate(v.items())]
+                lines.append("   }")
+            else:
+                lines.append("   %s: %s," % (compact(k), compact(v)))
+        lines.append("  }" + ("," if ci + 1 < len(out["cases"]) else ""))
+    lines.append(" ]")
+    lines.append("}")
+    text = "\n".join(lines) + "\n"
+    assert json.loads(text) == json.loads(json.dumps(out))
+    with open(sys.argv[1], "w") as f:
+        f.write(text)
+
+
+if __name__ == "__main__":
+    main()
