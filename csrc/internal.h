@@ -1,6 +1,7 @@
 /*
- * internal.h - what the CPU backend's translation units share: the context, the
- * parallel loop over a tensor list, argument checks and the per-ISA kernel macros.
+ * internal.h - what the CPU backend's translation units share: the context, ISA
+ * detection, the parallel loop over a tensor list, argument checks, the parallel fill
+ * and the per-ISA kernel macros.
  *
  * Every .c file of csrc is compiled on its own (by cgo and by CMake), so everything here is
  * either a declaration of a function defined in exactly one .c file (prefixed
@@ -29,6 +30,13 @@ enum {
     GI_ISA_COUNT = 1,
 #endif
 };
+
+/* Whether this CPU runs kernel build isa (GI_ISA_*). */
+int gi_cpu_has(int isa);
+/* Public enum -> kernel build index, or -1 if this build has no such kernels. */
+int gi_isa_index(goptim_isa isa);
+/* The fastest instruction set this CPU and this build have (a context's default). */
+goptim_isa gi_best_isa(void);
 
 #define GI_INLINE static inline __attribute__((always_inline))
 
@@ -118,6 +126,12 @@ int64_t gi_chunk_count(int64_t total);
 
 /* ctx->slots with room for n doubles, zeroed (grow-only); NULL if out of memory. */
 double *gi_slots(goptim_context *ctx, int64_t n);
+
+/* ---------------------------------------------------------------- memory */
+
+/* dst[0..n) = v through gi_for_range, streamed when large (goptim_alloc zeroes with
+ * it). The caller holds the context lock. */
+void gi_fill_range(goptim_context *ctx, float *dst, float v, int64_t n);
 
 /* ---------------------------------------------------------------- AMP and clipping */
 
