@@ -1,33 +1,25 @@
 /*
- * adagrad.c - Adagrad (dense), as torch.optim's single-tensor path computes it.
+ * adagrad.c - Adagrad on the CPU: the loop over elements of adagrad_math.h's update,
+ * instantiated per ISA and option set, and the entry point.
  */
-#include "kernel.h"
+#include "adagrad_math.h"
 
 typedef struct {
-    float neg_clr, eps, weight_decay;
+    gm_adagrad_k m;
     float scale, gmul;
 } adagrad_k;
 
-/*
- * torch 1.13 _single_tensor_adagrad, op by op (fused where torch fuses, see kernel.h):
- *   grad = grad.add(param, alpha=weight_decay)   (weight_decay != 0)
- *   clr = lr / (1 + (step - 1) * lr_decay)       (double, host)
- *   state_sum.addcmul_(grad, grad, value=1)
- *   std = state_sum.sqrt().add_(eps)
- *   param.addcdiv_(grad, std, value=-clr)
- */
 GI_INLINE void adagrad_body(int64_t n, float *restrict p, float *restrict g, float *restrict sum, const adagrad_k *k,
                             const int WD, const int SC, const int HW) {
-    const float neg_clr = k->neg_clr, eps = k->eps, weight_decay = k->weight_decay;
+    const gm_adagrad_k km = k->m;
     const float scale = k->scale, gmul = k->gmul;
     for (int64_t i = 0; i < n; i++) {
-        float grad = gi_grad(g, i, scale, gmul, SC);
-        const float param = p[i];
-        if (WD) grad = gi_fma(weight_decay, param, grad, HW);
-        const float state_sum = gi_fma(1.0f * grad, grad, sum[i], HW);
+        const float grad = gm_unscale(g[i], scale, SC);
+        if (SC) g[i] = grad;
+        float param = p[i], state_sum = sum[i];
+        gm_adagrad_update(&km, &param, gm_grad_use(grad, gmul), &state_sum, WD, HW);
+        p[i] = param;
         sum[i] = state_sum;
-        const float std = sqrtf(state_sum) + eps;
-        p[i] = param + neg_clr * grad / std;
     }
 }
 
@@ -80,11 +72,8 @@ goptim_status goptim_adagrad_step(goptim_context *ctx, const goptim_tensor_list 
     int has_scale;
     if (gi_resolve_aux(aux, hp->maximize, &has_scale, &j.k.scale, &j.k.gmul)) goto out; /* found_inf */
 
-    const double clr = hp->lr / (1 + ((double)step - 1) * hp->lr_decay);
-    j.k.neg_clr = (float)(-clr);
-    j.k.eps = (float)hp->eps;
-    j.k.weight_decay = (float)hp->weight_decay;
-    j.fn = adagrad_table[ctx->isa][hp->weight_decay != 0][has_scale];
+    j.k.m = gm_adagrad_scalars(hp, step);
+    j.fn = adagrad_table[ctx->isa][j.k.m.wd][has_scale];
     gi_for_list(ctx, list, total, adagrad_piece, &j);
 out:
     gi_leave(ctx);

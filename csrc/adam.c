@@ -1,57 +1,28 @@
 /*
- * adam.c - Adam and AdamW, as torch.optim's single-tensor path computes them.
+ * adam.c - Adam and AdamW on the CPU: the loop over elements of adam_math.h's update,
+ * instantiated per ISA and option set, and the entry point.
  */
-#include "kernel.h"
+#include "adam_math.h"
 
-/* Scalars of one step, derived in double on the host and rounded to float once. */
 typedef struct {
-    float beta1, one_minus_beta1, beta2, one_minus_beta2;
-    float neg_step_size; /* -(lr / (1 - beta1^t)) */
-    float bc2_sqrt;      /* sqrt(1 - beta2^t) */
-    float eps, weight_decay, decay; /* decay = 1 - lr*weight_decay (AdamW) */
+    gm_adam_k m;
     float scale, gmul;
 } adam_k;
 
-enum { WD_NONE = 0, WD_L2 = 1, WD_DECOUPLED = 2 };
-
-/*
- * torch 1.13 _single_tensor_adam(w), op by op (fused where torch fuses, see kernel.h):
- *   param.mul_(1 - lr*wd)                          (AdamW)
- *   grad = grad.add(param, alpha=wd)               (Adam with weight decay)
- *   exp_avg.mul_(beta1).add_(grad, alpha=1-beta1)
- *   exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1-beta2)
- *   torch.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)   (amsgrad)
- *   denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
- *   param.addcdiv_(exp_avg, denom, value=-step_size)
- * addcmul is self + value*t1*t2 and addcdiv is self + value*t1/t2 in ATen.
- * The square root and the two divisions stay as torch has them: eps is added after the
- * square root, so a reciprocal square root (rsqrt14 + Newton step) would change the
- * results, not only their rounding, and with AVX2/AVX-512 the step already moves its
- * bytes at the speed of a copy (bench/cpu-2026-11-29.md), so they cost nothing visible.
- */
 GI_INLINE void adam_body(int64_t n, float *restrict p, float *restrict g, float *restrict m, float *restrict v,
                          float *restrict vmax, const adam_k *k, const int WD, const int AMS, const int SC,
                          const int HW) {
-    const float beta1 = k->beta1, one_minus_beta1 = k->one_minus_beta1;
-    const float beta2 = k->beta2, one_minus_beta2 = k->one_minus_beta2;
-    const float neg_step_size = k->neg_step_size, bc2_sqrt = k->bc2_sqrt, eps = k->eps;
-    const float weight_decay = k->weight_decay, decay = k->decay, scale = k->scale, gmul = k->gmul;
+    const gm_adam_k km = k->m;
+    const float scale = k->scale, gmul = k->gmul;
     for (int64_t i = 0; i < n; i++) {
-        float grad = gi_grad(g, i, scale, gmul, SC);
-        float param = p[i];
-        if (WD == WD_DECOUPLED) param = param * decay;
-        if (WD == WD_L2) grad = gi_fma(weight_decay, param, grad, HW);
-        const float exp_avg = gi_fma(one_minus_beta1, grad, m[i] * beta1, HW);
-        const float exp_avg_sq = gi_fma(one_minus_beta2 * grad, grad, v[i] * beta2, HW);
+        const float grad = gm_unscale(g[i], scale, SC);
+        if (SC) g[i] = grad;
+        float param = p[i], exp_avg = m[i], exp_avg_sq = v[i], max_sq = AMS ? vmax[i] : 0.0f;
+        gm_adam_update(&km, &param, gm_grad_use(grad, gmul), &exp_avg, &exp_avg_sq, &max_sq, WD, AMS, HW);
+        p[i] = param;
         m[i] = exp_avg;
         v[i] = exp_avg_sq;
-        float vhat = exp_avg_sq;
-        if (AMS) {
-            vhat = gi_max_nan(vmax[i], exp_avg_sq);
-            vmax[i] = vhat;
-        }
-        const float denom = sqrtf(vhat) / bc2_sqrt + eps;
-        p[i] = param + neg_step_size * exp_avg / denom;
+        if (AMS) vmax[i] = max_sq;
     }
 }
 
@@ -114,24 +85,8 @@ goptim_status goptim_adam_step(goptim_context *ctx, const goptim_tensor_list *li
     int has_scale;
     if (gi_resolve_aux(aux, hp->maximize, &has_scale, &j.k.scale, &j.k.gmul)) goto out; /* found_inf */
 
-    /* As torch's Python computes them, in double. */
-    const double t = (double)step;
-    const double bias_correction1 = 1 - pow(hp->beta1, t);
-    const double bias_correction2 = 1 - pow(hp->beta2, t);
-    const double step_size = hp->lr / bias_correction1;
-    j.k.beta1 = (float)hp->beta1;
-    j.k.one_minus_beta1 = (float)(1 - hp->beta1);
-    j.k.beta2 = (float)hp->beta2;
-    j.k.one_minus_beta2 = (float)(1 - hp->beta2);
-    j.k.neg_step_size = (float)(-step_size);
-    j.k.bc2_sqrt = (float)sqrt(bias_correction2);
-    j.k.eps = (float)hp->eps;
-    j.k.weight_decay = (float)hp->weight_decay;
-    j.k.decay = (float)(1 - hp->lr * hp->weight_decay);
-
-    int wd = WD_NONE;
-    if (hp->decoupled_weight_decay) wd = WD_DECOUPLED; /* torch's AdamW multiplies even by 1 - lr*0 */
-    else if (hp->weight_decay != 0) wd = WD_L2;
+    j.k.m = gm_adam_scalars(hp, step);
+    const int wd = j.k.m.wd_mode;
     j.fn = adam_table[ctx->isa][wd][j.amsgrad][has_scale];
     gi_for_list(ctx, list, total, adam_piece, &j);
 out:

@@ -2,7 +2,7 @@
  * grad.c - gradient utilities: total norm (OpenBLAS reductions), clipping by norm and
  * by value, the AMP non-finite check with unscaling, and zeroing.
  */
-#include "kernel.h"
+#include "gm_ops.h" /* includes kernel.h first */
 
 #include <cblas.h>
 #include <float.h>
@@ -206,7 +206,7 @@ goptim_status goptim_clip_grad_by_norm(goptim_context *ctx, const goptim_tensor_
     }
     st = gi_check_list(ctx, "clip_grad_by_norm", list, 0, 0u, &total);
     if (st) goto out;
-    grad_job j = {list, ctx->isa, gi_clip_coef(*norm, max_norm), 0, 0, NULL};
+    grad_job j = {list, ctx->isa, gm_clip_coef(*norm, (float)max_norm), 0, 0, NULL};
     if (j.a == 1.0f) goto out; /* g * 1 == g bit for bit: skip the pass */
     gi_for_list(ctx, list, total, scale_piece, &j);
 out:

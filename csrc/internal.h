@@ -146,11 +146,4 @@ void gi_fill_range(goptim_context *ctx, float *dst, float v, int64_t n);
  */
 int gi_resolve_aux(const goptim_step_aux *aux, int maximize, int *has_scale, float *scale, float *gmul);
 
-/* torch.nn.utils.clip_grad_norm_'s coefficient in float:
- * clamp(reciprocal(norm + 1e-6) * max_norm, max=1); NaN propagates. */
-static inline float gi_clip_coef(float norm, double max_norm) {
-    float c = (1.0f / (norm + 1e-6f)) * (float)max_norm;
-    return c > 1.0f ? 1.0f : c;
-}
-
 #endif /* GOPTIM_INTERNAL_H */

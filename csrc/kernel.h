@@ -34,9 +34,6 @@ extern float fmaf(float, float, float) __attribute__((const, nothrow, leaf));
 #endif
 #include "internal.h"
 
-/* torch.maximum: NaN in either argument gives NaN. */
-GI_INLINE float gi_max_nan(float a, float b) { return (a > b || a != a) ? a : b; }
-
 /*
  * fma(a, b, c) = a*b + c rounded once, without hardware FMA: a*b is exact in double,
  * the double sum is made round-to-odd from its exact error (TwoSum), and rounding a
@@ -64,18 +61,5 @@ GI_INLINE float gi_fma_soft(float a, float b, float c) {
 
 /* a*b + c rounded once; HW: the build has an FMA instruction (a compile-time constant). */
 GI_INLINE float gi_fma(float a, float b, float c, const int HW) { return HW ? fmaf(a, b, c) : gi_fma_soft(a, b, c); }
-
-/*
- * The gradient as every update reads it: unscaled (and written back) when SC, then
- * multiplied by gmul (clip coefficient, negated for maximize).
- */
-GI_INLINE float gi_grad(float *restrict g, int64_t i, float scale, float gmul, const int SC) {
-    float gi = g[i];
-    if (SC) {
-        gi = gi / scale;
-        g[i] = gi;
-    }
-    return gi * gmul;
-}
 
 #endif /* GOPTIM_KERNEL_H */

@@ -1,53 +1,28 @@
 /*
- * rmsprop.c - RMSprop (centered, momentum, weight decay, maximize), as torch.optim's
- * single-tensor path computes it.
+ * rmsprop.c - RMSprop on the CPU: the loop over elements of rmsprop_math.h's update,
+ * instantiated per ISA and option set, and the entry point.
  */
-#include "kernel.h"
+#include "rmsprop_math.h"
 
 typedef struct {
-    float alpha, one_minus_alpha, eps, weight_decay, momentum, neg_lr;
+    gm_rmsprop_k m;
     float scale, gmul;
 } rmsprop_k;
 
-/*
- * torch 1.13 _single_tensor_rmsprop, op by op (fused where torch fuses, see kernel.h):
- *   grad = grad.add(param, alpha=weight_decay)                 (weight_decay != 0)
- *   square_avg.mul_(alpha).addcmul_(grad, grad, value=1-alpha)
- *   grad_avg.mul_(alpha).add_(grad, alpha=1-alpha)             (centered)
- *   avg = square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()   (centered)
- *   avg = square_avg.sqrt()                                    (not centered)
- *   avg = avg.add_(eps)
- *   buf.mul_(momentum).addcdiv_(grad, avg); param.add_(buf, alpha=-lr)   (momentum > 0)
- *   param.addcdiv_(grad, avg, value=-lr)                       (no momentum)
- */
 GI_INLINE void rmsprop_body(int64_t n, float *restrict p, float *restrict g, float *restrict sq,
                             float *restrict mbuf, float *restrict gavg, const rmsprop_k *k, const int WD,
                             const int CENT, const int MOM, const int SC, const int HW) {
-    const float alpha = k->alpha, one_minus_alpha = k->one_minus_alpha, eps = k->eps;
-    const float weight_decay = k->weight_decay, momentum = k->momentum, neg_lr = k->neg_lr;
+    const gm_rmsprop_k km = k->m;
     const float scale = k->scale, gmul = k->gmul;
     for (int64_t i = 0; i < n; i++) {
-        float grad = gi_grad(g, i, scale, gmul, SC);
-        const float param = p[i];
-        if (WD) grad = gi_fma(weight_decay, param, grad, HW);
-        const float square_avg = gi_fma(one_minus_alpha * grad, grad, sq[i] * alpha, HW);
+        const float grad = gm_unscale(g[i], scale, SC);
+        if (SC) g[i] = grad;
+        float param = p[i], square_avg = sq[i], buf = MOM ? mbuf[i] : 0.0f, grad_avg = CENT ? gavg[i] : 0.0f;
+        gm_rmsprop_update(&km, &param, gm_grad_use(grad, gmul), &square_avg, &buf, &grad_avg, WD, CENT, MOM, HW);
+        p[i] = param;
         sq[i] = square_avg;
-        float avg;
-        if (CENT) {
-            const float grad_avg = gi_fma(one_minus_alpha, grad, gavg[i] * alpha, HW);
-            gavg[i] = grad_avg;
-            avg = sqrtf(gi_fma(-1.0f * grad_avg, grad_avg, square_avg, HW));
-        } else {
-            avg = sqrtf(square_avg);
-        }
-        avg = avg + eps;
-        if (MOM) {
-            const float buf = mbuf[i] * momentum + 1.0f * grad / avg;
-            mbuf[i] = buf;
-            p[i] = gi_fma(neg_lr, buf, param, HW);
-        } else {
-            p[i] = param + neg_lr * grad / avg;
-        }
+        if (MOM) mbuf[i] = buf;
+        if (CENT) gavg[i] = grad_avg;
     }
 }
 
@@ -111,13 +86,8 @@ goptim_status goptim_rmsprop_step(goptim_context *ctx, const goptim_tensor_list 
     int has_scale;
     if (gi_resolve_aux(aux, hp->maximize, &has_scale, &j.k.scale, &j.k.gmul)) goto out; /* found_inf */
 
-    j.k.alpha = (float)hp->alpha;
-    j.k.one_minus_alpha = (float)(1 - hp->alpha);
-    j.k.eps = (float)hp->eps;
-    j.k.weight_decay = (float)hp->weight_decay;
-    j.k.momentum = (float)hp->momentum;
-    j.k.neg_lr = (float)(-hp->lr);
-    j.fn = rmsprop_table[ctx->isa][hp->weight_decay != 0][j.centered][j.momentum][has_scale];
+    j.k.m = gm_rmsprop_scalars(hp, step);
+    j.fn = rmsprop_table[ctx->isa][j.k.m.wd][j.centered][j.momentum][has_scale];
     gi_for_list(ctx, list, total, rmsprop_piece, &j);
 out:
     gi_leave(ctx);

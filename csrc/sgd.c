@@ -1,40 +1,25 @@
 /*
- * sgd.c - SGD (momentum, dampening, Nesterov, weight decay, maximize), as torch.optim's
- * single-tensor path computes it.
+ * sgd.c - SGD on the CPU: the loop over elements of sgd_math.h's update, instantiated
+ * per ISA and option set, and the entry point.
  */
-#include "kernel.h"
+#include "sgd_math.h"
 
 typedef struct {
-    float neg_lr, momentum, one_minus_dampening, weight_decay;
+    gm_sgd_k m;
     float scale, gmul;
 } sgd_k;
 
-enum { MOM_NONE = 0, MOM_FIRST = 1, MOM_RUN = 2 };
-
-/*
- * torch 1.13 _single_tensor_sgd, op by op (fused where torch fuses, see kernel.h):
- *   d_p = d_p.add(param, alpha=weight_decay)               (weight_decay != 0)
- *   buf = clone(d_p)                                       (momentum, first step)
- *   buf.mul_(momentum).add_(d_p, alpha=1-dampening)        (momentum, later steps)
- *   d_p = nesterov ? d_p.add(buf, alpha=momentum) : buf
- *   param.add_(d_p, alpha=-lr)
- */
 GI_INLINE void sgd_body(int64_t n, float *restrict p, float *restrict g, float *restrict mbuf, const sgd_k *k,
                         const int WD, const int MOM, const int NEST, const int SC, const int HW) {
-    const float neg_lr = k->neg_lr, momentum = k->momentum, one_minus_dampening = k->one_minus_dampening;
-    const float weight_decay = k->weight_decay, scale = k->scale, gmul = k->gmul;
+    const gm_sgd_k km = k->m;
+    const float scale = k->scale, gmul = k->gmul;
     for (int64_t i = 0; i < n; i++) {
-        float d_p = gi_grad(g, i, scale, gmul, SC);
-        const float param = p[i];
-        if (WD) d_p = gi_fma(weight_decay, param, d_p, HW);
-        if (MOM != MOM_NONE) {
-            float buf;
-            if (MOM == MOM_FIRST) buf = d_p;
-            else buf = gi_fma(one_minus_dampening, d_p, mbuf[i] * momentum, HW);
-            mbuf[i] = buf;
-            d_p = NEST ? gi_fma(momentum, buf, d_p, HW) : buf;
-        }
-        p[i] = gi_fma(neg_lr, d_p, param, HW);
+        const float grad = gm_unscale(g[i], scale, SC);
+        if (SC) g[i] = grad;
+        float param = p[i], buf = MOM == GM_MOM_RUN ? mbuf[i] : 0.0f;
+        gm_sgd_update(&km, &param, gm_grad_use(grad, gmul), &buf, WD, MOM, NEST, HW);
+        p[i] = param;
+        if (MOM != GM_MOM_NONE) mbuf[i] = buf;
     }
 }
 
@@ -95,13 +80,8 @@ goptim_status goptim_sgd_step(goptim_context *ctx, const goptim_tensor_list *lis
     int has_scale;
     if (gi_resolve_aux(aux, hp->maximize, &has_scale, &j.k.scale, &j.k.gmul)) goto out; /* found_inf */
 
-    j.k.neg_lr = (float)(-hp->lr);
-    j.k.momentum = (float)hp->momentum;
-    j.k.one_minus_dampening = (float)(1 - hp->dampening);
-    j.k.weight_decay = (float)hp->weight_decay;
-    const int mom = !j.momentum ? MOM_NONE : step == 1 ? MOM_FIRST : MOM_RUN;
-    const int nest = j.momentum && hp->nesterov;
-    j.fn = sgd_table[ctx->isa][hp->weight_decay != 0][mom][nest][has_scale];
+    j.k.m = gm_sgd_scalars(hp, step);
+    j.fn = sgd_table[ctx->isa][j.k.m.wd][j.k.m.mom_mode][j.k.m.nesterov][has_scale];
     gi_for_list(ctx, list, total, sgd_piece, &j);
 out:
     gi_leave(ctx);

@@ -1,5 +1,5 @@
 /* step_aux.c - resolving a step's goptim_step_aux: skip on found_inf, unscaling, clipping, maximize. */
-#include "internal.h"
+#include "gm_ops.h" /* gm_clip_coef; includes kernel.h and internal.h */
 
 int gi_resolve_aux(const goptim_step_aux *aux, int maximize, int *has_scale, float *scale, float *gmul) {
     *has_scale = 0;
@@ -11,7 +11,7 @@ int gi_resolve_aux(const goptim_step_aux *aux, int maximize, int *has_scale, flo
             *has_scale = 1;
             *scale = *aux->grad_scale;
         }
-        if (aux->clip_norm && aux->max_norm > 0) coef = gi_clip_coef(*aux->clip_norm, aux->max_norm);
+        if (aux->clip_norm && aux->max_norm > 0) coef = gm_clip_coef(*aux->clip_norm, (float)aux->max_norm);
     }
     *gmul = maximize ? -coef : coef;
     return 0;

@@ -1,12 +1,18 @@
 /*
- * optim_common.h - optimizer configurations, a double-precision reference of each
- * update (written from the equations in DESIGN.md, independently of the kernels) and
- * helpers to run the C kernels on one tensor or on a list.
+ * optim_common.h - optimizer configurations, the exact float reference of each update
+ * (the optimizers' math of csrc/<optimizer>_math.h in a plain scalar loop) and helpers to
+ * run the C kernels on one tensor or on a list.
  */
 #ifndef GOPTIM_OPTIM_COMMON_H
 #define GOPTIM_OPTIM_COMMON_H
 
 #include "testutil.h"
+
+#define GM_HOST_REFERENCE 1
+#include "adagrad_math.h"
+#include "adam_math.h"
+#include "rmsprop_math.h"
+#include "sgd_math.h"
 
 typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAGRAD, OPT_RMSPROP } opt_kind;
 
@@ -78,63 +84,32 @@ static inline goptim_status opt_step(goptim_context *ctx, const opt_config *c, c
     return GOPTIM_ERR_INVALID_ARGUMENT;
 }
 
-/* One step of the reference in double, from the DESIGN.md equations. */
-static inline void ref_step(const opt_config *c, int64_t n, double *p, const double *gin, double *s0, double *s1,
-                            double *s2, int64_t t) {
+/* One step of the exact float reference: the shared math, element by element, with no
+ * ISA, vector width, threading or chunking, so the kernels must give its bits. */
+static inline void ref_step(const opt_config *c, int64_t n, float *p, const float *gin, float *s0, float *s1,
+                            float *s2, int64_t t) {
+    const float gmul = opt_maximize(c) ? -1.0f : 1.0f;
     for (int64_t i = 0; i < n; i++) {
-        double g = gin[i];
+        const float g = gm_grad_use(gin[i], gmul);
         switch (c->kind) {
         case OPT_SGD: {
-            const goptim_sgd_params *h = &c->sgd;
-            if (h->maximize) g = -g;
-            if (h->weight_decay != 0) g += h->weight_decay * p[i];
-            if (h->momentum != 0) {
-                s0[i] = t == 1 ? g : h->momentum * s0[i] + (1 - h->dampening) * g;
-                g = h->nesterov ? g + h->momentum * s0[i] : s0[i];
-            }
-            p[i] -= h->lr * g;
+            const gm_sgd_k k = gm_sgd_scalars(&c->sgd, t);
+            gm_sgd_update(&k, &p[i], g, &s0[i], k.wd, k.mom_mode, k.nesterov);
             break;
         }
         case OPT_ADAM: {
-            const goptim_adam_params *h = &c->adam;
-            if (h->maximize) g = -g;
-            if (h->decoupled_weight_decay) p[i] *= 1 - h->lr * h->weight_decay;
-            else if (h->weight_decay != 0) g += h->weight_decay * p[i];
-            s0[i] = h->beta1 * s0[i] + (1 - h->beta1) * g;
-            s1[i] = h->beta2 * s1[i] + (1 - h->beta2) * g * g;
-            double bc1 = 1 - pow(h->beta1, (double)t), bc2 = 1 - pow(h->beta2, (double)t);
-            double vhat = s1[i];
-            if (h->amsgrad) vhat = s2[i] = s2[i] > s1[i] ? s2[i] : s1[i];
-            p[i] -= (h->lr / bc1) * s0[i] / (sqrt(vhat) / sqrt(bc2) + h->eps);
+            const gm_adam_k k = gm_adam_scalars(&c->adam, t);
+            gm_adam_update(&k, &p[i], g, &s0[i], &s1[i], &s2[i], k.wd_mode, c->adam.amsgrad != 0);
             break;
         }
         case OPT_ADAGRAD: {
-            const goptim_adagrad_params *h = &c->adagrad;
-            if (h->maximize) g = -g;
-            if (h->weight_decay != 0) g += h->weight_decay * p[i];
-            double clr = h->lr / (1 + (double)(t - 1) * h->lr_decay);
-            s0[i] += g * g;
-            p[i] -= clr * g / (sqrt(s0[i]) + h->eps);
+            const gm_adagrad_k k = gm_adagrad_scalars(&c->adagrad, t);
+            gm_adagrad_update(&k, &p[i], g, &s0[i], k.wd);
             break;
         }
         case OPT_RMSPROP: {
-            const goptim_rmsprop_params *h = &c->rms;
-            if (h->maximize) g = -g;
-            if (h->weight_decay != 0) g += h->weight_decay * p[i];
-            s0[i] = h->alpha * s0[i] + (1 - h->alpha) * g * g;
-            double avg;
-            if (h->centered) {
-                s2[i] = h->alpha * s2[i] + (1 - h->alpha) * g;
-                avg = sqrt(s0[i] - s2[i] * s2[i]) + h->eps;
-            } else {
-                avg = sqrt(s0[i]) + h->eps;
-            }
-            if (h->momentum > 0) {
-                s1[i] = h->momentum * s1[i] + g / avg;
-                p[i] -= h->lr * s1[i];
-            } else {
-                p[i] -= h->lr * g / avg;
-            }
+            const gm_rmsprop_k k = gm_rmsprop_scalars(&c->rms, t);
+            gm_rmsprop_update(&k, &p[i], g, &s0[i], &s1[i], &s2[i], k.wd, k.centered, k.mom);
             break;
         }
         }

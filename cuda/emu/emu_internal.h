@@ -4,7 +4,9 @@
 #ifndef GOPTIM_CUDA_EMU_INTERNAL_H
 #define GOPTIM_CUDA_EMU_INTERNAL_H
 
+#ifndef GOPTIM_EMULATE
 #define GOPTIM_EMULATE 1
+#endif
 
 #include <cstddef>
 #include <cstdint>

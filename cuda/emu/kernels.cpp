@@ -10,6 +10,7 @@
 #include <string>
 
 #include "emu_internal.h"
+#include "emu_launch.h"
 #include "ops.cuh"
 
 thread_local emu_dim3 threadIdx, blockIdx, gridDim, blockDim;
@@ -21,14 +22,9 @@ namespace {
 
 const char *const kSlotNames[kSlots] = {"param", "grad", "state[0]", "state[1]", "state[2]"};
 
-// The emulated get_table + upload: serialises the list (common.h, as context.cu does),
-// checks that every pointer the kernel will use is device memory and builds the chunk
-// table. The caller holds heap_mutex() shared from here to the end of the launch.
-struct Table {
-    const TensorDesc *descs = nullptr;
-    const int32_t *chunk_tensor = nullptr;
-    int64_t nchunks = 0;
-};
+}  // namespace
+
+namespace goptim_cuda_emu {
 
 goptim_status get_table(goptim_context *ctx, const goptim_tensor_list *list, unsigned slots, const char *what,
                         Table *out) {
@@ -62,21 +58,10 @@ goptim_status check_scalar(goptim_context *ctx, const char *what, const float *p
     return GOPTIM_OK;
 }
 
-// One launch of multi_tensor_kernel<Op>: every block, every thread of it in turn, then
-// after_block() (the block's epilogue that needs all its threads: a barrier on the GPU).
-template <class Op, class After>
-void run_grid(goptim_context *ctx, const Table &t, const Op &op, After &&after_block) {
-    gridDim.x = (unsigned)t.nchunks;
-    blockDim.x = kBlock;
-    for (int64_t b = 0; b < t.nchunks; ++b) {
-        blockIdx.x = (unsigned)b;
-        for (int th = 0; th < kBlock; ++th) {
-            threadIdx.x = (unsigned)th;
-            multi_tensor_kernel<Op>(t.descs, t.chunk_tensor, ctx->chunk, op);
-        }
-        after_block();
-    }
-}
+}  // namespace goptim_cuda_emu
+
+namespace {
+
 
 template <class Op>
 goptim_status run_op(goptim_context *ctx, const goptim_tensor_list *list, unsigned slots, const Op &op,
@@ -85,25 +70,6 @@ goptim_status run_op(goptim_context *ctx, const goptim_tensor_list *list, unsign
     Table t;
     goptim_status st = get_table(ctx, list, slots, what, &t);
     if (st != GOPTIM_OK || t.nchunks == 0) return st;
-    run_grid(ctx, t, op, [] {});
-    return GOPTIM_OK;
-}
-
-// A step: the aux scalars the kernel reads must be device memory too.
-template <class Op>
-goptim_status run_step(goptim_context *ctx, const goptim_tensor_list *list, const goptim_step_aux *aux,
-                       const Op &op, const char *what) {
-    std::shared_lock<std::shared_mutex> lock(heap_mutex());
-    Table t;
-    goptim_status st = get_table(ctx, list, Op::kLoad | Op::kStore, what, &t);
-    if (st != GOPTIM_OK || t.nchunks == 0) return st;
-    if (aux) {
-        bool unscale, clip;
-        aux_flags(aux, &unscale, &clip);
-        if (unscale && (st = check_scalar(ctx, what, aux->grad_scale, "aux grad_scale")) != GOPTIM_OK) return st;
-        if ((st = check_scalar(ctx, what, aux->found_inf, "aux found_inf")) != GOPTIM_OK) return st;
-        if (clip && (st = check_scalar(ctx, what, aux->clip_norm, "aux clip_norm")) != GOPTIM_OK) return st;
-    }
     run_grid(ctx, t, op, [] {});
     return GOPTIM_OK;
 }
@@ -244,23 +210,10 @@ goptim_status run_check_finite(goptim_context *ctx, const goptim_tensor_list *li
 
 }  // namespace
 
-// ---------------------------------------------------------------- steps (step_entry.cuh)
-
-#define GOPTIM_EMU_STEP_ENTRY(fn, ptype, dispatch, kname)                                                 \
-    extern "C" goptim_status fn(goptim_context *ctx, const goptim_tensor_list *list, const ptype *hp,      \
-                                int64_t step, const goptim_step_aux *aux) {                                \
-        return enter(ctx, #fn, [&] {                                                                       \
-            if (!list || !hp) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, #fn ": NULL argument");        \
-            if (step < 1) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, #fn ": step must be >= 1");        \
-            return dispatch(*hp, step, aux,                                                                \
-                            [&](const auto &op) { return run_step(ctx, list, aux, op, kname); });           \
-        });                                                                                                \
-    }
-
-GOPTIM_EMU_STEP_ENTRY(goptim_sgd_step, goptim_sgd_params, dispatch_sgd, "sgd_kernel")
-GOPTIM_EMU_STEP_ENTRY(goptim_adam_step, goptim_adam_params, dispatch_adam, "adam_kernel")
-GOPTIM_EMU_STEP_ENTRY(goptim_adagrad_step, goptim_adagrad_params, dispatch_adagrad, "adagrad_kernel")
-GOPTIM_EMU_STEP_ENTRY(goptim_rmsprop_step, goptim_rmsprop_params, dispatch_rmsprop, "rmsprop_kernel")
+// ---------------------------------------------------------------- steps
+//
+// The optimizer steps are cuda/optim_<optimizer>.cu themselves, compiled for the host
+// (step_entry.cuh's emulated entry point runs them with run_step of emu_launch.h).
 
 // ---------------------------------------------------------------- gradients (grads.cu)
 

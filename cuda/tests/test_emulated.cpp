@@ -13,7 +13,12 @@
 #include <string>
 #include <vector>
 
-#include "ops.cuh"
+// The optimizers' ops and option dispatch, without their entry points.
+#define GOPTIM_OPS_ONLY 1
+#include "optim_adagrad.cu"
+#include "optim_adam.cu"
+#include "optim_rmsprop.cu"
+#include "optim_sgd.cu"
 #include "reference.h"
 
 thread_local emu_dim3 threadIdx, blockIdx, gridDim, blockDim;
@@ -191,7 +196,7 @@ static void run_grad_ops(const std::vector<int64_t> &numel, const int shift[5], 
     cb.max_norm = 2.0f;
     cb.coef = 1.f;
     emu_run(&l, chunk, cb);
-    const float coef = clip_coef_f(norm, 2.0f);
+    const float coef = gm_clip_coef(norm, 2.0f);
     for (size_t i = 0; i < numel.size(); ++i)
         for (int64_t j = 0; j < numel[i]; ++j) ref.at(1, i, j) = ref.at(1, i, j) * coef;
     compare(dev, ref, (tag + " clip_grad_by_norm").c_str());

@@ -1,40 +1,55 @@
-// Package reference is a plain float64 implementation of every update goptim's
-// kernels perform, written straight from torch.optim's equations for readability,
-// not speed. Tests compare the fp32 C and CUDA kernels against it; it is the
-// arbiter when torch itself is not at hand.
+// Package reference is the float64 statement of every update goptim's kernels perform,
+// written straight from torch.optim's equations for reading, not speed: the one
+// semantic reference of the Go tests (the kernels' exact float arithmetic is
+// csrc/<optimizer>_math.h; torch's golden trajectories arbitrate both).
+//
+// Every optimizer has a Round hook: nil computes in plain float64; a function is
+// applied to the result of every operation, which is how the fuzz tests run Monte
+// Carlo arithmetic (each result times 1+d*noise) on the same equations to measure how
+// far rounding can move each output.
 package reference
 
 import "math"
+
+// rounder returns r, or the identity when r is nil.
+func rounder(r func(float64) float64) func(float64) float64 {
+	if r == nil {
+		return func(x float64) float64 { return x }
+	}
+	return r
+}
 
 // SGD holds torch.optim.SGD's options.
 type SGD struct {
 	LR, Momentum, Dampening, WeightDecay float64
 	Nesterov, Maximize                   bool
+	Round                                func(float64) float64
 }
 
 // Step applies step t (1-based) to p with gradient g; buf is the momentum buffer.
 func (o SGD) Step(p, g, buf []float64, t int64) {
+	q := rounder(o.Round)
 	for i := range p {
 		gi := g[i]
 		if o.Maximize {
 			gi = -gi
 		}
 		if o.WeightDecay != 0 {
-			gi += o.WeightDecay * p[i]
+			gi = q(gi + q(o.WeightDecay*p[i]))
 		}
 		if o.Momentum != 0 {
 			if t == 1 {
 				buf[i] = gi
 			} else {
-				buf[i] = o.Momentum*buf[i] + (1-o.Dampening)*gi
+				buf[i] = q(q(o.Momentum*buf[i]) + q(q(1-o.Dampening)*gi))
 			}
 			if o.Nesterov {
-				gi += o.Momentum * buf[i]
+				gi = q(gi + q(o.Momentum*buf[i]))
 			} else {
 				gi = buf[i]
 			}
 		}
-		p[i] -= o.LR * gi
+		p[i] = q(p[i] - q(o.LR*gi))
 	}
 }
 
@@ -42,30 +57,32 @@ func (o SGD) Step(p, g, buf []float64, t int64) {
 type Adam struct {
 	LR, Beta1, Beta2, Eps, WeightDecay float64
 	AMSGrad, Maximize, Decoupled       bool
+	Round                              func(float64) float64
 }
 
 // Step applies step t to p; m, v, vmax are exp_avg, exp_avg_sq, max_exp_avg_sq.
 func (o Adam) Step(p, g, m, v, vmax []float64, t int64) {
-	bc1 := 1 - math.Pow(o.Beta1, float64(t))
-	bc2 := 1 - math.Pow(o.Beta2, float64(t))
+	q := rounder(o.Round)
+	bc1 := q(1 - math.Pow(o.Beta1, float64(t)))
+	bc2 := q(1 - math.Pow(o.Beta2, float64(t)))
 	for i := range p {
 		gi := g[i]
 		if o.Maximize {
 			gi = -gi
 		}
 		if o.Decoupled {
-			p[i] *= 1 - o.LR*o.WeightDecay
+			p[i] = q(p[i] * q(1-o.LR*o.WeightDecay))
 		} else if o.WeightDecay != 0 {
-			gi += o.WeightDecay * p[i]
+			gi = q(gi + q(o.WeightDecay*p[i]))
 		}
-		m[i] = o.Beta1*m[i] + (1-o.Beta1)*gi
-		v[i] = o.Beta2*v[i] + (1-o.Beta2)*gi*gi
+		m[i] = q(q(o.Beta1*m[i]) + q(q(1-o.Beta1)*gi))
+		v[i] = q(q(o.Beta2*v[i]) + q(q(q(1-o.Beta2)*gi)*gi))
 		vh := v[i]
 		if o.AMSGrad {
 			vmax[i] = math.Max(vmax[i], v[i])
 			vh = vmax[i]
 		}
-		p[i] -= o.LR / bc1 * m[i] / (math.Sqrt(vh)/math.Sqrt(bc2) + o.Eps)
+		p[i] = q(p[i] - q(q(o.LR/bc1)*q(m[i]/q(q(math.Sqrt(vh)/q(math.Sqrt(bc2)))+o.Eps))))
 	}
 }
 
@@ -73,21 +90,23 @@ func (o Adam) Step(p, g, m, v, vmax []float64, t int64) {
 type Adagrad struct {
 	LR, LRDecay, WeightDecay, Eps float64
 	Maximize                      bool
+	Round                         func(float64) float64
 }
 
 // Step applies step t to p; sum is the accumulator.
 func (o Adagrad) Step(p, g, sum []float64, t int64) {
-	clr := o.LR / (1 + float64(t-1)*o.LRDecay)
+	q := rounder(o.Round)
+	clr := q(o.LR / (1 + float64(t-1)*o.LRDecay))
 	for i := range p {
 		gi := g[i]
 		if o.Maximize {
 			gi = -gi
 		}
 		if o.WeightDecay != 0 {
-			gi += o.WeightDecay * p[i]
+			gi = q(gi + q(o.WeightDecay*p[i]))
 		}
-		sum[i] += gi * gi
-		p[i] -= clr * gi / (math.Sqrt(sum[i]) + o.Eps)
+		sum[i] = q(sum[i] + q(gi*gi))
+		p[i] = q(p[i] - q(clr*q(gi/q(q(math.Sqrt(sum[i]))+o.Eps))))
 	}
 }
 
@@ -95,31 +114,33 @@ func (o Adagrad) Step(p, g, sum []float64, t int64) {
 type RMSprop struct {
 	LR, Alpha, Eps, WeightDecay, Momentum float64
 	Centered, Maximize                    bool
+	Round                                 func(float64) float64
 }
 
 // Step applies one step to p; sq, buf, ga are square_avg, momentum_buffer, grad_avg.
 func (o RMSprop) Step(p, g, sq, buf, ga []float64) {
+	q := rounder(o.Round)
 	for i := range p {
 		gi := g[i]
 		if o.Maximize {
 			gi = -gi
 		}
 		if o.WeightDecay != 0 {
-			gi += o.WeightDecay * p[i]
+			gi = q(gi + q(o.WeightDecay*p[i]))
 		}
-		sq[i] = o.Alpha*sq[i] + (1-o.Alpha)*gi*gi
+		sq[i] = q(q(o.Alpha*sq[i]) + q(q(q(1-o.Alpha)*gi)*gi))
 		var avg float64
 		if o.Centered {
-			ga[i] = o.Alpha*ga[i] + (1-o.Alpha)*gi
-			avg = math.Sqrt(sq[i]-ga[i]*ga[i]) + o.Eps
+			ga[i] = q(q(o.Alpha*ga[i]) + q(q(1-o.Alpha)*gi))
+			avg = q(q(math.Sqrt(q(sq[i]-q(ga[i]*ga[i])))) + o.Eps)
 		} else {
-			avg = math.Sqrt(sq[i]) + o.Eps
+			avg = q(q(math.Sqrt(sq[i])) + o.Eps)
 		}
 		if o.Momentum > 0 {
-			buf[i] = o.Momentum*buf[i] + gi/avg
-			p[i] -= o.LR * buf[i]
+			buf[i] = q(q(o.Momentum*buf[i]) + q(gi/avg))
+			p[i] = q(p[i] - q(o.LR*buf[i]))
 		} else {
-			p[i] -= o.LR * gi / avg
+			p[i] = q(p[i] - q(o.LR*q(gi/avg)))
 		}
 	}
 }
