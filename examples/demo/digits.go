@@ -134,7 +134,6 @@ type digitsRun struct {
 }
 
 type digitsConfig struct {
-	math                  mlp.Math
 	epochs, batch, hidden int
 	lr, clip              float64
 	seed                  uint64
@@ -154,7 +153,7 @@ func trainDigits(o optimizer, train, heldOut dataset, cfg digitsConfig, report f
 		r.Batch = train.len() // gradient descent: the whole training set every step
 	}
 	r.FullBatch = r.Batch == train.len()
-	net, err := mlp.New(cfg.math, []int{digitsFeatures, cfg.hidden, digitsClasses}, max(r.Batch, heldOut.len()),
+	net, err := mlp.New([]int{digitsFeatures, cfg.hidden, digitsClasses}, max(r.Batch, heldOut.len()),
 		rand.New(rand.NewPCG(cfg.seed, 4)))
 	if err != nil {
 		return nil, err

@@ -1,140 +1,117 @@
 package mlp
 
 import (
-	"errors"
 	"fmt"
 	"math"
 
-	"gonum.org/v1/gonum/blas"
-
-	"github.com/goptim/goptim/cblas"
 	"github.com/goptim/goptim/optim"
 )
 
-// Math is all the arithmetic the MLP does, on row-major matrices held in optim tensors
-// (the first rows*cols elements of each). Keeping it behind an interface keeps the
-// model independent of where the tensors live: CPU does it with OpenBLAS and plain
-// loops over host memory; a GPU version would call goptim's sgemm (package binding)
-// and a few small kernels on device pointers (Tensor.Ptr).
-type Math interface {
-	// Gemm sets c = alpha*op(a)*op(b) + beta*c, where op(a) is m×k, op(b) is k×n and c
-	// is m×n, as cblas_sgemm with row-major storage and tight leading dimensions.
-	Gemm(transA, transB bool, m, n, k int, alpha float32, a, b *optim.Tensor, beta float32, c *optim.Tensor) error
-	// AddBias adds the vector bias (length cols) to every row of x.
-	AddBias(rows, cols int, x, bias *optim.Tensor) error
-	// SumRows sets out (length cols) to the sum of the rows of x.
-	SumRows(rows, cols int, x, out *optim.Tensor) error
-	// ReLU sets x = max(x, 0) on the first n elements.
-	ReLU(n int, x *optim.Tensor) error
-	// ReLUBackward zeroes dy where the ReLU output y is not positive.
-	ReLUBackward(n int, dy, y *optim.Tensor) error
-	// SoftmaxCrossEntropy takes logits (rows×cols) and class labels; it returns the
-	// summed cross-entropy of the rows and how many rows have their label as the
-	// arg-max, and, when dlogits is not nil, sets dlogits = (softmax - onehot) * scale.
-	SoftmaxCrossEntropy(rows, cols int, logits *optim.Tensor, labels []int, scale float32, dlogits *optim.Tensor) (loss float64, correct int, err error)
+// The MLP's arithmetic works on row-major matrices held in optim tensors (the first
+// rows*cols elements of each), on whichever backend the build links. The matrix
+// products are optim.Gemm calls (mlp.go), so they run on the backend's BLAS: OpenBLAS
+// on the CPU build, cuBLAS on the GPU build (-tags cuda). The element-wise steps below
+// are Go loops over host memory: the tensors themselves where they are host memory,
+// host copies where they are device memory. For this model (a 64×128 hidden layer and
+// batches of 64) the copies are a few kilobytes a step; a bigger model would want
+// device kernels for them.
+
+// elementwise runs the element-wise steps on host slices of the tensors.
+type elementwise struct {
+	// copies: the tensors are in device memory (optim.OnDevice), so the loops run on
+	// copies fetched with CopyTo and the results go back with CopyFrom; otherwise they
+	// run on the tensors' own memory (Float32s views).
+	copies bool
 }
 
-// CPU is Math on the CPU build: matrix products in OpenBLAS (package cblas), the rest
-// in plain Go loops, all single-goroutine and in a fixed order, so results depend only
-// on the inputs and OpenBLAS's thread count.
-type CPU struct{ blas cblas.Implementation }
+func newElementwise() elementwise { return elementwise{copies: optim.OnDevice()} }
 
-// errNotHost: CPU was handed tensors in GPU memory.
-var errNotHost = errors.New("mlp: CPU math needs host tensors (the CPU build of optim)")
-
-// host returns the tensors' host views, checking each holds at least n elements.
-func host(n int, ts ...*optim.Tensor) ([][]float32, error) {
-	out := make([][]float32, len(ts))
+// onHost runs f on host slices of the tensors ts, each at least n elements long, and
+// writes back those marked in written when the slices are copies.
+func (e elementwise) onHost(n int, ts []*optim.Tensor, written []bool, f func(h [][]float32)) error {
+	h := make([][]float32, len(ts))
 	for i, t := range ts {
-		v := t.Float32s()
-		if v == nil {
-			return nil, errNotHost
+		if t.Len() < n {
+			return fmt.Errorf("mlp: tensor of %d elements, need %d", t.Len(), n)
 		}
-		if len(v) < n {
-			return nil, fmt.Errorf("mlp: tensor of %d elements, need %d", len(v), n)
+		if e.copies {
+			v, err := t.Values()
+			if err != nil {
+				return err
+			}
+			h[i] = v
+		} else if h[i] = t.Float32s(); h[i] == nil && n > 0 {
+			return fmt.Errorf("mlp: tensor has no host view: %w", optim.ErrClosed)
 		}
-		out[i] = v
 	}
-	return out, nil
-}
-
-func (c CPU) Gemm(transA, transB bool, m, n, k int, alpha float32, a, b *optim.Tensor, beta float32, cm *optim.Tensor) error {
-	h, err := host(0, a, b, cm)
-	if err != nil {
-		return err
+	f(h)
+	if e.copies {
+		for i, t := range ts {
+			if written[i] {
+				if err := t.CopyFrom(h[i]); err != nil {
+					return err
+				}
+			}
+		}
 	}
-	ta, lda := blas.NoTrans, k
-	if transA {
-		ta, lda = blas.Trans, m
-	}
-	tb, ldb := blas.NoTrans, n
-	if transB {
-		tb, ldb = blas.Trans, k
-	}
-	if len(h[0]) < m*k || len(h[1]) < k*n || len(h[2]) < m*n {
-		return fmt.Errorf("mlp: gemm %d×%d×%d on tensors of %d, %d and %d elements", m, n, k, len(h[0]), len(h[1]), len(h[2]))
-	}
-	c.blas.Sgemm(ta, tb, m, n, k, alpha, h[0][:m*k], lda, h[1][:k*n], ldb, beta, h[2][:m*n], n)
 	return nil
 }
 
-func (CPU) AddBias(rows, cols int, x, bias *optim.Tensor) error {
-	h, err := host(cols, x, bias)
-	if err != nil {
-		return err
+// addBias adds the vector bias (length cols) to every row of x.
+func (e elementwise) addBias(rows, cols int, x, bias *optim.Tensor) error {
+	if x.Len() < rows*cols {
+		return fmt.Errorf("mlp: tensor of %d elements, need %d", x.Len(), rows*cols)
 	}
-	addBias(rows, cols, h[0], h[1])
-	return nil
+	return e.onHost(cols, []*optim.Tensor{x, bias}, []bool{true, false},
+		func(h [][]float32) { addBias(rows, cols, h[0], h[1]) })
 }
 
-func (CPU) SumRows(rows, cols int, x, out *optim.Tensor) error {
-	h, err := host(cols, x, out)
-	if err != nil {
-		return err
+// sumRows sets out (length cols) to the sum of the rows of x.
+func (e elementwise) sumRows(rows, cols int, x, out *optim.Tensor) error {
+	if x.Len() < rows*cols {
+		return fmt.Errorf("mlp: tensor of %d elements, need %d", x.Len(), rows*cols)
 	}
-	sumRows(rows, cols, h[0], h[1])
-	return nil
+	return e.onHost(cols, []*optim.Tensor{x, out}, []bool{false, true},
+		func(h [][]float32) { sumRows(rows, cols, h[0], h[1]) })
 }
 
-func (CPU) ReLU(n int, x *optim.Tensor) error {
-	h, err := host(n, x)
-	if err != nil {
-		return err
-	}
-	relu(h[0][:n])
-	return nil
+// relu sets x = max(x, 0) on the first n elements.
+func (e elementwise) relu(n int, x *optim.Tensor) error {
+	return e.onHost(n, []*optim.Tensor{x}, []bool{true}, func(h [][]float32) { relu(h[0][:n]) })
 }
 
-func (CPU) ReLUBackward(n int, dy, y *optim.Tensor) error {
-	h, err := host(n, dy, y)
-	if err != nil {
-		return err
-	}
-	reluBackward(h[0][:n], h[1][:n])
-	return nil
+// reluBackward zeroes the first n elements of dy where the ReLU output y is not
+// positive.
+func (e elementwise) reluBackward(n int, dy, y *optim.Tensor) error {
+	return e.onHost(n, []*optim.Tensor{dy, y}, []bool{true, false},
+		func(h [][]float32) { reluBackward(h[0][:n], h[1][:n]) })
 }
 
-func (CPU) SoftmaxCrossEntropy(rows, cols int, logits *optim.Tensor, labels []int, scale float32, dlogits *optim.Tensor) (float64, int, error) {
-	ts := []*optim.Tensor{logits}
-	if dlogits != nil {
-		ts = append(ts, dlogits)
-	}
-	h, err := host(rows*cols, ts...)
-	if err != nil {
-		return 0, 0, err
-	}
+// softmaxCrossEntropy takes logits (rows×cols) and class labels; it returns the summed
+// cross-entropy of the rows and how many rows have their label as the arg-max, and,
+// when dlogits is not nil, sets dlogits = (softmax - onehot) * scale.
+func (e elementwise) softmaxCrossEntropy(rows, cols int, logits *optim.Tensor, labels []int, scale float32, dlogits *optim.Tensor) (float64, int, error) {
 	if len(labels) < rows {
 		return 0, 0, fmt.Errorf("mlp: %d labels for %d rows", len(labels), rows)
 	}
-	var d []float32
+	ts, written := []*optim.Tensor{logits}, []bool{false}
 	if dlogits != nil {
-		d = h[1]
+		ts, written = append(ts, dlogits), append(written, true)
 	}
-	loss, correct := softmaxCrossEntropy(rows, cols, h[0], labels, scale, d)
-	return loss, correct, nil
+	var loss float64
+	var correct int
+	err := e.onHost(rows*cols, ts, written, func(h [][]float32) {
+		var d []float32
+		if dlogits != nil {
+			d = h[1]
+		}
+		loss, correct = softmaxCrossEntropy(rows, cols, h[0], labels, scale, d)
+	})
+	return loss, correct, err
 }
 
-// The elementwise operations on host slices, shared by CPU and Device.
+// The loops themselves, on host slices, single-goroutine and in a fixed order, so
+// results depend only on the inputs.
 
 func addBias(rows, cols int, x, b []float32) {
 	x, b = x[:rows*cols], b[:cols]
@@ -172,7 +149,7 @@ func reluBackward(dy, y []float32) {
 	}
 }
 
-// softmaxCrossEntropy: see Math.SoftmaxCrossEntropy; d may be nil.
+// softmaxCrossEntropy: see elementwise.softmaxCrossEntropy; d may be nil.
 func softmaxCrossEntropy(rows, cols int, logits []float32, labels []int, scale float32, d []float32) (float64, int) {
 	var loss float64
 	correct := 0

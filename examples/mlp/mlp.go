@@ -1,6 +1,8 @@
 // Package mlp is the small multilayer perceptron that goptim's demo trains: linear
 // layers with ReLU between them and a softmax cross-entropy loss, forward and backward
-// written out by hand over a Math interface (OpenBLAS on the CPU).
+// written out by hand. It runs on either backend with the same code: every matrix
+// product is an optim.Gemm call (OpenBLAS on the CPU build, cuBLAS on the GPU build,
+// -tags cuda), and the few element-wise steps are Go loops over host memory (math.go).
 //
 // It is an example of feeding package optim, not part of it: the weights live in one
 // optim.Arena, the backward pass writes their gradients into the arena's gradient
@@ -20,7 +22,7 @@ import (
 // (out×in, row-major) and named as torch names them ("fc1.weight", "fc1.bias", …).
 type MLP struct {
 	sizes   []int
-	math    Math
+	ew      elementwise
 	maxRows int
 	arena   *optim.Arena
 	w, b    []*optim.Param  // per layer
@@ -32,7 +34,7 @@ type MLP struct {
 // New makes an MLP with the given layer sizes (inputs, hidden…, classes) for batches of
 // up to maxRows rows. Weights and biases start as torch's nn.Linear starts them:
 // uniform in ±1/sqrt(fan_in), drawn from rng.
-func New(m Math, sizes []int, maxRows int, rng *rand.Rand) (*MLP, error) {
+func New(sizes []int, maxRows int, rng *rand.Rand) (*MLP, error) {
 	if len(sizes) < 2 || maxRows < 1 {
 		return nil, errors.New("mlp: need at least two layer sizes and maxRows >= 1")
 	}
@@ -46,7 +48,7 @@ func New(m Math, sizes []int, maxRows int, rng *rand.Rand) (*MLP, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &MLP{sizes: sizes, math: m, maxRows: maxRows, arena: arena,
+	n := &MLP{sizes: sizes, ew: newElementwise(), maxRows: maxRows, arena: arena,
 		staging: make([]float32, maxRows*sizes[0])}
 	ps := arena.Params()
 	for l := 0; l+1 < len(sizes); l++ {
@@ -112,14 +114,14 @@ func (n *MLP) forward(x []float32, rows int) error {
 	for l := range n.w {
 		fin, fout := n.sizes[l], n.sizes[l+1]
 		// acts[l+1] = acts[l] · Wᵀ + b
-		if err := n.math.Gemm(false, true, rows, fout, fin, 1, n.acts[l], n.w[l].Data, 0, n.acts[l+1]); err != nil {
+		if err := optim.Gemm(false, true, rows, fout, fin, 1, n.acts[l], n.w[l].Data, 0, n.acts[l+1]); err != nil {
 			return err
 		}
-		if err := n.math.AddBias(rows, fout, n.acts[l+1], n.b[l].Data); err != nil {
+		if err := n.ew.addBias(rows, fout, n.acts[l+1], n.b[l].Data); err != nil {
 			return err
 		}
 		if l < last {
-			if err := n.math.ReLU(rows*fout, n.acts[l+1]); err != nil {
+			if err := n.ew.relu(rows*fout, n.acts[l+1]); err != nil {
 				return err
 			}
 		}
@@ -137,25 +139,25 @@ func (n *MLP) TrainStep(x []float32, labels []int) (float64, error) {
 		return 0, err
 	}
 	L := len(n.w)
-	loss, _, err := n.math.SoftmaxCrossEntropy(rows, n.sizes[L], n.acts[L], labels, 1/float32(rows), n.deltas[L])
+	loss, _, err := n.ew.softmaxCrossEntropy(rows, n.sizes[L], n.acts[L], labels, 1/float32(rows), n.deltas[L])
 	if err != nil {
 		return 0, err
 	}
 	for l := L - 1; l >= 0; l-- {
 		fin, fout := n.sizes[l], n.sizes[l+1]
 		// dW = deltaᵀ · input, db = Σ_rows delta
-		if err := n.math.Gemm(true, false, fout, fin, rows, 1, n.deltas[l+1], n.acts[l], 0, n.w[l].Grad); err != nil {
+		if err := optim.Gemm(true, false, fout, fin, rows, 1, n.deltas[l+1], n.acts[l], 0, n.w[l].Grad); err != nil {
 			return 0, err
 		}
-		if err := n.math.SumRows(rows, fout, n.deltas[l+1], n.b[l].Grad); err != nil {
+		if err := n.ew.sumRows(rows, fout, n.deltas[l+1], n.b[l].Grad); err != nil {
 			return 0, err
 		}
 		if l > 0 {
 			// delta of the layer below = delta · W, through the ReLU.
-			if err := n.math.Gemm(false, false, rows, fin, fout, 1, n.deltas[l+1], n.w[l].Data, 0, n.deltas[l]); err != nil {
+			if err := optim.Gemm(false, false, rows, fin, fout, 1, n.deltas[l+1], n.w[l].Data, 0, n.deltas[l]); err != nil {
 				return 0, err
 			}
-			if err := n.math.ReLUBackward(rows*fin, n.deltas[l], n.acts[l]); err != nil {
+			if err := n.ew.reluBackward(rows*fin, n.deltas[l], n.acts[l]); err != nil {
 				return 0, err
 			}
 		}
@@ -173,7 +175,7 @@ func (n *MLP) Evaluate(x []float32, labels []int) (loss, accuracy float64, err e
 		if err := n.forward(x[lo*in:hi*in], hi-lo); err != nil {
 			return 0, 0, err
 		}
-		l, c, err := n.math.SoftmaxCrossEntropy(hi-lo, n.sizes[L], n.acts[L], labels[lo:hi], 0, nil)
+		l, c, err := n.ew.softmaxCrossEntropy(hi-lo, n.sizes[L], n.acts[L], labels[lo:hi], 0, nil)
 		if err != nil {
 			return 0, 0, err
 		}

@@ -6,25 +6,13 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/goptim/goptim/optim"
 )
-
-// backendMath is the Math for tensors where this build keeps them: CPU over host
-// views on the CPU build, Device on the device backend, whose tensors CPU refuses
-// (TestDeviceMathMatchesCPU checks that).
-func backendMath() Math {
-	if optim.OnDevice() {
-		return Device{}
-	}
-	return CPU{}
-}
 
 // The backward pass agrees with central finite differences of the loss. The params
 // are read and perturbed through Values and CopyFrom, which work on every backend.
 func TestGradientsMatchFiniteDifferences(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	net, err := New(backendMath(), []int{5, 7, 6, 3}, 4, rng)
+	net, err := New([]int{5, 7, 6, 3}, 4, rng)
 	require.NoError(t, err)
 	defer net.Close()
 
@@ -62,7 +50,7 @@ func TestGradientsMatchFiniteDifferences(t *testing.T) {
 }
 
 func TestEvaluateAndShapes(t *testing.T) {
-	net, err := New(backendMath(), []int{3, 2}, 2, rand.New(rand.NewPCG(3, 4)))
+	net, err := New([]int{3, 2}, 2, rand.New(rand.NewPCG(3, 4)))
 	require.NoError(t, err)
 	defer net.Close()
 	names := []string{}
@@ -82,6 +70,6 @@ func TestEvaluateAndShapes(t *testing.T) {
 
 	_, err = net.TrainStep(make([]float32, 9), []int{0, 1, 0})
 	require.Error(t, err, "more rows than maxRows")
-	_, err = New(backendMath(), []int{3}, 2, rand.New(rand.NewPCG(3, 4)))
+	_, err = New([]int{3}, 2, rand.New(rand.NewPCG(3, 4)))
 	require.Error(t, err)
 }
