@@ -1,0 +1,104 @@
+/*
+ * gm_ops.h - the arithmetic the optimizer math (csrc/<optimizer>_math.h) is written in, so that
+ * one text of each update serves every CPU ISA, the CUDA kernels, their host emulation
+ * and the tests' exact references.
+ *
+ * Every operation is one correctly rounded float operation, never contracted:
+ *  - C kernels (csrc/<optimizer>.c): plain operators under kernel.h's fp-contract(off); GM_FMA is
+ *    gi_fma, correctly rounded with or without hardware FMA (HW: the ISA has it).
+ *  - CUDA (cuda/): the _rn intrinsics on the device, which nvcc never contracts or
+ *    reorders; the same operations on the host, for the CUDA tests' exact reference and
+ *    the emulated kernels of cuda/emu.
+ *  - Host references of the C tests (GM_HOST_REFERENCE): plain operators and fmaf,
+ *    contraction turned off for the rest of the including file.
+ * Where torch's CPU kernels fuse (add(x, alpha=a) is fma(a, x, self); addcmul(t1, t2,
+ * value=v) is fma(v*t1, t2, self)) the math says GM_FMA; everything else is separate.
+ *
+ * An update function takes the ISA's FMA flag with GM_HW_PARAM and passes it on with GM_HW;
+ * both are empty outside the C kernels.
+ */
+#ifndef GOPTIM_GM_OPS_H
+#define GOPTIM_GM_OPS_H
+
+#if !defined(__CUDACC__) && !defined(GOPTIM_EMULATE) && !defined(GM_HOST_REFERENCE)
+#include "kernel.h" /* first: the kernels' floating-point mode */
+#endif
+
+#include <math.h>
+#include <stdint.h>
+
+#include "goptim.h"
+
+#if defined(__CUDACC__) || defined(GOPTIM_EMULATE)
+/* Host and device: on the device the _rn intrinsics; on the host (the tests' exact
+ * reference, and the emulated kernels of cuda/emu) the same correctly rounded operations,
+ * compiled without contraction (-ffp-contract=off). */
+#define GM_FN __host__ __device__ __forceinline__
+#if defined(__CUDA_ARCH__)
+#define GM_MUL(a, b) __fmul_rn((a), (b))
+#define GM_ADD(a, b) __fadd_rn((a), (b))
+#define GM_DIV(a, b) __fdiv_rn((a), (b))
+#define GM_FMA(a, b, c) __fmaf_rn((a), (b), (c))
+#define GM_SQRT(a) __fsqrt_rn(a)
+#define GM_RCP(a) __frcp_rn(a)
+#else
+#define GM_MUL(a, b) ((a) * (b))
+#define GM_ADD(a, b) ((a) + (b))
+#define GM_DIV(a, b) ((a) / (b))
+#define GM_FMA(a, b, c) fmaf((a), (b), (c))
+#define GM_SQRT(a) sqrtf(a)
+#define GM_RCP(a) (1.0f / (a))
+#endif
+#define GM_HW_PARAM
+#define GM_HW
+#elif defined(GM_HOST_REFERENCE)
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+#define GM_FN static inline
+#define GM_MUL(a, b) ((a) * (b))
+#define GM_ADD(a, b) ((a) + (b))
+#define GM_DIV(a, b) ((a) / (b))
+#define GM_FMA(a, b, c) fmaf((a), (b), (c))
+#define GM_SQRT(a) sqrtf(a)
+#define GM_RCP(a) (1.0f / (a))
+#define GM_HW_PARAM
+#define GM_HW
+#else
+#define GM_FN GI_INLINE
+#define GM_MUL(a, b) ((a) * (b))
+#define GM_ADD(a, b) ((a) + (b))
+#define GM_DIV(a, b) ((a) / (b))
+#define GM_FMA(a, b, c) gi_fma((a), (b), (c), HW)
+#define GM_SQRT(a) sqrtf(a)
+#define GM_RCP(a) (1.0f / (a))
+#define GM_HW_PARAM , const int HW
+#define GM_HW , HW
+#endif
+
+/* Host code (scalars of a step, computed in double and rounded to float once, as
+ * torch's Python computes them). */
+#define GM_HOST static inline
+
+/* torch.maximum: NaN in either argument gives NaN. */
+GM_FN float gm_max_nan(float a, float b) { return (a != a || a > b) ? a : b; }
+
+/* torch.nn.utils.clip_grad_norm_'s coefficient in float, from the total norm:
+ * clamp(reciprocal(norm + 1e-6) * max_norm, max=1); NaN propagates. */
+GM_FN float gm_clip_coef(float norm, float max_norm) {
+    const float c = GM_MUL(GM_RCP(GM_ADD(norm, 1e-6f)), max_norm);
+    return c > 1.0f ? 1.0f : c;
+}
+
+/*
+ * The gradient as every update reads it (goptim_step_aux): divided by the AMP loss scale
+ * when SC (torch's fused kernels divide; the caller writes the result back to the
+ * gradient), then multiplied by gmul: the clip coefficient, negated for maximize
+ * (negation is exact, so this is torch's clip-then-negate).
+ */
+GM_FN float gm_unscale(float g, float scale, const int SC) { return SC ? GM_DIV(g, scale) : g; }
+GM_FN float gm_grad_use(float unscaled, float gmul) { return GM_MUL(unscaled, gmul); }
+
+#endif /* GOPTIM_GM_OPS_H */
