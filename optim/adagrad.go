@@ -9,12 +9,16 @@ import (
 // The options, and the scalars a step derives from them, must lie within float32's
 // range, in which the kernels compute: validation refuses the rest with a *ConfigError.
 type AdagradConfig struct {
-	LR                      float64 `json:"lr"`                        // lr
-	LRDecay                 float64 `json:"lr_decay"`                  // lr_decay
-	WeightDecay             float64 `json:"weight_decay"`              // weight_decay
-	InitialAccumulatorValue float64 `json:"initial_accumulator_value"` // initial_accumulator_value
-	Eps                     float64 `json:"eps"`                       // eps
-	Maximize                bool    `json:"maximize"`                  // maximize
+	LR          float64 `json:"lr"`           // lr
+	LRDecay     float64 `json:"lr_decay"`     // lr_decay
+	WeightDecay float64 `json:"weight_decay"` // weight_decay
+	// InitialAccumulatorValue (torch's initial_accumulator_value) is the value every
+	// element of the group's sum starts at. Each group's own value is used, for the
+	// first group and for each group AddParamGroup adds; torch 1.13 starts the sum of
+	// every param at the constructor's value, whatever its group's says.
+	InitialAccumulatorValue float64 `json:"initial_accumulator_value"`
+	Eps                     float64 `json:"eps"`      // eps
+	Maximize                bool    `json:"maximize"` // maximize
 }
 
 // AdagradDefaults is torch's Adagrad: lr 1e-2, eps 1e-10, everything else 0.

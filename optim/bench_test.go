@@ -12,8 +12,8 @@ import (
 // move (b.SetBytes), so MB/s(opt) / MB/s(copy) is the fraction of copy bandwidth.
 var benchN = flag.Int("benchn", 1<<22, "parameters per benchmark tensor")
 
-// stepBytes is what one fused step must move per parameter, as DESIGN.md counts it:
-// read param, grad and each state tensor, write param and each state tensor.
+// stepBytes is what one fused step must move per parameter: read param, grad and
+// each state tensor, write param and each state tensor.
 func stepBytes(states int) int64 { return int64(4 * (2 + 2*states + 1)) }
 
 type benchOpt struct {

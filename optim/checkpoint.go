@@ -193,7 +193,7 @@ func (c *core[C]) Load(r io.Reader) error {
 		return err
 	}
 	if h.Optimizer != c.spec.kind {
-		// reliability: %q, as the name comes from the file (and "a adam" read oddly).
+		// %q: the name comes from the file and may be anything.
 		return badCheckpoint("it holds optimizer %q, this is %q", h.Optimizer, c.spec.kind)
 	}
 	if len(h.Groups) != len(c.groups) {
@@ -212,8 +212,9 @@ func (c *core[C]) Load(r io.Reader) error {
 			return badCheckpoint("group %d config: %v", gi, err)
 		}
 		if slots := c.spec.slots(cfgs[gi]); slots != hg.State || slots != c.spec.slots(g.cfg) {
-			// reliability: name all three layouts; the message used to print the file's
-			// and the optimizer's, which are equal when the file's config is at fault.
+			// All three layouts are named: when the file's config is at fault, the
+			// layout the file holds and the optimizer's are equal, and only the third
+			// differs.
 			return badCheckpoint("group %d: its config needs state %q, it holds %q, the optimizer keeps %q",
 				gi, slots, hg.State, c.spec.slots(g.cfg))
 		}

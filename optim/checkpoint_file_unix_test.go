@@ -135,8 +135,13 @@ func TestCheckpointFilesAndNamedPipes(t *testing.T) {
 	require.Equal(t, []string{"pipe"}, dirNames(t, dir))
 
 	ckpt := savedBytes(t, fileTestOpt(t, 0.2))
-	feed := func(b []byte) {
+	// feed writes b into the pipe from another goroutine; the returned channel closes
+	// once the writer has closed its end. Until then the pipe keeps whatever a reader
+	// left unread, which the next reader would get first.
+	feed := func(b []byte) <-chan struct{} {
+		done := make(chan struct{})
 		go func() {
+			defer close(done)
 			w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
 			if err != nil {
 				return
@@ -144,15 +149,18 @@ func TestCheckpointFilesAndNamedPipes(t *testing.T) {
 			w.Write(b)
 			w.Close()
 		}()
+		return done
 	}
 	before := savedBytes(t, opt)
-	feed(append(append([]byte(nil), ckpt...), "more"...))
+	fed := feed(append(append([]byte(nil), ckpt...), "more"...))
 	err = LoadFile(opt, fifo)
+	<-fed
 	require.ErrorIs(t, err, ErrCheckpoint)
 	require.EqualError(t, err, "optim: bad checkpoint: "+fifo+" has bytes after the checkpoint's trailer; a checkpoint file holds one checkpoint")
 	require.Equal(t, before, savedBytes(t, opt))
 
-	feed(ckpt)
+	fed = feed(ckpt)
 	require.NoError(t, LoadFile(opt, fifo))
+	<-fed
 	require.Equal(t, ckpt, savedBytes(t, opt))
 }

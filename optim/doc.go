@@ -44,6 +44,9 @@
 // function with torch's defaults; zero values in a config are taken literally.
 // Constructors validate the config and return a *ConfigError naming the option.
 // AddParamGroup adds params with a config of their own, as torch's param groups.
+// Every optimizer satisfies the Optimizer interface, so code over any of them needs
+// no type switch; the methods whose signatures name the config type (AddParamGroup,
+// Config, SetConfig) are on OptimizerOf[C], for code generic in the config.
 // Step updates every param whose Grad is non-nil (others are skipped and keep their
 // step count, as in torch) and checks every param before it changes any.
 //

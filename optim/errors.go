@@ -36,7 +36,7 @@ var (
 	// ErrInvalidArgument: an index out of range, an unknown state name, or a call on
 	// the wrong kind of object (closing an arena view, a GradScaler given a foreign
 	// Optimizer). It is the C library's invalid-argument sentinel too, so every error
-	// of this package matches a sentinel. (reliability: these errors had none.)
+	// of this package matches a sentinel.
 	ErrInvalidArgument = binding.ErrInvalidArgument
 )
 

@@ -232,7 +232,7 @@ var errorCases = map[string]errorCase{
 	},
 	"clip-value": func(t *testing.T) error { return ClipGradValue([]*Param{tableParam(t, "w", 4)}, -1) },
 	"clipstep-max-norm": func(t *testing.T) error {
-		return tableSGD(t, SGDDefaults(0.1), tableParam(t, "w", 4)).ClipStep(0, 2)
+		return tableSGD(t, SGDDefaults(0.1), tableParam(t, "w", 4)).ClipStep(-1, 2)
 	},
 	"clipstep-norm-type": func(t *testing.T) error {
 		return tableSGD(t, SGDDefaults(0.1), tableParam(t, "w", 4)).ClipStep(1, 1)

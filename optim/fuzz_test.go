@@ -69,7 +69,7 @@ func checkpointSeeds(t testing.TB) []struct {
 			fix  bool
 		}{b, fix})
 	}
-	for _, kind := range relKinds {
+	for _, kind := range allKinds {
 		opt, _ := fuzzCheckpointFixture(t, kind)
 		require.NoError(t, opt.Step())
 		var buf bytes.Buffer
@@ -118,7 +118,7 @@ func FuzzCheckpointLoad(f *testing.F) {
 		if fix {
 			data = fixChecksums(data)
 		}
-		for _, kind := range relKinds {
+		for _, kind := range allKinds {
 			opt, params := fuzzCheckpointFixture(t, kind)
 			before := takeSnapshot(t, opt, params)
 			err := opt.Load(bytes.NewReader(data))
@@ -271,6 +271,12 @@ func (c fuzzCfg) stateNames() []string {
 // rounding decides the sign and with it the rest of the trajectory: a branch that
 // random perturbations may not happen to take, so it is flagged directly.
 func refRun(c fuzzCfg, p0, g []float64, steps int) (p []float64, state map[string][]float64, cancel []bool) {
+	return refRunRounded(c, p0, g, steps, nil)
+}
+
+// refRunRounded is refRun with round applied to the result of every operation of the
+// reference (nil: plain float64).
+func refRunRounded(c fuzzCfg, p0, g []float64, steps int, round func(float64) float64) (p []float64, state map[string][]float64, cancel []bool) {
 	n := len(p0)
 	p = append([]float64(nil), p0...)
 	mk := func() []float64 { return make([]float64, n) }
@@ -293,7 +299,7 @@ func refRun(c fuzzCfg, p0, g []float64, steps int) (p []float64, state map[strin
 	}
 	switch c.kind {
 	case "sgd":
-		r := reference.SGD{LR: c.lr, Momentum: c.h1, Dampening: c.h2, WeightDecay: c.h3, Nesterov: c.variant, Maximize: c.maximize}
+		r := reference.SGD{LR: c.lr, Momentum: c.h1, Dampening: c.h2, WeightDecay: c.h3, Nesterov: c.variant, Maximize: c.maximize, Round: round}
 		buf := mk()
 		for t := 1; t <= steps; t++ {
 			r.Step(p, g, buf, int64(t))
@@ -301,7 +307,7 @@ func refRun(c fuzzCfg, p0, g []float64, steps int) (p []float64, state map[strin
 		state["momentum_buffer"] = buf
 	case "adam", "adamw":
 		r := reference.Adam{LR: c.lr, Beta1: c.h1, Beta2: c.h2, Eps: c.h3, WeightDecay: c.h4, AMSGrad: c.variant,
-			Maximize: c.maximize, Decoupled: c.kind == "adamw"}
+			Maximize: c.maximize, Decoupled: c.kind == "adamw", Round: round}
 		m, v, vm := mk(), mk(), mk()
 		for t := 1; t <= steps; t++ {
 			watch()
@@ -309,7 +315,7 @@ func refRun(c fuzzCfg, p0, g []float64, steps int) (p []float64, state map[strin
 		}
 		state["exp_avg"], state["exp_avg_sq"], state["max_exp_avg_sq"] = m, v, vm
 	case "adagrad":
-		r := reference.Adagrad{LR: c.lr, LRDecay: c.h1, WeightDecay: c.h2, Eps: c.h4, Maximize: c.maximize}
+		r := reference.Adagrad{LR: c.lr, LRDecay: c.h1, WeightDecay: c.h2, Eps: c.h4, Maximize: c.maximize, Round: round}
 		sum := mk()
 		for i := range sum {
 			sum[i] = float64(float32(c.h3))
@@ -321,7 +327,7 @@ func refRun(c fuzzCfg, p0, g []float64, steps int) (p []float64, state map[strin
 		state["sum"] = sum
 	case "rmsprop":
 		r := reference.RMSprop{LR: c.lr, Alpha: c.h1, Eps: c.h2, WeightDecay: c.h3, Momentum: c.h4, Centered: c.variant,
-			Maximize: c.maximize}
+			Maximize: c.maximize, Round: round}
 		sq, buf, ga := mk(), mk(), mk()
 		for t := 1; t <= steps; t++ {
 			watch()
@@ -332,114 +338,14 @@ func refRun(c fuzzCfg, p0, g []float64, steps int) (p []float64, state map[strin
 	return p, state, cancel
 }
 
-// mcaRun is refRun's update written out again with every intermediate result x
-// replaced by x*(1+d*noise()): Monte Carlo arithmetic. The spread of a few such runs
-// around the reference measures how much rounding in any operation can move each
-// output, including through cancellations inside the update (centered RMSprop's
-// sq - ga², weight decay against the gradient) that perturbing the inputs alone
-// would not show. It sets the fuzz target's tolerances, nothing else.
+// mcaRun is the reference in Monte Carlo arithmetic: every intermediate result x
+// replaced by x*(1+d*noise()). The spread of a few such runs around the reference
+// measures how much rounding in any operation can move each output, including through
+// cancellations inside the update (centered RMSprop's sq - ga², weight decay against the
+// gradient) that perturbing the inputs alone would not show. It sets the fuzz target's
+// tolerances, nothing else.
 func mcaRun(c fuzzCfg, p0, g []float64, steps int, noise func() float64, d float64) (p []float64, state map[string][]float64) {
-	q := func(x float64) float64 { return x * (1 + d*noise()) }
-	n := len(p0)
-	p = append([]float64(nil), p0...)
-	mk := func() []float64 { return make([]float64, n) }
-	s0, s1, s2 := mk(), mk(), mk()
-	if c.kind == "adagrad" {
-		for i := range s0 {
-			s0[i] = float64(float32(c.h3))
-		}
-	}
-	grad := func(i int, wd float64) float64 {
-		gi := g[i]
-		if c.maximize {
-			gi = -gi
-		}
-		if wd != 0 {
-			gi = q(gi + q(wd*p[i]))
-		}
-		return gi
-	}
-	for t := 1; t <= steps; t++ {
-		switch c.kind {
-		case "sgd":
-			lr, mom, damp, wd := c.lr, c.h1, c.h2, c.h3
-			for i := range p {
-				gi := grad(i, wd)
-				if mom != 0 {
-					if t == 1 {
-						s0[i] = gi
-					} else {
-						s0[i] = q(q(mom*s0[i]) + q(q(1-damp)*gi))
-					}
-					if c.variant {
-						gi = q(gi + q(mom*s0[i]))
-					} else {
-						gi = s0[i]
-					}
-				}
-				p[i] = q(p[i] - q(lr*gi))
-			}
-		case "adam", "adamw":
-			lr, b1, b2, eps, wd := c.lr, c.h1, c.h2, c.h3, c.h4
-			bc1 := q(1 - math.Pow(b1, float64(t)))
-			bc2 := q(1 - math.Pow(b2, float64(t)))
-			for i := range p {
-				var gi float64
-				if c.kind == "adamw" {
-					p[i] = q(p[i] * q(1-lr*wd))
-					gi = grad(i, 0)
-				} else {
-					gi = grad(i, wd)
-				}
-				s0[i] = q(q(b1*s0[i]) + q(q(1-b1)*gi))
-				s1[i] = q(q(b2*s1[i]) + q(q(q(1-b2)*gi)*gi))
-				vh := s1[i]
-				if c.variant {
-					s2[i] = math.Max(s2[i], s1[i])
-					vh = s2[i]
-				}
-				p[i] = q(p[i] - q(q(lr/bc1)*q(s0[i]/q(q(math.Sqrt(vh)/q(math.Sqrt(bc2)))+eps))))
-			}
-		case "adagrad":
-			lr, lrd, wd, eps := c.lr, c.h1, c.h2, c.h4
-			clr := q(lr / (1 + float64(t-1)*lrd))
-			for i := range p {
-				gi := grad(i, wd)
-				s0[i] = q(s0[i] + q(gi*gi))
-				p[i] = q(p[i] - q(clr*q(gi/q(q(math.Sqrt(s0[i]))+eps))))
-			}
-		case "rmsprop":
-			lr, a, eps, wd, mom := c.lr, c.h1, c.h2, c.h3, c.h4
-			for i := range p {
-				gi := grad(i, wd)
-				s0[i] = q(q(a*s0[i]) + q(q(q(1-a)*gi)*gi))
-				var avg float64
-				if c.variant {
-					s2[i] = q(q(a*s2[i]) + q(q(1-a)*gi))
-					avg = q(q(math.Sqrt(q(s0[i]-q(s2[i]*s2[i])))) + eps)
-				} else {
-					avg = q(q(math.Sqrt(s0[i])) + eps)
-				}
-				if mom > 0 {
-					s1[i] = q(q(mom*s1[i]) + q(gi/avg))
-					p[i] = q(p[i] - q(lr*s1[i]))
-				} else {
-					p[i] = q(p[i] - q(lr*q(gi/avg)))
-				}
-			}
-		}
-	}
-	state = map[string][]float64{}
-	switch c.kind {
-	case "sgd":
-		state["momentum_buffer"] = s0
-	case "adam", "adamw":
-		state["exp_avg"], state["exp_avg_sq"], state["max_exp_avg_sq"] = s0, s1, s2
-	case "adagrad":
-		state["sum"] = s0
-	case "rmsprop":
-		state["square_avg"], state["momentum_buffer"], state["grad_avg"] = s0, s1, s2
-	}
+	p, state, _ = refRunRounded(c, p0, g, steps, func(x float64) float64 { return x * (1 + d*noise()) })
 	return p, state
 }
 

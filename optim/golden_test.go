@@ -126,12 +126,8 @@ func runGolden(t *testing.T, c *golden.OptimCase) (differ, compared int) {
 	return differ, compared
 }
 
-func stateOf(opt Optimizer, i int, key string) ([]float32, error) {
-	type stater interface {
-		State(g, i int, name string) ([]float32, error)
-	}
-	return opt.(stater).State(0, i, key)
-}
+// stateOf is the state tensor key of param i of group 0.
+func stateOf(opt Optimizer, i int, key string) ([]float32, error) { return opt.State(0, i, key) }
 
 // TestGoldenTorchTrajectories: every optimizer and option against torch, on every
 // instruction set the machine has and with 1 and 3 threads.

@@ -13,7 +13,12 @@ import (
 	"github.com/goptim/goptim/binding"
 )
 
-// Optimizer is what every optimizer in this package offers.
+// Optimizer is what every optimizer in this package offers, so that code over any
+// of them needs no type switch. Three methods are not on it because their
+// signatures name the optimizer's config type: AddParamGroup, Config and SetConfig
+// take or return an SGDConfig, an AdamConfig, ... They are on OptimizerOf[C], which
+// code generic in the config type takes instead. A version of them over `any`
+// would turn a config of the wrong type from a compile error into a run-time one.
 type Optimizer interface {
 	LRGroups
 	// Step applies one update to every param that has a gradient.
@@ -26,8 +31,17 @@ type Optimizer interface {
 	SetCheckFinite(on bool)
 	// ZeroGrad sets every param's gradient to zero.
 	ZeroGrad() error
+	// LR is the learning rate of the first group.
+	LR() float64
+	// SetLR sets the learning rate of every group.
+	SetLR(lr float64) error
+	// Params are group g's params (nil if g is out of range).
+	Params(g int) []*Param
 	// StepCount is the number of steps param i of group g has taken.
 	StepCount(g, i int) int64
+	// State is a host copy of the state tensor called name (torch's key, e.g.
+	// "exp_avg") of param i of group g.
+	State(g, i int, name string) ([]float32, error)
 	// Save writes the optimizer's state (hyperparameters, step counts, state tensors).
 	Save(w io.Writer) error
 	// Load restores state written by Save, or fails and changes nothing.
@@ -35,6 +49,38 @@ type Optimizer interface {
 	// Close frees the optimizer's state memory and unpins what it pinned.
 	Close() error
 }
+
+// OptimizerOf is an Optimizer with its config type C: *SGD is an
+// OptimizerOf[SGDConfig], *Adam (Adam and AdamW) an OptimizerOf[AdamConfig],
+// *Adagrad an OptimizerOf[AdagradConfig], *RMSprop an OptimizerOf[RMSpropConfig].
+// A function generic in C reaches param groups and configs through it, for
+// instance to add params with the config of group 0:
+//
+//	func addLike[C any](opt optim.OptimizerOf[C], params []*optim.Param) error {
+//		return opt.AddParamGroup(params, opt.Config(0))
+//	}
+type OptimizerOf[C any] interface {
+	Optimizer
+	// AddParamGroup adds params with a config of their own (torch's add_param_group),
+	// every option of it the group's own (Adagrad's initial_accumulator_value too).
+	AddParamGroup(params []*Param, cfg C) error
+	// Config is group g's config (a copy); the zero config if g is out of range.
+	Config(g int) C
+	// SetConfig replaces group g's config after validating it.
+	SetConfig(g int, cfg C) error
+}
+
+// Every optimizer of this package is an Optimizer and an OptimizerOf its config.
+var (
+	_ OptimizerOf[SGDConfig]     = (*SGD)(nil)
+	_ OptimizerOf[AdamConfig]    = (*Adam)(nil)
+	_ OptimizerOf[AdagradConfig] = (*Adagrad)(nil)
+	_ OptimizerOf[RMSpropConfig] = (*RMSprop)(nil)
+	_ Optimizer                  = (*SGD)(nil)
+	_ Optimizer                  = (*Adam)(nil)
+	_ Optimizer                  = (*Adagrad)(nil)
+	_ Optimizer                  = (*RMSprop)(nil)
+)
 
 // spec describes one optimizer to the shared machinery: its name, how to check and
 // read its config, which state tensors it keeps and how a step is launched.
@@ -179,7 +225,10 @@ func (c *core[C]) allocState(g *group[C], total int) error {
 	return nil
 }
 
-// AddParamGroup is torch's add_param_group: params with a config of their own.
+// AddParamGroup is torch's add_param_group: params with a config of their own. Every
+// option of cfg is the group's, including the starting value of its state: Adagrad's
+// sum starts at cfg.InitialAccumulatorValue, where torch 1.13 takes the
+// constructor's value for every group.
 func (c *core[C]) AddParamGroup(params []*Param, cfg C) error {
 	if c == nil {
 		return errNoCore
@@ -543,7 +592,7 @@ func (c *core[C]) Step() error {
 // stepExtras are the optional passes fused around a step.
 type stepExtras struct {
 	clip     bool    // clip_grad_norm_ folded into the step
-	maxNorm  float64 // with clip
+	maxNorm  float64 // with clip; 0 scales the gradients in place first (see ClipStep)
 	normType float64 // with clip
 	// lossScale > 0: GradScaler's step. The gradients are scaled by it; how they are
 	// unscaled is the optimizer's spec.fusedScaling.
@@ -629,8 +678,12 @@ func (c *core[C]) stepLocked(x stepExtras) error {
 			if err := ctx.GradNorm(c.list, x.normType, norm); err != nil {
 				return err
 			}
-			aux.ClipNorm, aux.MaxNorm = norm, x.maxNorm
 			c.normSet = true
+			if x.maxNorm > 0 {
+				aux.ClipNorm, aux.MaxNorm = norm, x.maxNorm
+			} else if err := c.clipInPlace(ctx, aux, norm, x.maxNorm); err != nil {
+				return err
+			}
 		}
 	}
 	for gi, g := range c.groups {
@@ -669,11 +722,34 @@ func (c *core[C]) stepLocked(x stepExtras) error {
 					g.steps[i]--
 				}
 			}
-			return fmt.Errorf("optim: %s: step skipped, params and state unchanged: a gradient holds NaN or Inf: %w",
-				c.spec.kind, ErrNonFinite)
+			return c.errSkipped()
 		}
 	}
 	return nil
+}
+
+func (c *core[C]) errSkipped() error {
+	return fmt.Errorf("optim: %s: step skipped, params and state unchanged: a gradient holds NaN or Inf: %w",
+		c.spec.kind, ErrNonFinite)
+}
+
+// clipInPlace scales the gradients of c.list by min(maxNorm/(norm+1e-6), 1) in
+// memory, as ClipGradNorm does. The fused clip of the C ABI applies only for
+// max_norm > 0, so a maxNorm of 0 (torch's clip_grad_norm_ then scales every
+// gradient by 0, or by NaN when the norm is NaN) takes this path. When the finite
+// check is on, it runs first and a non-finite gradient skips the step with every
+// gradient as it was, as on the fused path.
+func (c *core[C]) clipInPlace(ctx *binding.Context, aux *binding.Aux, norm unsafe.Pointer, maxNorm float64) error {
+	if aux.FoundInf != nil {
+		var f [1]float32
+		if err := ctx.CopyToHost(f[:], aux.FoundInf); err != nil {
+			return err
+		}
+		if f[0] != 0 {
+			return c.errSkipped()
+		}
+	}
+	return ctx.ClipGradByNorm(c.list, maxNorm, norm)
 }
 
 // gradsList puts the gradients of the active params of every group into the list.
@@ -705,11 +781,23 @@ func (c *core[C]) SetCheckFinite(on bool) {
 // is scaled by min(maxNorm/(norm+1e-6), 1) as the step reads it. Unlike
 // ClipGradNorm, the gradients in memory are left unscaled, and on the GPU nothing
 // waits for the norm. LastGradNorm reads the norm afterwards.
+//
+// maxNorm must be finite and >= 0. With 0 the coefficient is 0 (NaN for a NaN
+// norm), as in torch: the gradients are then scaled in memory before the step,
+// exactly as ClipGradNorm(params, 0, normType, false) scales them, and the step
+// takes the same numbers as ClipGradNorm followed by Step.
+//
+// The L2 norm is summed in double and rounded to float32 once, so it can differ
+// from torch's float32 norm by a few ulps, and it stays finite where torch's
+// overflows to +Inf (above about 1.8e19, where torch scales every gradient to 0 and
+// goptim still clips). Over a trajectory the ulps grow: runs with L2 clipping drift
+// from torch's by up to 1e-3 relative. Without L2 clipping the library matches torch
+// bit for bit.
 func (c *core[C]) ClipStep(maxNorm, normType float64) error {
 	if c == nil {
 		return errNoCore
 	}
-	if err := checkPos(c.spec.kind, "max_norm", maxNorm); err != nil {
+	if err := checkNonNeg(c.spec.kind, "max_norm", maxNorm); err != nil {
 		return err
 	}
 	if err := checkNormType(c.spec.kind, normType); err != nil {

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/goptim/goptim/binding"
 )
 
 // SetThreads refuses a count the C pool cannot run (it caps its pool at MaxThreads,
@@ -82,4 +84,45 @@ func TestSetISARefusesUnknownValues(t *testing.T) {
 	}
 	require.EqualError(t, SetISA(99),
 		"optim: instruction set ISA(99): not one of auto, portable, avx2, avx512, neon: goptim: invalid argument")
+}
+
+// SetISA's refusals match this package's sentinels, as every error of the package
+// does: an instruction set the machine cannot run (NEON on x86-64, AVX2 and AVX-512
+// on arm64, every one on the device backend, which has no CPU kernels) matches
+// ErrUnsupported and no other sentinel, and changes nothing; ErrUnsupported and
+// ErrInvalidArgument are the C library's own sentinels, which its errors match.
+func TestSetISAErrorsMatchSentinels(t *testing.T) {
+	t.Cleanup(func() { require.NoError(t, SetISA(ISAAuto)) })
+	require.ErrorIs(t, ErrUnsupported, binding.ErrUnsupported)
+	require.ErrorIs(t, ErrInvalidArgument, binding.ErrInvalidArgument)
+	foreign := map[string][]ISA{"amd64": {ISANEON}, "arm64": {ISAAVX2, ISAAVX512}}[runtime.GOARCH]
+	if OnDevice() {
+		foreign = []ISA{ISAPortable, ISAAVX2, ISAAVX512, ISANEON}
+	}
+	refused := 0
+	for _, isa := range []ISA{ISAPortable, ISAAVX2, ISAAVX512, ISANEON} {
+		require.NoError(t, SetISA(ISAAuto))
+		before := CurrentISA()
+		err := SetISA(isa)
+		if err == nil {
+			require.NotContains(t, foreign, isa, "SetISA(%v) on %s/%s", isa, Backend(), runtime.GOARCH)
+			require.Equal(t, isa, CurrentISA())
+			continue
+		}
+		refused++
+		require.ErrorIs(t, err, ErrUnsupported, "SetISA(%v)", isa)
+		var be *binding.Error
+		require.ErrorAs(t, err, &be, "SetISA(%v): the C library's error is kept", isa)
+		for _, s := range allSentinels {
+			require.Equal(t, s == ErrUnsupported, errors.Is(err, s), "SetISA(%v): %v against %v", isa, err, s)
+		}
+		require.Contains(t, err.Error(), "optim: instruction set "+isa.String()+": ")
+		require.Equal(t, before, CurrentISA(), "a refused SetISA(%v) changes nothing", isa)
+	}
+	require.GreaterOrEqual(t, refused, len(foreign), "the instruction sets this machine cannot run are refused")
+
+	err := SetISA(ISA(99))
+	for _, s := range allSentinels {
+		require.Equal(t, s == ErrInvalidArgument, errors.Is(err, s), "SetISA(99): %v against %v", err, s)
+	}
 }

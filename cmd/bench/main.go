@@ -1,5 +1,6 @@
-// Command bench times every optimizer step on the layouts of DESIGN.md and prints
-// each as a fraction of a copy of the same bytes measured in the same run, at 1, 2
+// Command bench times every optimizer step on three layouts (one 64M-parameter
+// tensor, the 292 tensors of GPT-2 medium, 10,000 small tensors) and prints each as
+// a fraction of a copy of the same bytes measured in the same run, at 1, 2
 // and all threads. It is what `make bench` runs. With -torch it also runs
 // bench/torch_baseline.py (Debian's /usr/bin/python3 with python3-torch) on the same
 // layouts, values and thread counts, one subprocess per layout and thread count after
@@ -25,7 +26,8 @@
 // state and, for SGD momentum, takes the t == 1 path) and -warmup more are untimed.
 //
 // Progress goes to stderr; stdout gets the tables (medians over -repeat runs): goptim's
-// own, and with -torch the side-by-side table with the targets of the CPU issue.
+// own, and with -torch the side-by-side table with the targets (fracTarget,
+// speedTarget) that each row is held to.
 package main
 
 import (

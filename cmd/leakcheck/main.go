@@ -4,7 +4,7 @@
 // goptim_alloc, tensor list and state buffer) after a warm-up and again at the end,
 // and exits 1 if either grew by more than its bound.
 //
-//	go run ./cmd/leakcheck                     # 1e6 cycles, the check
+//	go run ./cmd/leakcheck                     # 1e6 cycles, the full check
 //	go run ./cmd/leakcheck -n 20000            # a quick one
 //	go run ./cmd/leakcheck -no-close -n 20000  # drop everything without Close: shows what the finalizers recover
 //	go run -asan ./cmd/leakcheck -n 100000     # LeakSanitizer at exit instead of the bounds

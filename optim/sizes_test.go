@@ -16,12 +16,12 @@ import (
 )
 
 // Sizes: empty tensors, slices that start at any float offset, and (opt-in, see
-// TestReliabilityHugeTensor) tensors of more than 2^31 elements.
+// TestHugeTensor) tensors of more than 2^31 elements.
 
 // Length 0 works everywhere: in an arena, as a NewParam, as a wrapped empty slice
 // (TensorFrom of one on the device backend), between other params, through every call.
-func TestReliabilityZeroLength(t *testing.T) {
-	for _, kind := range relKinds {
+func TestZeroLength(t *testing.T) {
+	for _, kind := range allKinds {
 		t.Run(kind, func(t *testing.T) {
 			a, err := NewArena([]string{"e0", "x", "e1"}, []int{0, 9, 0})
 			require.NoError(t, err)
@@ -87,13 +87,13 @@ func TestReliabilityZeroLength(t *testing.T) {
 // backend): the kernels must not assume alignment. Results equal a run on aligned
 // NewParam memory bit for bit, for lengths around every vector width and above the
 // size where the kernels go parallel (and the GPU's chunk of 16384).
-func TestReliabilityUnalignedSlices(t *testing.T) {
+func TestUnalignedSlices(t *testing.T) {
 	lengths := []int{1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65, 1001, 70001}
 	offsets := []int{1, 2, 3, 5, 7, 8, 15}
 	if testing.Short() {
 		lengths, offsets = []int{1, 17, 65, 70001}, []int{1, 3}
 	}
-	for _, kind := range relKinds {
+	for _, kind := range allKinds {
 		for _, n := range lengths {
 			ref := runAligned(t, kind, n)
 			for _, off := range offsets {
@@ -151,10 +151,10 @@ func runUnaligned(t *testing.T, kind string, n, dataOff, gradOff int) [][]uint32
 	return out
 }
 
-// hugeEnv turns on TestReliabilityHugeTensor.
+// hugeEnv turns on TestHugeTensor.
 const hugeEnv = "GOPTIM_TEST_HUGE"
 
-// TestReliabilityHugeTensor checks 64-bit indexing with a tensor of 2^31+17
+// TestHugeTensor checks 64-bit indexing with a tensor of 2^31+17
 // elements (8 GiB + 68 bytes), opt-in because it needs about 9 GiB of RAM and some
 // seconds: GOPTIM_TEST_HUGE=1 go test -run HugeTensor ./optim/.
 //
@@ -164,7 +164,7 @@ const hugeEnv = "GOPTIM_TEST_HUGE"
 // page), so only the param (written by SGD's update) becomes resident. Each pass
 // reads all 2^31+17 elements; an index truncated to 32 bits would miss or misplace
 // the marks past 2^31.
-func TestReliabilityHugeTensor(t *testing.T) {
+func TestHugeTensor(t *testing.T) {
 	if os.Getenv(hugeEnv) == "" {
 		t.Skipf("skipped: set %s=1 to run SGD, grad norm, the finite check, clipping and fill over a 2^31+17-element tensor (needs ~9 GiB RAM, ~30 s)", hugeEnv)
 	}

@@ -33,7 +33,7 @@ func constantGradSGD(t *testing.T) (*SGD, []*Param) {
 	return opt, params
 }
 
-func TestReliabilityConcurrentStepsOnOneOptimizer(t *testing.T) {
+func TestConcurrentStepsOnOneOptimizer(t *testing.T) {
 	const N, k = 8, 40
 	opt, params := constantGradSGD(t)
 	seq, seqParams := constantGradSGD(t)
@@ -93,14 +93,14 @@ func TestReliabilityConcurrentStepsOnOneOptimizer(t *testing.T) {
 
 // Several optimizers stepping in parallel, each on its own params, share the one C
 // context: each must end exactly where a run on its own ends.
-func TestReliabilityConcurrentOptimizers(t *testing.T) {
+func TestConcurrentOptimizers(t *testing.T) {
 	const M, k = 6, 25
 	type run struct {
 		opt    Optimizer
 		params []*Param
 	}
 	mk := func(i int) run {
-		kind := relKinds[i%len(relKinds)]
+		kind := allKinds[i%len(allKinds)]
 		a, err := NewArena(nil, []int{20000 + i, 3})
 		require.NoError(t, err)
 		t.Cleanup(func() { a.Close() })
@@ -167,7 +167,7 @@ func TestReliabilityConcurrentOptimizers(t *testing.T) {
 
 // Close racing with Step: either the step runs first or it reports ErrClosed; it
 // never touches freed state.
-func TestReliabilityCloseRacesStep(t *testing.T) {
+func TestCloseRacesStep(t *testing.T) {
 	for trial := 0; trial < 20; trial++ {
 		opt, _ := constantGradSGD(t)
 		var wg sync.WaitGroup

@@ -13,12 +13,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Helpers shared by the reliability tests (reliability_*_test.go, fuzz_test.go,
-// errors_table_test.go).
+// Helpers shared by the package's tests: optimizers of every kind, snapshots of
+// everything a call may change, params of every origin, forged checkpoints.
 
-// relKinds is every optimizer kind with a config that keeps the most state, so that
-// "state unchanged" checks cover every state tensor.
-var relKinds = []string{"sgd", "adam", "adamw", "adagrad", "rmsprop"}
+// allKinds is every optimizer kind, by the names newKind takes.
+var allKinds = []string{"sgd", "adam", "adamw", "adagrad", "rmsprop"}
 
 // newKind makes an optimizer of kind over params with a config that uses every state
 // tensor the kind has (SGD with momentum, Adam with AMSGrad, centered RMSprop with

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestReliabilityLeakCycles runs create/step/close cycles over every kind of param
+// TestLeakCycles runs create/step/close cycles over every kind of param
 // and optimizer and every extra pass. By itself it only checks that each call
 // works; it is the workload for the leak checkers, which see the C heap:
 //
@@ -22,7 +22,7 @@ import (
 // survive in dead Go objects, which it scans as roots (a deliberate leak of tensor
 // lists went unreported). `go run -asan ./cmd/leakcheck` reports it; cmd/leakcheck
 // also measures RSS and the C heap over a million cycles.
-func TestReliabilityLeakCycles(t *testing.T) {
+func TestLeakCycles(t *testing.T) {
 	n := 300
 	if s := os.Getenv("GOPTIM_LEAK_CYCLES"); s != "" {
 		var err error
@@ -50,7 +50,7 @@ func TestReliabilityLeakCycles(t *testing.T) {
 		for _, p := range params {
 			require.NoError(t, p.Grad.Fill(0.25))
 		}
-		opt, err := newKind(relKinds[i%len(relKinds)], params)
+		opt, err := newKind(allKinds[i%len(allKinds)], params)
 		require.NoError(t, err)
 		require.NoError(t, opt.Step())
 		switch i % 6 {

@@ -1,0 +1,534 @@
+package optim
+
+import (
+	"encoding/json"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/goptim/goptim/binding"
+	"github.com/goptim/goptim/internal/golden"
+	"github.com/goptim/goptim/internal/reference"
+)
+
+// Every optimizer's option list is written down in several places: the optim config
+// (its json tags are torch's names, used by checkpoints), the binding's params struct,
+// the C ABI's params struct and the binding's literal that fills it, the float64
+// reference, the golden loader (OptionKeys and Hyper), the torch scripts that made the
+// golden data, and that data. TestOptionListsAgree checks them against one another, so
+// that an option added in one place and forgotten in another fails here, naming the
+// place. Names are compared mechanically (lower case, underscores dropped: WeightDecay,
+// weight_decay and weightdecay are one name); optionAliases lists the few names that
+// legitimately differ.
+
+// optionKinds are the optimizers as torch, the golden data and newKind name them.
+var optionKinds = []string{"sgd", "adam", "adamw", "adagrad", "rmsprop"}
+
+// optionAliases maps a normalised name to torch's where the two differ for a reason.
+var optionAliases = map[string]string{
+	// torch takes betas as one pair; the Go and C sides keep the two numbers apart.
+	"beta1": "betas",
+	"beta2": "betas",
+	// reference.Adam names the AdamW switch Decoupled.
+	"decoupled": "decoupledweightdecay",
+}
+
+// Options that the step's params (binding, C ABI, reference) hold differently from
+// torch's list, by design.
+var (
+	// stepSelector: not a torch option but the switch that makes Adam's step AdamW's
+	// (torch has two classes; the ABI one step function with a flag). The step
+	// places must have it.
+	stepSelector = map[string]string{"adam": "decoupledweightdecay", "adamw": "decoupledweightdecay"}
+	// stateInit: an option that sets where the state starts, not part of any step;
+	// the caller fills the state with it (goptim.h: "initialised by the caller to
+	// initial_accumulator_value"), so the step places lack it.
+	stateInit = map[string]string{"adagrad": "initialaccumulatorvalue"}
+)
+
+func normOption(name string) string {
+	n := strings.ToLower(strings.ReplaceAll(name, "_", ""))
+	if a, ok := optionAliases[n]; ok {
+		return a
+	}
+	return n
+}
+
+// optionSet is one place's options of one optimizer: normalised name -> the name as
+// that place writes it.
+type optionSet map[string]string
+
+func (s optionSet) add(name string) {
+	n := normOption(name)
+	if _, ok := s[n]; !ok {
+		s[n] = name
+	}
+}
+
+// optionPlace is one place that lists options; its sets are by optimizer kind.
+type optionPlace struct {
+	name string
+	// step: the place holds what a step takes (stepSelector and stateInit apply).
+	step bool
+	sets map[string]optionSet
+}
+
+// optionSources are the texts the places are parsed from, so that a test can give a
+// changed text to the same parsers.
+type optionSources struct {
+	header, bindingGo, goldenGo, genGolden, genScaler []byte
+	optimJSON, scalerJSON                             []byte
+}
+
+const (
+	srcHeader     = "../csrc/include/goptim.h"
+	srcBinding    = "../binding/binding.go"
+	srcGolden     = "../internal/golden/golden.go"
+	srcGenGolden  = "../testdata/torch/gen_golden.py"
+	srcGenScaler  = "../tests/torch/gen_gradscaler.py"
+	srcOptimJSON  = "../testdata/torch/optim.json"
+	srcScalerJSON = "testdata/gradscaler.json"
+)
+
+func readOptionSources(t *testing.T) optionSources {
+	t.Helper()
+	read := func(p string) []byte {
+		b, err := os.ReadFile(p)
+		require.NoError(t, err, "a place that lists the optimizers' options")
+		return b
+	}
+	return optionSources{
+		header: read(srcHeader), bindingGo: read(srcBinding), goldenGo: read(srcGolden),
+		genGolden: read(srcGenGolden), genScaler: read(srcGenScaler),
+		optimJSON: read(srcOptimJSON), scalerJSON: read(srcScalerJSON),
+	}
+}
+
+// reflectPlace lists the fields of one struct type per kind: their json tags when
+// tags is set, otherwise their Go names. Fields of func type (reference's Round
+// hook) are not options.
+func reflectPlace(name string, step, tags bool, types map[string]reflect.Type) optionPlace {
+	p := optionPlace{name: name, step: step, sets: map[string]optionSet{}}
+	for kind, ty := range types {
+		s := optionSet{}
+		for i := 0; i < ty.NumField(); i++ {
+			f := ty.Field(i)
+			if f.Type.Kind() == reflect.Func {
+				continue
+			}
+			n := f.Name
+			if tags {
+				n, _, _ = strings.Cut(f.Tag.Get("json"), ",")
+			}
+			s.add(n)
+		}
+		p.sets[kind] = s
+	}
+	return p
+}
+
+// The structs of each kind; Adam and AdamW share theirs.
+func perKind(sgd, adam, adagrad, rmsprop any) map[string]reflect.Type {
+	return map[string]reflect.Type{
+		"sgd": reflect.TypeOf(sgd), "adam": reflect.TypeOf(adam), "adamw": reflect.TypeOf(adam),
+		"adagrad": reflect.TypeOf(adagrad), "rmsprop": reflect.TypeOf(rmsprop),
+	}
+}
+
+var (
+	cComment     = regexp.MustCompile(`(?s)/\*.*?\*/|//[^\n]*`)
+	cParamsType  = regexp.MustCompile(`(?s)typedef\s+struct\s*\{([^}]*)\}\s*goptim_(\w+)_params\s*;`)
+	cDeclarator  = regexp.MustCompile(`^\s*(?:const\s+)?\w+\s+(.+?)\s*$`)
+	cgoLiteral   = regexp.MustCompile(`(?s)C\.goptim_(\w+)_params\{([^}]*)\}`)
+	cgoKey       = regexp.MustCompile(`(\w+)\s*:`)
+	pyDefaults   = regexp.MustCompile(`(?ms)^DEFAULTS\s*=\s*\{(.*?)^\}`)
+	pyKindDict   = regexp.MustCompile(`(?s)"(\w+)"\s*:\s*\{([^}]*)\}`)
+	pyDictKey    = regexp.MustCompile(`"(\w+)"\s*:`)
+	pyDictCall   = regexp.MustCompile(`(?ms)^(\w+)\s*=\s*dict\((.*?)\)\s*$`)
+	pyKeyword    = regexp.MustCompile(`(?:^|[(,\s])(\w+)\s*=`)
+	goldenFieldC = regexp.MustCompile(`^\s*\w+\s*\(([^)]*)\)\s*$`)
+)
+
+// abiKinds maps the C ABI's params structs (and the binding's literals) to kinds.
+var abiKinds = map[string][]string{"sgd": {"sgd"}, "adam": {"adam", "adamw"}, "adagrad": {"adagrad"}, "rmsprop": {"rmsprop"}}
+
+// parseHeader reads every typedef struct {...} goptim_<name>_params of goptim.h.
+func parseHeader(src []byte) (optionPlace, error) {
+	p := optionPlace{name: "csrc/include/goptim.h (typedef struct goptim_<optimizer>_params)", step: true, sets: map[string]optionSet{}}
+	text := cComment.ReplaceAllString(string(src), "")
+	for _, m := range cParamsType.FindAllStringSubmatch(text, -1) {
+		kinds, ok := abiKinds[m[2]]
+		if !ok {
+			return p, fmt.Errorf("%s: goptim_%s_params is no optimizer's: add it to abiKinds", p.name, m[2])
+		}
+		s := optionSet{}
+		for _, decl := range strings.Split(m[1], ";") {
+			if strings.TrimSpace(decl) == "" {
+				continue
+			}
+			d := cDeclarator.FindStringSubmatch(decl)
+			if d == nil {
+				return p, fmt.Errorf("%s: cannot read the declaration %q of goptim_%s_params", p.name, decl, m[2])
+			}
+			for _, n := range strings.Split(d[1], ",") {
+				s.add(strings.Trim(strings.TrimSpace(n), "*"))
+			}
+		}
+		for _, k := range kinds {
+			p.sets[k] = s
+		}
+	}
+	return p, nil
+}
+
+// parseBindingLiterals reads the C.goptim_<name>_params{...} literals of binding.go:
+// every field of the C struct must be filled there.
+func parseBindingLiterals(src []byte) optionPlace {
+	p := optionPlace{name: "binding/binding.go (the C.goptim_<optimizer>_params literal of each step)", step: true, sets: map[string]optionSet{}}
+	for _, m := range cgoLiteral.FindAllStringSubmatch(string(src), -1) {
+		s := optionSet{}
+		for _, k := range cgoKey.FindAllStringSubmatch(m[2], -1) {
+			s.add(k[1])
+		}
+		for _, k := range abiKinds[m[1]] {
+			p.sets[k] = s
+		}
+	}
+	return p
+}
+
+// parseGoldenHyper reads golden.Hyper's fields and, from each field's comment
+// ("// lr (all)", "// momentum (sgd, rmsprop)"), the optimizers that have it.
+func parseGoldenHyper(src []byte) (optionPlace, error) {
+	p := optionPlace{name: "internal/golden/golden.go (type Hyper, the optimizers in each field's comment)", sets: map[string]optionSet{}}
+	for _, k := range optionKinds {
+		p.sets[k] = optionSet{}
+	}
+	f, err := parser.ParseFile(token.NewFileSet(), srcGolden, src, parser.ParseComments)
+	if err != nil {
+		return p, fmt.Errorf("%s: %v", p.name, err)
+	}
+	var st *ast.StructType
+	ast.Inspect(f, func(n ast.Node) bool {
+		if ts, ok := n.(*ast.TypeSpec); ok && ts.Name.Name == "Hyper" {
+			st, _ = ts.Type.(*ast.StructType)
+		}
+		return st == nil
+	})
+	if st == nil {
+		return p, fmt.Errorf("%s: no struct type Hyper", p.name)
+	}
+	for _, fl := range st.Fields.List {
+		var names []string
+		for _, n := range fl.Names {
+			names = append(names, n.Name)
+		}
+		m := goldenFieldC.FindStringSubmatch(strings.TrimSpace(fl.Comment.Text()))
+		if fl.Comment == nil || m == nil {
+			return p, fmt.Errorf("%s: field %v has no comment \"// name (optimizers)\"", p.name, names)
+		}
+		kinds := optionKinds
+		if strings.TrimSpace(m[1]) != "all" {
+			kinds = nil
+			for _, k := range strings.Split(m[1], ",") {
+				k = strings.TrimSpace(k)
+				if !slices.Contains(optionKinds, k) {
+					return p, fmt.Errorf("%s: field %v names an unknown optimizer %q", p.name, names, k)
+				}
+				kinds = append(kinds, k)
+			}
+		}
+		for _, k := range kinds {
+			for _, n := range names {
+				p.sets[k].add(n)
+			}
+		}
+	}
+	return p, nil
+}
+
+// parseGenGolden reads the DEFAULTS dict of gen_golden.py: every option of every
+// optimizer, which each case passes to torch with its overrides.
+func parseGenGolden(src []byte) (optionPlace, error) {
+	p := optionPlace{name: "testdata/torch/gen_golden.py (DEFAULTS)", sets: map[string]optionSet{}}
+	m := pyDefaults.FindSubmatch(src)
+	if m == nil {
+		return p, fmt.Errorf("%s: no DEFAULTS = {...}", p.name)
+	}
+	for _, d := range pyKindDict.FindAllSubmatch(m[1], -1) {
+		s := optionSet{}
+		for _, k := range pyDictKey.FindAllSubmatch(d[2], -1) {
+			s.add(string(k[1]))
+		}
+		p.sets[string(d[1])] = s
+	}
+	return p, nil
+}
+
+// parseGenScaler reads the option dicts of gen_gradscaler.py (ADAM = dict(...), ...),
+// on which every case builds its options.
+func parseGenScaler(src []byte) (optionPlace, error) {
+	p := optionPlace{name: "tests/torch/gen_gradscaler.py (ADAM, SGD, ADAGRAD, RMSPROP)", sets: map[string]optionSet{}}
+	dicts := map[string][]string{"SGD": {"sgd"}, "ADAM": {"adam", "adamw"}, "ADAGRAD": {"adagrad"}, "RMSPROP": {"rmsprop"}}
+	for _, d := range pyDictCall.FindAllSubmatch(src, -1) {
+		kinds, ok := dicts[string(d[1])]
+		if !ok {
+			continue // the scaler settings, S_POW2 and friends
+		}
+		s := optionSet{}
+		for _, k := range pyKeyword.FindAllSubmatch(d[2], -1) {
+			s.add(string(k[1]))
+		}
+		for _, k := range kinds {
+			p.sets[k] = s
+		}
+	}
+	return p, nil
+}
+
+// parseCaseOptions reads the options of every case of a golden data file; each case
+// must list every option (defaults included), so all cases of a kind agree.
+func parseCaseOptions(name string, src []byte) (optionPlace, error) {
+	p := optionPlace{name: name, sets: map[string]optionSet{}}
+	var f struct {
+		Cases []struct {
+			Name      string         `json:"name"`
+			Optimizer string         `json:"optimizer"`
+			Options   map[string]any `json:"options"`
+		} `json:"cases"`
+	}
+	if err := json.Unmarshal(src, &f); err != nil {
+		return p, fmt.Errorf("%s: %v", name, err)
+	}
+	first := map[string]string{}
+	for _, c := range f.Cases {
+		s := optionSet{}
+		for k := range c.Options {
+			s.add(k)
+		}
+		if prev, ok := p.sets[c.Optimizer]; ok {
+			if !reflect.DeepEqual(keysOf(prev), keysOf(s)) {
+				return p, fmt.Errorf("%s: case %q has options %v, case %q %v", name, c.Name, sortedNames(s),
+					first[c.Optimizer], sortedNames(prev))
+			}
+			continue
+		}
+		p.sets[c.Optimizer], first[c.Optimizer] = s, c.Name
+	}
+	return p, nil
+}
+
+func keysOf(s optionSet) []string {
+	k := make([]string, 0, len(s))
+	for n := range s {
+		k = append(k, n)
+	}
+	sort.Strings(k)
+	return k
+}
+
+func sortedNames(s optionSet) []string {
+	var out []string
+	for _, n := range keysOf(s) {
+		out = append(out, s[n])
+	}
+	return out
+}
+
+// optionPlaces gathers every place from the sources and this build's types.
+func optionPlaces(src optionSources) ([]optionPlace, error) {
+	places := []optionPlace{
+		reflectPlace("optim config json tags (SGDConfig, AdamConfig, AdagradConfig, RMSpropConfig)", false, true,
+			perKind(SGDConfig{}, AdamConfig{}, AdagradConfig{}, RMSpropConfig{})),
+		reflectPlace("binding params structs (binding.SGDParams, AdamParams, AdagradParams, RMSpropParams)", true, false,
+			perKind(binding.SGDParams{}, binding.AdamParams{}, binding.AdagradParams{}, binding.RMSpropParams{})),
+		parseBindingLiterals(src.bindingGo),
+		reflectPlace("internal/reference (reference.SGD, Adam, Adagrad, RMSprop)", true, false,
+			perKind(reference.SGD{}, reference.Adam{}, reference.Adagrad{}, reference.RMSprop{})),
+	}
+	keys := optionPlace{name: "internal/golden (OptionKeys)", sets: map[string]optionSet{}}
+	for kind, names := range golden.OptionKeys {
+		s := optionSet{}
+		for _, n := range names {
+			s.add(n)
+		}
+		keys.sets[kind] = s
+	}
+	places = append(places, keys)
+	for _, parse := range []func() (optionPlace, error){
+		func() (optionPlace, error) { return parseHeader(src.header) },
+		func() (optionPlace, error) { return parseGoldenHyper(src.goldenGo) },
+		func() (optionPlace, error) { return parseGenGolden(src.genGolden) },
+		func() (optionPlace, error) { return parseGenScaler(src.genScaler) },
+		func() (optionPlace, error) {
+			return parseCaseOptions("testdata/torch/optim.json (each case's options)", src.optimJSON)
+		},
+		func() (optionPlace, error) {
+			return parseCaseOptions("optim/testdata/gradscaler.json (each case's options)", src.scalerJSON)
+		},
+	} {
+		p, err := parse()
+		if err != nil {
+			return nil, err
+		}
+		places = append(places, p)
+	}
+	return places, nil
+}
+
+// compareOptions returns one line per disagreement: an option some places list and
+// others lack (naming both), a place without some optimizer, a step place without
+// its selector.
+func compareOptions(places []optionPlace) []string {
+	var problems []string
+	for _, kind := range optionKinds {
+		// What each place says torch's options are: the step places' lists with the
+		// state's starting value put back and the AdamW switch taken out.
+		torch := map[string]optionSet{}
+		display := map[string]string{}
+		for _, p := range places {
+			s, ok := p.sets[kind]
+			if !ok {
+				problems = append(problems, fmt.Sprintf("%s: no options for %s at all", p.name, kind))
+				continue
+			}
+			t := optionSet{}
+			for n, shown := range s {
+				t[n] = shown
+				if _, ok := display[n]; !ok || !p.step {
+					display[n] = shown
+				}
+			}
+			if p.step {
+				if sel, ok := stepSelector[kind]; ok {
+					if _, has := t[sel]; !has {
+						problems = append(problems, fmt.Sprintf("%s: %s: the step's switch %s is missing", p.name, kind, sel))
+					}
+					delete(t, sel)
+				}
+				if n, ok := stateInit[kind]; ok {
+					t[n] = n
+				}
+			}
+			torch[p.name] = t
+		}
+		all := map[string]bool{}
+		for _, t := range torch {
+			for n := range t {
+				all[n] = true
+			}
+		}
+		names := make([]string, 0, len(all))
+		for n := range all {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			var in, missing []string
+			for _, p := range places {
+				t, ok := torch[p.name]
+				if !ok {
+					continue
+				}
+				if _, has := t[n]; has {
+					in = append(in, p.name)
+				} else {
+					missing = append(missing, p.name)
+				}
+			}
+			if len(missing) > 0 {
+				problems = append(problems, fmt.Sprintf("%s: option %s is missing from %s (it is in %s)",
+					kind, display[n], strings.Join(missing, "; "), strings.Join(in, "; ")))
+			}
+		}
+	}
+	return problems
+}
+
+func TestOptionListsAgree(t *testing.T) {
+	places, err := optionPlaces(readOptionSources(t))
+	require.NoError(t, err)
+	for _, p := range compareOptions(places) {
+		t.Error(p)
+	}
+	// The comparison has something to compare: torch's options of each optimizer.
+	want := map[string]int{"sgd": 6, "adam": 6, "adamw": 6, "adagrad": 6, "rmsprop": 7}
+	for kind, n := range want {
+		require.Len(t, places[0].sets[kind], n, "%s's options in %s", kind, places[0].name)
+	}
+}
+
+// Each place, with one option taken out of it, makes the comparison fail with the
+// place's name: the parsers read the texts they are given, and no place is ignored.
+func TestOptionListsDetectDrift(t *testing.T) {
+	src := readOptionSources(t)
+	// Text places: the same sources with one option removed by editing the text.
+	edits := []struct {
+		place string
+		edit  func(s *optionSources)
+	}{
+		{"goptim.h", func(s *optionSources) {
+			s.header = []byte(strings.Replace(string(s.header), "int32_t centered, maximize;", "int32_t maximize;", 1))
+		}},
+		{"C.goptim_<optimizer>_params literal", func(s *optionSources) {
+			s.bindingGo = []byte(strings.Replace(string(s.bindingGo), "centered: cbool(h.Centered),", "", 1))
+		}},
+		{"type Hyper", func(s *optionSources) {
+			s.goldenGo = []byte(strings.Replace(string(s.goldenGo), "// centered (rmsprop)", "// centered (sgd)", 1))
+		}},
+		{"gen_golden.py", func(s *optionSources) {
+			s.genGolden = []byte(strings.Replace(string(s.genGolden), `"momentum": 0.0, "centered": False,`, `"momentum": 0.0,`, 1))
+		}},
+		{"gen_gradscaler.py", func(s *optionSources) {
+			s.genScaler = []byte(strings.Replace(string(s.genScaler), "momentum=0.0, centered=False,", "momentum=0.0,", 1))
+		}},
+	}
+	for _, e := range edits {
+		s := src
+		e.edit(&s)
+		require.NotEqual(t, src, s, "%s: the edit found its text", e.place)
+		places, err := optionPlaces(s)
+		require.NoError(t, err)
+		problems := strings.Join(compareOptions(places), "\n")
+		require.Contains(t, problems, "rmsprop: option centered is missing from", e.place)
+		require.Contains(t, problems, e.place, "the message names the place")
+	}
+
+	// Every place, with one option deleted from its set.
+	places, err := optionPlaces(src)
+	require.NoError(t, err)
+	require.Empty(t, compareOptions(places))
+	for i := range places {
+		for _, kind := range optionKinds {
+			const victim = "maximize"
+			changed := slices.Clone(places)
+			sets := map[string]optionSet{}
+			for k, s := range places[i].sets {
+				sets[k] = s
+			}
+			one := optionSet{}
+			for n, shown := range sets[kind] {
+				if n != victim {
+					one[n] = shown
+				}
+			}
+			require.Less(t, len(one), len(sets[kind]), "%s lists %s for %s", places[i].name, victim, kind)
+			sets[kind] = one
+			changed[i].sets = sets
+			problems := compareOptions(changed)
+			require.NotEmpty(t, problems, "%s without %s's %s", places[i].name, kind, victim)
+			require.Contains(t, strings.Join(problems, "\n"), "is missing from "+places[i].name,
+				"%s without %s's %s", places[i].name, kind, victim)
+		}
+	}
+}
