@@ -61,6 +61,7 @@ import (
 	"weak"
 
 	"github.com/goptim/goptim/optim"
+	"github.com/goptim/goptim/optim/schedule"
 )
 
 const (
@@ -263,7 +264,7 @@ type apiScaler struct {
 
 type apiSched struct {
 	mu  sync.Mutex // a schedule is not safe for concurrent use
-	s   optim.Scheduler
+	s   schedule.Scheduler
 	opt *apiOpt
 }
 
@@ -442,13 +443,14 @@ func (e *apiEnv) with(c int, f func()) {
 
 // ---------------------------------------------------------------- checks
 
+// apiSentinels are optim's sentinels and the schedules' own.
 var apiSentinels = []error{
 	optim.ErrInvalidConfig, optim.ErrShape, optim.ErrClosed, optim.ErrNilParam, optim.ErrNotHost,
 	optim.ErrNonFinite, optim.ErrCheckpoint, optim.ErrOutOfMemory, optim.ErrBackend,
-	optim.ErrInvalidArgument, optim.ErrScheduleFinished, optim.ErrUnsupported,
+	optim.ErrInvalidArgument, optim.ErrUnsupported, schedule.ErrFinished,
 }
 
-// errOK reports an error that matches none of the package's sentinels.
+// errOK reports an error that matches none of apiSentinels.
 func (e *apiEnv) errOK(op string, err error) {
 	if err == nil {
 		return
@@ -1562,18 +1564,18 @@ func init() {
 			if !ok {
 				return
 			}
-			var s optim.Scheduler
+			var s schedule.Scheduler
 			var err error
 			e.with(apiN, func() {
 				if a[1]%2 == 0 {
-					var x *optim.StepLR
-					x, err = optim.NewStepLR(o.o, optim.StepLRConfig{StepSize: int(a[2])%4 - 1, Gamma: apiF64(a[3])})
+					var x *schedule.StepLR
+					x, err = schedule.NewStepLR(o.o, schedule.StepLRConfig{StepSize: int(a[2])%4 - 1, Gamma: apiF64(a[3])})
 					if err == nil {
 						s = x
 					}
 				} else {
-					var x *optim.ExponentialLR
-					x, err = optim.NewExponentialLR(o.o, optim.ExponentialLRConfig{Gamma: apiF64(a[3])})
+					var x *schedule.ExponentialLR
+					x, err = schedule.NewExponentialLR(o.o, schedule.ExponentialLRConfig{Gamma: apiF64(a[3])})
 					if err == nil {
 						s = x
 					}
@@ -2022,7 +2024,7 @@ func (e *apiEnv) scenario(a []byte) {
 		refused("Load of a "+apiKindNames[other]+" checkpoint", optim.ErrCheckpoint,
 			func() error { return o.o.Load(bytes.NewReader(b.Bytes())) })
 	case "schedule overflow":
-		s, err := optim.NewExponentialLR(o.o, optim.ExponentialLRConfig{Gamma: 1e300})
+		s, err := schedule.NewExponentialLR(o.o, schedule.ExponentialLRConfig{Gamma: 1e300})
 		if err != nil {
 			fail("NewExponentialLR", err)
 			return

@@ -135,7 +135,7 @@ func TestConcurrentPairs(t *testing.T) {
 
 func isSentinel(err error) bool {
 	for _, s := range []error{ErrInvalidConfig, ErrShape, ErrClosed, ErrNilParam, ErrNotHost, ErrNonFinite,
-		ErrCheckpoint, ErrOutOfMemory, ErrBackend, ErrInvalidArgument, ErrUnsupported, ErrScheduleFinished} {
+		ErrCheckpoint, ErrOutOfMemory, ErrBackend, ErrInvalidArgument, ErrUnsupported} {
 		if errors.Is(err, s) {
 			return true
 		}

@@ -1,6 +1,8 @@
 // Package optim is goptim's idiomatic API: fused optimizer steps (SGD with momentum
-// and Nesterov, Adam, AdamW, Adagrad, RMSprop), gradient clipping, learning-rate
-// schedules and checkpoints, with torch.optim's names, defaults and numbers.
+// and Nesterov, Adam, AdamW, Adagrad, RMSprop), gradient clipping and checkpoints,
+// with torch.optim's names, defaults and numbers. Learning-rate schedules stand
+// apart, as torch.optim.lr_scheduler does: package optim/schedule drives any
+// optimizer through its LRGroups methods.
 //
 // # Backends
 //
@@ -66,8 +68,10 @@
 // calling Step k times take exactly N*k steps with the same result as N*k steps in a
 // row. This covers every method (Step, ClipStep, ZeroGrad, Save, Load,
 // AddParamGroup, SetConfig, SetGroupLR and the other setters, the getters, Close: a
-// call after a concurrent Close fails with ErrClosed). Schedules drive an optimizer
-// through these methods, so they are as safe as it.
+// call after a concurrent Close fails with ErrClosed). The schedules of package
+// optim/schedule change an optimizer only through these methods, so stepping a
+// schedule while other goroutines use its optimizer is safe (a schedule itself is
+// not safe for concurrent use).
 //
 // Every function and method of this package may run at the same time as any other
 // on the same objects, Close included, without corrupting memory: each call holds

@@ -16,11 +16,18 @@ import (
 )
 
 // docs/errors.md lists what each bad input produces, with the exact error text.
-// TestErrorsTableMatchesDocs parses that table and runs every row: the text must be
-// identical, the error must match the sentinels the row names, every row must have
-// a case here and every case a row. So the document cannot drift from the code.
+// TestErrorsTableMatchesDocs parses the tables of this package's part of it (above
+// scheduleSection) and runs every row: the text must be identical, the error must
+// match the sentinels the row names, every row must have a case here and every case
+// a row. So the document cannot drift from the code. The rows of the schedules' part
+// are optim/schedule's (its errors_table_test.go runs them), so that a row in the
+// wrong part fails both tests.
 
 const errorsDoc = "../docs/errors.md"
+
+// scheduleSection is the heading of the part of docs/errors.md that belongs to
+// package schedule; this package's rows are the ones before it.
+const scheduleSection = "# Schedules (package optim/schedule)"
 
 // errorCase produces the error of one row. A nil error is a row whose input is
 // accepted on purpose (a nil gradient is skipped, not refused).
@@ -28,18 +35,17 @@ type errorCase func(t *testing.T) error
 
 // sentinels are the names the "Matches" column may use.
 var sentinels = map[string]error{
-	"ErrInvalidConfig":    ErrInvalidConfig,
-	"ErrShape":            ErrShape,
-	"ErrClosed":           ErrClosed,
-	"ErrNilParam":         ErrNilParam,
-	"ErrNotHost":          ErrNotHost,
-	"ErrNonFinite":        ErrNonFinite,
-	"ErrCheckpoint":       ErrCheckpoint,
-	"ErrOutOfMemory":      ErrOutOfMemory,
-	"ErrBackend":          ErrBackend,
-	"ErrInvalidArgument":  ErrInvalidArgument,
-	"ErrScheduleFinished": ErrScheduleFinished,
-	"ErrUnsupported":      ErrUnsupported,
+	"ErrInvalidConfig":   ErrInvalidConfig,
+	"ErrShape":           ErrShape,
+	"ErrClosed":          ErrClosed,
+	"ErrNilParam":        ErrNilParam,
+	"ErrNotHost":         ErrNotHost,
+	"ErrNonFinite":       ErrNonFinite,
+	"ErrCheckpoint":      ErrCheckpoint,
+	"ErrOutOfMemory":     ErrOutOfMemory,
+	"ErrBackend":         ErrBackend,
+	"ErrInvalidArgument": ErrInvalidArgument,
+	"ErrUnsupported":     ErrUnsupported,
 }
 
 func tableParam(t *testing.T, name string, n int) *Param {
@@ -145,17 +151,6 @@ func inTempDir(t *testing.T) {
 	t.Chdir(t.TempDir())
 }
 
-// tableSchedule is an ExponentialLR (gamma 0.5) over an SGD with lr 0.1 whose
-// last_epoch SetState has moved to epoch.
-func tableSchedule(t *testing.T, epoch int) (*ExponentialLR, error) {
-	t.Helper()
-	s, err := NewExponentialLR(tableSGD(t, SGDDefaults(0.1), tableParam(t, "w", 2)), ExponentialLRConfig{Gamma: 0.5})
-	require.NoError(t, err)
-	st := s.State()
-	st.LastEpoch = epoch
-	return s, s.SetState(st)
-}
-
 var errorCases = map[string]errorCase{
 	// Hyperparameters.
 	"sgd-lr-negative":     sgdWith(SGDConfig{LR: -1}),
@@ -247,21 +242,6 @@ var errorCases = map[string]errorCase{
 		c.LR, c.WeightDecay = 1e20, 1e20
 		_, err := NewAdamW([]*Param{tableParam(t, "w", 4)}, c)
 		return err
-	},
-	"f32-schedule": func(t *testing.T) error {
-		o := tableSGD(t, SGDDefaults(1), tableParam(t, "w", 4))
-		s, err := NewExponentialLR(o, ExponentialLRConfig{Gamma: 10})
-		require.NoError(t, err)
-		for s.LastEpoch() < 100 {
-			lr := o.LR()
-			if err := s.Step(); err != nil {
-				if s.LastEpoch() != 38 || o.LR() != lr {
-					return fmt.Errorf("refused at last_epoch %d with lr %v (was %v); want 38, unchanged", s.LastEpoch(), o.LR(), lr)
-				}
-				return err
-			}
-		}
-		return nil
 	},
 
 	// Lengths.
@@ -421,7 +401,6 @@ var errorCases = map[string]errorCase{
 		_, err := (&GradScaler{}).Step(tableSGD(t, SGDDefaults(0.1), tableParam(t, "w", 2)))
 		return err
 	},
-	"zero-schedule": func(t *testing.T) error { return (&StepLR{}).Step() },
 	"gemm-too-large": func(t *testing.T) error {
 		x := tableParam(t, "x", 1).Data
 		return Gemm(false, false, 0, 0, 1<<33, 1, x, x, 0, x)
@@ -570,23 +549,6 @@ var errorCases = map[string]errorCase{
 		require.NoError(t, os.WriteFile("ckpt", append(append([]byte(nil), b...), b...), 0o644))
 		return LoadFile(o, "ckpt")
 	},
-
-	// Schedules.
-	"schedule-max-steps": func(t *testing.T) error {
-		s, err := tableSchedule(t, 1<<53)
-		require.NoError(t, err)
-		return s.Step()
-	},
-	"schedule-state-epoch": func(t *testing.T) error {
-		_, err := tableSchedule(t, math.MaxInt)
-		return err
-	},
-	"onecycle-too-long": func(t *testing.T) error {
-		c := OneCycleLRDefaults(0, 0.1)
-		c.Epochs, c.StepsPerEpoch = 1<<32, 1<<32
-		_, err := NewOneCycleLR(tableSGD(t, SGDConfig{LR: 0.1, Momentum: 0.9}, tableParam(t, "w", 2)), c)
-		return err
-	},
 }
 
 // deviceRows are the rows of docs/errors.md whose input gives another error text on
@@ -607,14 +569,24 @@ type docRow struct {
 
 var rowRE = regexp.MustCompile("^\\| `([a-z0-9-]+)` \\|")
 
-// readErrorsDoc parses every table row that starts with a backquoted ID:
+// readErrorsDoc parses every table row that starts with a backquoted ID, up to
+// scheduleSection:
 // | `id` | input | `exact error text` or (no error) | sentinels |
 func readErrorsDoc(t *testing.T) []docRow {
 	t.Helper()
 	b, err := os.ReadFile(errorsDoc)
 	require.NoError(t, err, "docs/errors.md is part of the contract")
+	lines := strings.Split(string(b), "\n")
+	end := -1
+	for i, line := range lines {
+		if strings.TrimSpace(line) == scheduleSection {
+			require.Equal(t, -1, end, "%s:%d: %q appears twice", errorsDoc, i+1, scheduleSection)
+			end = i
+		}
+	}
+	require.NotEqual(t, -1, end, "%s has no heading %q: the schedules' rows must stay apart from this package's", errorsDoc, scheduleSection)
 	var rows []docRow
-	for i, line := range strings.Split(string(b), "\n") {
+	for i, line := range lines[:end] {
 		if !rowRE.MatchString(line) {
 			continue
 		}

@@ -27,8 +27,8 @@ func Example() {
 	// Output: [3.000 3.000 3.000 3.000]
 }
 
-// Two param groups with their own learning rates, a warm-up schedule and gradient
-// clipping, as in a torch training loop.
+// Two param groups with their own learning rates and gradient clipping, as in a
+// torch training loop (package optim/schedule adds the learning-rate schedule).
 func ExampleNewSGD() {
 	arena, _ := optim.NewArena([]string{"weight", "bias"}, []int{6, 2}) // one contiguous buffer
 	defer arena.Close()

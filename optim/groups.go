@@ -1,8 +1,9 @@
 package optim
 
-// LRGroups is what a learning-rate schedule drives: the learning rate (and, for
-// schedules that cycle it, the momentum) of each parameter group of an optimizer.
-// Every optimizer in this package implements it.
+// LRGroups is what a learning-rate schedule of package optim/schedule drives: the
+// learning rate (and, for schedules that cycle it, the momentum) of each parameter
+// group of an optimizer. Every optimizer in this package implements it; the
+// schedules need nothing else of an optimizer.
 type LRGroups interface {
 	// NumGroups is the number of parameter groups.
 	NumGroups() int

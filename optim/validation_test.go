@@ -767,7 +767,7 @@ func TestOneBackendPerBuild(t *testing.T) {
 
 // allSentinels is every sentinel error of this package.
 var allSentinels = []error{ErrInvalidConfig, ErrShape, ErrClosed, ErrNilParam, ErrNotHost, ErrNonFinite, ErrCheckpoint,
-	ErrOutOfMemory, ErrBackend, ErrInvalidArgument, ErrUnsupported, ErrScheduleFinished}
+	ErrOutOfMemory, ErrBackend, ErrInvalidArgument, ErrUnsupported}
 
 // errors.Is works through every wrapper this package adds.
 func TestSentinelsAreDistinct(t *testing.T) {

@@ -2,7 +2,7 @@
 # arm64.sh: builds goptim's CPU backend for arm64 (Linux) on an x86-64 Debian machine
 # and runs its tests under qemu-user, so the NEON build of the kernels is compiled and
 # checked without an arm64 machine. Usage: scripts/arm64.sh [go packages...]
-#   (default packages: ./binding ./optim)
+#   (default packages: ./binding ./optim ./optim/schedule)
 # Installs, as root, what is missing: the aarch64 cross compiler, qemu-user and
 # OpenBLAS for arm64 (multiarch); exits 3 if it cannot. On an arm64 machine use
 # `make test` instead.
@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 pkgs=("$@")
-((${#pkgs[@]})) || pkgs=(./binding ./optim)
+((${#pkgs[@]})) || pkgs=(./binding ./optim ./optim/schedule)
 
 if [[ $(uname -m) != x86_64 ]]; then
   echo "arm64.sh: cross-testing from $(uname -m) is not supported; on arm64 run make test" >&2

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/goptim/goptim/examples/mlp"
-	"github.com/goptim/goptim/optim"
+	"github.com/goptim/goptim/optim/schedule"
 )
 
 const (
@@ -165,7 +165,7 @@ func trainDigits(o optimizer, train, heldOut dataset, cfg digitsConfig, report f
 	}
 	defer opt.Close()
 	stepsPerEpoch := (train.len() + r.Batch - 1) / r.Batch
-	sched, err := optim.NewCosineAnnealingLR(opt, optim.CosineAnnealingLRConfig{TMax: cfg.epochs * stepsPerEpoch})
+	sched, err := schedule.NewCosineAnnealingLR(opt, schedule.CosineAnnealingLRConfig{TMax: cfg.epochs * stepsPerEpoch})
 	if err != nil {
 		return nil, err
 	}

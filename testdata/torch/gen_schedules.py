@@ -88,7 +88,7 @@ CLASSES = {
     "CyclicLR": L.CyclicLR,
 }
 
-# lr_lambda functions by name (epoch -> factor); optim/schedule_test.go has the same.
+# lr_lambda functions by name (epoch -> factor); optim/schedule/schedule_test.go has the same.
 LAMBDAS = {
     "exp0.95": lambda e: 0.95 ** e,
     "invsqrt10": lambda e: min((e + 1) / 10, (10 / (e + 1)) ** 0.5),

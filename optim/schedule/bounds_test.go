@@ -1,4 +1,4 @@
-package optim_test
+package schedule_test
 
 import (
 	"errors"
@@ -9,17 +9,18 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/goptim/goptim/optim"
+	"github.com/goptim/goptim/optim/schedule"
 )
 
 // Counters that cannot advance without overflowing int: SetState refuses them, a
-// Step that would count past MaxScheduleSteps fails with ErrScheduleFinished and
+// Step that would count past MaxSteps fails with ErrFinished and
 // changes nothing, and constructors refuse lengths whose arithmetic would overflow.
 
 // statefulScheduler is what every epoch-driven schedule offers.
 type statefulScheduler interface {
-	optim.Scheduler
-	State() optim.ScheduleState
-	SetState(optim.ScheduleState) error
+	schedule.Scheduler
+	State() schedule.State
+	SetState(schedule.State) error
 	LastEpoch() int
 }
 
@@ -37,39 +38,39 @@ func boundedSchedules(t *testing.T) map[string]func() (statefulScheduler, *fakeG
 	half := func(e int) float64 { return 0.5 }
 	return map[string]func() (statefulScheduler, *fakeGroups){
 		"StepLR": mk(func(g *fakeGroups) (statefulScheduler, error) {
-			return optim.NewStepLR(g, optim.StepLRConfig{StepSize: 2, Gamma: 0.5})
+			return schedule.NewStepLR(g, schedule.StepLRConfig{StepSize: 2, Gamma: 0.5})
 		}),
 		"MultiStepLR": mk(func(g *fakeGroups) (statefulScheduler, error) {
-			return optim.NewMultiStepLR(g, optim.MultiStepLRConfig{Milestones: []int{2, 5}, Gamma: 0.5})
+			return schedule.NewMultiStepLR(g, schedule.MultiStepLRConfig{Milestones: []int{2, 5}, Gamma: 0.5})
 		}),
 		"ConstantLR": mk(func(g *fakeGroups) (statefulScheduler, error) {
-			return optim.NewConstantLR(g, optim.ConstantLRDefaults())
+			return schedule.NewConstantLR(g, schedule.ConstantLRDefaults())
 		}),
 		"LinearLR": mk(func(g *fakeGroups) (statefulScheduler, error) {
-			return optim.NewLinearLR(g, optim.LinearLRDefaults())
+			return schedule.NewLinearLR(g, schedule.LinearLRDefaults())
 		}),
 		"ExponentialLR": mk(func(g *fakeGroups) (statefulScheduler, error) {
-			return optim.NewExponentialLR(g, optim.ExponentialLRConfig{Gamma: 0.9})
+			return schedule.NewExponentialLR(g, schedule.ExponentialLRConfig{Gamma: 0.9})
 		}),
 		"PolynomialLR": mk(func(g *fakeGroups) (statefulScheduler, error) {
-			return optim.NewPolynomialLR(g, optim.PolynomialLRDefaults())
+			return schedule.NewPolynomialLR(g, schedule.PolynomialLRDefaults())
 		}),
 		"CosineAnnealingLR": mk(func(g *fakeGroups) (statefulScheduler, error) {
-			return optim.NewCosineAnnealingLR(g, optim.CosineAnnealingLRConfig{TMax: 10})
+			return schedule.NewCosineAnnealingLR(g, schedule.CosineAnnealingLRConfig{TMax: 10})
 		}),
 		"LambdaLR": mk(func(g *fakeGroups) (statefulScheduler, error) {
-			return optim.NewLambdaLR(g, optim.LambdaLRConfig{LRLambda: []optim.LRLambda{half}})
+			return schedule.NewLambdaLR(g, schedule.LambdaLRConfig{LRLambda: []schedule.LRLambda{half}})
 		}),
 		"MultiplicativeLR": mk(func(g *fakeGroups) (statefulScheduler, error) {
-			return optim.NewMultiplicativeLR(g, optim.MultiplicativeLRConfig{LRLambda: []optim.LRLambda{half}})
+			return schedule.NewMultiplicativeLR(g, schedule.MultiplicativeLRConfig{LRLambda: []schedule.LRLambda{half}})
 		}),
 		"CosineAnnealingWarmRestarts": mk(func(g *fakeGroups) (statefulScheduler, error) {
-			return optim.NewCosineAnnealingWarmRestarts(g, optim.CosineAnnealingWarmRestartsConfig{T0: 3, TMult: 2})
+			return schedule.NewCosineAnnealingWarmRestarts(g, schedule.CosineAnnealingWarmRestartsConfig{T0: 3, TMult: 2})
 		}),
 		"CyclicLR": mk(func(g *fakeGroups) (statefulScheduler, error) {
-			c := optim.CyclicLRDefaults(0.01, 0.1)
+			c := schedule.CyclicLRDefaults(0.01, 0.1)
 			c.CycleMomentum = false
-			return optim.NewCyclicLR(g, c)
+			return schedule.NewCyclicLR(g, c)
 		}),
 	}
 }
@@ -80,7 +81,7 @@ func TestScheduleSetStateRefusesCountersThatCannotAdvance(t *testing.T) {
 			s, g := build()
 			require.NoError(t, s.Step())
 			good := s.State()
-			for _, epoch := range []int{math.MaxInt, optim.MaxScheduleSteps + 1} {
+			for _, epoch := range []int{math.MaxInt, schedule.MaxSteps + 1} {
 				st := s.State()
 				st.LastEpoch = epoch
 				err := s.SetState(st)
@@ -92,36 +93,36 @@ func TestScheduleSetStateRefusesCountersThatCannotAdvance(t *testing.T) {
 			// The last epoch a schedule counts is a state Step can reach, so SetState
 			// takes it; the Step after it fails and changes nothing.
 			st := s.State()
-			st.LastEpoch = optim.MaxScheduleSteps
+			st.LastEpoch = schedule.MaxSteps
 			require.NoError(t, s.SetState(st))
 			lrs := append([]float64(nil), g.lr...)
 			for k := 0; k < 2; k++ {
 				err := s.Step()
-				require.ErrorIs(t, err, optim.ErrScheduleFinished)
-				require.EqualError(t, err, "optim: "+kind+": cannot step past epoch 9007199254740992, the most a schedule counts: optim: schedule stepped past its total steps")
-				require.Equal(t, optim.MaxScheduleSteps, s.LastEpoch())
+				require.ErrorIs(t, err, schedule.ErrFinished)
+				require.EqualError(t, err, "schedule: "+kind+": cannot step past epoch 9007199254740992, the most a schedule counts: schedule: stepped past its total steps")
+				require.Equal(t, schedule.MaxSteps, s.LastEpoch())
 				require.Equal(t, st, s.State())
 				require.Equal(t, lrs, g.lr)
 			}
 
 			// One below: one more step, then the end.
-			st.LastEpoch = optim.MaxScheduleSteps - 1
+			st.LastEpoch = schedule.MaxSteps - 1
 			require.NoError(t, s.SetState(st))
 			require.NoError(t, s.Step())
-			require.Equal(t, optim.MaxScheduleSteps, s.LastEpoch())
-			require.ErrorIs(t, s.Step(), optim.ErrScheduleFinished)
+			require.Equal(t, schedule.MaxSteps, s.LastEpoch())
+			require.ErrorIs(t, s.Step(), schedule.ErrFinished)
 		})
 	}
 }
 
 func TestOneCycleLRSetStateRefusesEpochsPastItsTotal(t *testing.T) {
 	g := newFakeGroups([]float64{0.1}, nil)
-	c := optim.OneCycleLRDefaults(10, 1)
+	c := schedule.OneCycleLRDefaults(10, 1)
 	c.CycleMomentum = false
-	s, err := optim.NewOneCycleLR(g, c)
+	s, err := schedule.NewOneCycleLR(g, c)
 	require.NoError(t, err)
 	good := s.State()
-	for _, epoch := range []int{11, optim.MaxScheduleSteps, math.MaxInt} {
+	for _, epoch := range []int{11, schedule.MaxSteps, math.MaxInt} {
 		st := s.State()
 		st.LastEpoch = epoch
 		require.ErrorIs(t, s.SetState(st), optim.ErrCheckpoint, "last_epoch %d", epoch)
@@ -129,27 +130,27 @@ func TestOneCycleLRSetStateRefusesEpochsPastItsTotal(t *testing.T) {
 	}
 	st := s.State()
 	st.LastEpoch = 11
-	require.EqualError(t, s.SetState(st), "optim: OneCycleLR: state has last_epoch 11, past its total steps 10: optim: bad checkpoint")
+	require.EqualError(t, s.SetState(st), "schedule: OneCycleLR: state has last_epoch 11, past its total steps 10: optim: bad checkpoint")
 	st.LastEpoch = 10 // reached by 10 steps; the next one is refused
 	require.NoError(t, s.SetState(st))
-	require.ErrorIs(t, s.Step(), optim.ErrScheduleFinished)
+	require.ErrorIs(t, s.Step(), schedule.ErrFinished)
 	require.Equal(t, 10, s.LastEpoch())
 }
 
 func TestReduceLROnPlateauCountersCannotOverflow(t *testing.T) {
 	g := newFakeGroups([]float64{0.1, 0.2}, nil)
-	c := optim.ReduceLROnPlateauDefaults()
+	c := schedule.ReduceLROnPlateauDefaults()
 	c.Patience = math.MaxInt // bad epochs count up for ever
-	p, err := optim.NewReduceLROnPlateau(g, c)
+	p, err := schedule.NewReduceLROnPlateau(g, c)
 	require.NoError(t, err)
 	require.NoError(t, p.Step(1))
 	good := p.State()
 
-	for _, f := range []func(*optim.ScheduleState){
-		func(st *optim.ScheduleState) { st.LastEpoch = math.MaxInt },
-		func(st *optim.ScheduleState) { st.LastEpoch = optim.MaxScheduleSteps + 1 },
-		func(st *optim.ScheduleState) { st.NumBadEpochs = math.MaxInt },
-		func(st *optim.ScheduleState) { st.LastEpoch, st.NumBadEpochs = 10, 11 },
+	for _, f := range []func(*schedule.State){
+		func(st *schedule.State) { st.LastEpoch = math.MaxInt },
+		func(st *schedule.State) { st.LastEpoch = schedule.MaxSteps + 1 },
+		func(st *schedule.State) { st.NumBadEpochs = math.MaxInt },
+		func(st *schedule.State) { st.LastEpoch, st.NumBadEpochs = 10, 11 },
 	} {
 		st := p.State()
 		f(&st)
@@ -158,38 +159,38 @@ func TestReduceLROnPlateauCountersCannotOverflow(t *testing.T) {
 	}
 	st := p.State()
 	st.LastEpoch, st.NumBadEpochs = 10, 11
-	require.EqualError(t, p.SetState(st), "optim: ReduceLROnPlateau: state has num_bad_epochs 11 after 10 epochs: optim: bad checkpoint")
+	require.EqualError(t, p.SetState(st), "schedule: ReduceLROnPlateau: state has num_bad_epochs 11 after 10 epochs: optim: bad checkpoint")
 
 	// Both counters one below the end: one more bad epoch, then the end, unchanged.
 	st = p.State()
-	st.LastEpoch, st.NumBadEpochs = optim.MaxScheduleSteps-1, optim.MaxScheduleSteps-1
+	st.LastEpoch, st.NumBadEpochs = schedule.MaxSteps-1, schedule.MaxSteps-1
 	require.NoError(t, p.SetState(st))
 	require.NoError(t, p.Step(2))
-	require.Equal(t, optim.MaxScheduleSteps, p.LastEpoch())
-	require.Equal(t, optim.MaxScheduleSteps, p.NumBadEpochs())
+	require.Equal(t, schedule.MaxSteps, p.LastEpoch())
+	require.Equal(t, schedule.MaxSteps, p.NumBadEpochs())
 	end := p.State()
 	lrs := append([]float64(nil), g.lr...)
 	err = p.Step(3)
-	require.ErrorIs(t, err, optim.ErrScheduleFinished)
-	require.EqualError(t, err, "optim: ReduceLROnPlateau: cannot step past epoch 9007199254740992, the most a schedule counts: optim: schedule stepped past its total steps")
+	require.ErrorIs(t, err, schedule.ErrFinished)
+	require.EqualError(t, err, "schedule: ReduceLROnPlateau: cannot step past epoch 9007199254740992, the most a schedule counts: schedule: stepped past its total steps")
 	require.Equal(t, end, p.State())
 	require.Equal(t, lrs, g.lr)
 }
 
 func TestComposedSchedulesCannotOverflow(t *testing.T) {
-	build := func() (*optim.SequentialLR, *optim.ChainedScheduler, *fakeGroups, *fakeGroups) {
+	build := func() (*schedule.SequentialLR, *schedule.ChainedScheduler, *fakeGroups, *fakeGroups) {
 		gs, gc := newFakeGroups([]float64{0.1}, nil), newFakeGroups([]float64{0.1}, nil)
-		a, err := optim.NewLinearLR(gs, optim.LinearLRDefaults())
+		a, err := schedule.NewLinearLR(gs, schedule.LinearLRDefaults())
 		require.NoError(t, err)
-		b, err := optim.NewExponentialLR(gs, optim.ExponentialLRConfig{Gamma: 0.9})
+		b, err := schedule.NewExponentialLR(gs, schedule.ExponentialLRConfig{Gamma: 0.9})
 		require.NoError(t, err)
-		s, err := optim.NewSequentialLR(gs, optim.SequentialLRConfig{Schedulers: []optim.Scheduler{a, b}, Milestones: []int{3}})
+		s, err := schedule.NewSequentialLR(gs, schedule.SequentialLRConfig{Schedulers: []schedule.Scheduler{a, b}, Milestones: []int{3}})
 		require.NoError(t, err)
-		c1, err := optim.NewExponentialLR(gc, optim.ExponentialLRConfig{Gamma: 0.9})
+		c1, err := schedule.NewExponentialLR(gc, schedule.ExponentialLRConfig{Gamma: 0.9})
 		require.NoError(t, err)
-		c2, err := optim.NewStepLR(gc, optim.StepLRConfig{StepSize: 2, Gamma: 0.5})
+		c2, err := schedule.NewStepLR(gc, schedule.StepLRConfig{StepSize: 2, Gamma: 0.5})
 		require.NoError(t, err)
-		c, err := optim.NewChainedScheduler([]optim.Scheduler{c1, c2})
+		c, err := schedule.NewChainedScheduler([]schedule.Scheduler{c1, c2})
 		require.NoError(t, err)
 		return s, c, gs, gc
 	}
@@ -203,31 +204,31 @@ func TestComposedSchedulesCannotOverflow(t *testing.T) {
 	st.LastEpoch = math.MaxInt
 	err := s.SetState(st)
 	require.ErrorIs(t, err, optim.ErrCheckpoint)
-	require.EqualError(t, err, "optim: SequentialLR: state has last_epoch 9223372036854775807, more than the 9007199254740992 steps a schedule counts: optim: bad checkpoint")
+	require.EqualError(t, err, "schedule: SequentialLR: state has last_epoch 9223372036854775807, more than the 9007199254740992 steps a schedule counts: optim: bad checkpoint")
 	require.Equal(t, good, s.State())
-	st.LastEpoch = optim.MaxScheduleSteps
-	st.Children[1].LastEpoch = optim.MaxScheduleSteps - 3
+	st.LastEpoch = schedule.MaxSteps
+	st.Children[1].LastEpoch = schedule.MaxSteps - 3
 	require.NoError(t, s.SetState(st))
 	lrs := append([]float64(nil), gs.lr...)
-	require.ErrorIs(t, s.Step(), optim.ErrScheduleFinished)
+	require.ErrorIs(t, s.Step(), schedule.ErrFinished)
 	require.Equal(t, st, s.State())
 	require.Equal(t, lrs, gs.lr)
 
 	// A child's counter is checked too.
 	st = good
-	st.Children = append([]optim.ScheduleState(nil), good.Children...)
+	st.Children = append([]schedule.State(nil), good.Children...)
 	st.Children[0].LastEpoch = math.MaxInt
 	require.ErrorIs(t, s.SetState(st), optim.ErrCheckpoint)
 
 	// ChainedScheduler: a child at the end fails the step before any child moves.
 	cs := c.State()
-	cs.Children = append([]optim.ScheduleState(nil), cs.Children...)
-	cs.Children[1].LastEpoch = optim.MaxScheduleSteps
+	cs.Children = append([]schedule.State(nil), cs.Children...)
+	cs.Children[1].LastEpoch = schedule.MaxSteps
 	require.NoError(t, c.SetState(cs))
 	lrs = append([]float64(nil), gc.lr...)
 	err = c.Step()
-	require.ErrorIs(t, err, optim.ErrScheduleFinished)
-	require.True(t, strings.HasPrefix(err.Error(), "optim: ChainedScheduler: schedulers[1]: optim: StepLR: cannot step past epoch"), err.Error())
+	require.ErrorIs(t, err, schedule.ErrFinished)
+	require.True(t, strings.HasPrefix(err.Error(), "schedule: ChainedScheduler: schedulers[1]: schedule: StepLR: cannot step past epoch"), err.Error())
 	require.Equal(t, cs, c.State(), "no child stepped")
 	require.Equal(t, lrs, gc.lr)
 	cs.Children[1].LastEpoch = math.MaxInt
@@ -244,14 +245,14 @@ func TestOneCycleLRTotalStepsOverflow(t *testing.T) {
 		{0, 1 << 32, 1 << 32, "epochs*steps_per_epoch"},     // wraps to 0
 		{0, 3, math.MaxInt/2 + 1, "epochs*steps_per_epoch"}, // wraps negative
 		{0, math.MaxInt, math.MaxInt, "epochs*steps_per_epoch"},
-		{0, 1 << 27, 1 << 27, "epochs*steps_per_epoch"}, // 2^54: no overflow, but past MaxScheduleSteps
+		{0, 1 << 27, 1 << 27, "epochs*steps_per_epoch"}, // 2^54: no overflow, but past MaxSteps
 		{math.MaxInt, 0, 0, "total_steps"},
-		{optim.MaxScheduleSteps + 1, 0, 0, "total_steps"},
+		{schedule.MaxSteps + 1, 0, 0, "total_steps"},
 	} {
 		g := newFakeGroups([]float64{0.1}, []float64{0.5})
-		c := optim.OneCycleLRDefaults(tc.total, 1)
+		c := schedule.OneCycleLRDefaults(tc.total, 1)
 		c.Epochs, c.StepsPerEpoch = tc.epochs, tc.steps
-		_, err := optim.NewOneCycleLR(g, c)
+		_, err := schedule.NewOneCycleLR(g, c)
 		require.ErrorIs(t, err, optim.ErrInvalidConfig, "%+v", tc)
 		var ce *optim.ConfigError
 		require.True(t, errors.As(err, &ce), "%v", err)
@@ -259,19 +260,19 @@ func TestOneCycleLRTotalStepsOverflow(t *testing.T) {
 		require.Equal(t, []float64{0.1}, g.lr, "a refused schedule changes no lr")
 		require.Equal(t, []float64{0.5}, g.mom, "nor a momentum")
 	}
-	c := optim.OneCycleLRDefaults(0, 1)
+	c := schedule.OneCycleLRDefaults(0, 1)
 	c.Epochs, c.StepsPerEpoch = 1<<32, 1<<32
-	_, err := optim.NewOneCycleLR(newFakeGroups([]float64{0.1}, []float64{0.5}), c)
-	require.EqualError(t, err, "optim: OneCycleLR: invalid epochs*steps_per_epoch 1.8446744073709552e+19: must be at most 9007199254740992, the most steps a schedule counts (epochs 4294967296, steps_per_epoch 4294967296)")
-	_, err = optim.NewOneCycleLR(newFakeGroups([]float64{0.1}, []float64{0.5}), optim.OneCycleLRDefaults(math.MaxInt, 1))
-	require.EqualError(t, err, "optim: OneCycleLR: invalid total_steps 9.223372036854776e+18: must be at most 9007199254740992, the most steps a schedule counts")
+	_, err := schedule.NewOneCycleLR(newFakeGroups([]float64{0.1}, []float64{0.5}), c)
+	require.EqualError(t, err, "schedule: OneCycleLR: invalid epochs*steps_per_epoch 1.8446744073709552e+19: must be at most 9007199254740992, the most steps a schedule counts (epochs 4294967296, steps_per_epoch 4294967296)")
+	_, err = schedule.NewOneCycleLR(newFakeGroups([]float64{0.1}, []float64{0.5}), schedule.OneCycleLRDefaults(math.MaxInt, 1))
+	require.EqualError(t, err, "schedule: OneCycleLR: invalid total_steps 9.223372036854776e+18: must be at most 9007199254740992, the most steps a schedule counts")
 
 	// The longest cycle there is still builds.
-	c = optim.OneCycleLRDefaults(0, 1)
+	c = schedule.OneCycleLRDefaults(0, 1)
 	c.Epochs, c.StepsPerEpoch = 1<<26, 1<<27
-	s, err := optim.NewOneCycleLR(newFakeGroups([]float64{0.1}, []float64{0.5}), c)
+	s, err := schedule.NewOneCycleLR(newFakeGroups([]float64{0.1}, []float64{0.5}), c)
 	require.NoError(t, err)
-	require.Equal(t, optim.MaxScheduleSteps, s.TotalSteps())
+	require.Equal(t, schedule.MaxSteps, s.TotalSteps())
 }
 
 // CosineAnnealingWarmRestarts.StepEpoch finds the cycle of an epoch without adding
@@ -279,7 +280,7 @@ func TestOneCycleLRTotalStepsOverflow(t *testing.T) {
 func TestWarmRestartsStepEpochWithHugeCycles(t *testing.T) {
 	g := newFakeGroups([]float64{0.1}, nil)
 	mult := math.MaxInt / 3
-	s, err := optim.NewCosineAnnealingWarmRestarts(g, optim.CosineAnnealingWarmRestartsConfig{T0: 3, TMult: mult})
+	s, err := schedule.NewCosineAnnealingWarmRestarts(g, schedule.CosineAnnealingWarmRestartsConfig{T0: 3, TMult: mult})
 	require.NoError(t, err)
 	require.NoError(t, s.StepEpoch(3.5)) // the second cycle: 3*mult epochs from epoch 3
 	require.Equal(t, 0.5, s.TCur())

@@ -1,6 +1,10 @@
-package optim
+package schedule
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/goptim/goptim/optim"
+)
 
 // LRLambda is a user's factor for LambdaLR and MultiplicativeLR: the value at an epoch
 // (last_epoch, counting from 0 at construction). It is called once per group per step
@@ -29,7 +33,7 @@ type LambdaLR struct {
 }
 
 // NewLambdaLR records the groups' lrs as base lrs and sets lr = base_lr*lr_lambda(0).
-func NewLambdaLR(g LRGroups, cfg LambdaLRConfig) (*LambdaLR, error) {
+func NewLambdaLR(g optim.LRGroups, cfg LambdaLRConfig) (*LambdaLR, error) {
 	s, fns, err := newLambdaSchedule(kindLambda, g, cfg.LRLambda)
 	if err != nil {
 		return nil, err
@@ -64,7 +68,7 @@ type MultiplicativeLR struct {
 
 // NewMultiplicativeLR records the groups' lrs as base lrs and returns a
 // MultiplicativeLR at epoch 0 (the lrs are unchanged).
-func NewMultiplicativeLR(g LRGroups, cfg MultiplicativeLRConfig) (*MultiplicativeLR, error) {
+func NewMultiplicativeLR(g optim.LRGroups, cfg MultiplicativeLRConfig) (*MultiplicativeLR, error) {
 	s, fns, err := newLambdaSchedule(kindMultiplicat, g, cfg.LRLambda)
 	if err != nil {
 		return nil, err
@@ -86,13 +90,13 @@ func NewMultiplicativeLR(g LRGroups, cfg MultiplicativeLRConfig) (*Multiplicativ
 
 // newLambdaSchedule checks lr_lambda (one function, or one per group, none nil) and
 // returns the schedule with one function per group.
-func newLambdaSchedule(kind string, g LRGroups, fns []LRLambda) (*lrSchedule, []LRLambda, error) {
+func newLambdaSchedule(kind string, g optim.LRGroups, fns []LRLambda) (*lrSchedule, []LRLambda, error) {
 	s, err := newLRSchedule(kind, g)
 	if err != nil {
 		return nil, nil, err
 	}
 	if len(fns) == 0 {
-		return nil, nil, scheduleConfigError(kind, "lr_lambda", 0, "is required (one function, or one per param group)")
+		return nil, nil, configErr(kind, "lr_lambda", 0, "is required (one function, or one per param group)")
 	}
 	per, err := perGroup(kind, "lr_lambda", fns, len(s.base), nil)
 	if err != nil {
@@ -100,7 +104,7 @@ func newLambdaSchedule(kind string, g LRGroups, fns []LRLambda) (*lrSchedule, []
 	}
 	for i, f := range fns {
 		if f == nil {
-			return nil, nil, scheduleConfigError(kind, fmt.Sprintf("lr_lambda[%d]", i), float64(i), "is nil")
+			return nil, nil, configErr(kind, fmt.Sprintf("lr_lambda[%d]", i), float64(i), "is nil")
 		}
 	}
 	return s, per, nil

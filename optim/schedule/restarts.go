@@ -1,8 +1,10 @@
-package optim
+package schedule
 
 import (
 	"fmt"
 	"math"
+
+	"github.com/goptim/goptim/optim"
 )
 
 // CosineAnnealingWarmRestartsConfig configures CosineAnnealingWarmRestarts
@@ -42,15 +44,15 @@ type CosineAnnealingWarmRestarts struct {
 
 // NewCosineAnnealingWarmRestarts records the groups' lrs as base lrs and returns the
 // schedule at epoch 0 (T_cur 0, T_i T_0; the lrs are unchanged).
-func NewCosineAnnealingWarmRestarts(g LRGroups, cfg CosineAnnealingWarmRestartsConfig) (*CosineAnnealingWarmRestarts, error) {
+func NewCosineAnnealingWarmRestarts(g optim.LRGroups, cfg CosineAnnealingWarmRestartsConfig) (*CosineAnnealingWarmRestarts, error) {
 	if cfg.T0 <= 0 {
-		return nil, scheduleConfigError(kindRestarts, "T_0", float64(cfg.T0), "must be > 0")
+		return nil, configErr(kindRestarts, "T_0", float64(cfg.T0), "must be > 0")
 	}
 	if cfg.TMult < 1 {
-		return nil, scheduleConfigError(kindRestarts, "T_mult", float64(cfg.TMult), "must be >= 1")
+		return nil, configErr(kindRestarts, "T_mult", float64(cfg.TMult), "must be >= 1")
 	}
 	if !finite(cfg.EtaMin) || cfg.EtaMin < 0 {
-		return nil, scheduleConfigError(kindRestarts, "eta_min", cfg.EtaMin, "must be finite and >= 0")
+		return nil, configErr(kindRestarts, "eta_min", cfg.EtaMin, "must be finite and >= 0")
 	}
 	s, err := newLRSchedule(kindRestarts, g)
 	if err != nil {
@@ -65,8 +67,8 @@ func NewCosineAnnealingWarmRestarts(g LRGroups, cfg CosineAnnealingWarmRestartsC
 			w.nextTCur, w.nextTI = w.tCur+1, w.tI
 			if w.nextTCur >= float64(w.nextTI) {
 				if w.nextTI > math.MaxInt/cfg.TMult {
-					return nil, nil, fmt.Errorf("optim: %s: epoch %d: the next cycle's length overflows: %w",
-						kindRestarts, e, ErrInvalidConfig)
+					return nil, nil, fmt.Errorf("schedule: %s: epoch %d: the next cycle's length overflows: %w",
+						kindRestarts, e, optim.ErrInvalidConfig)
 				}
 				w.nextTCur -= float64(w.nextTI)
 				w.nextTI *= cfg.TMult
@@ -96,10 +98,10 @@ func (w *CosineAnnealingWarmRestarts) lrs(tCur float64, tI int) []float64 {
 // by whole epochs. epoch must be finite, >= 0 and below 2^52.
 func (w *CosineAnnealingWarmRestarts) StepEpoch(epoch float64) error {
 	if w.lrSchedule == nil { // not made by the constructor: no groups, and T_mult 0
-		return errScheduleNotMade(kindRestarts)
+		return errNotMade(kindRestarts)
 	}
 	if !(epoch >= 0 && epoch < restartsMaxEpoch) {
-		return fmt.Errorf("optim: %s: epoch %v: must be finite, >= 0 and < 2^52: %w", kindRestarts, epoch, ErrInvalidConfig)
+		return fmt.Errorf("schedule: %s: epoch %v: must be finite, >= 0 and < 2^52: %w", kindRestarts, epoch, optim.ErrInvalidConfig)
 	}
 	t0, mult := w.cfg.T0, w.cfg.TMult
 	tCur, tI := epoch, t0
@@ -115,7 +117,7 @@ func (w *CosineAnnealingWarmRestarts) StepEpoch(epoch float64) error {
 		start := 0
 		for float64(tI) <= epoch-float64(start) {
 			if tI > math.MaxInt/mult {
-				return fmt.Errorf("optim: %s: epoch %v: the cycle's length overflows: %w", kindRestarts, epoch, ErrInvalidConfig)
+				return fmt.Errorf("schedule: %s: epoch %v: the cycle's length overflows: %w", kindRestarts, epoch, optim.ErrInvalidConfig)
 			}
 			start += tI
 			tI *= mult
@@ -138,20 +140,20 @@ func (w *CosineAnnealingWarmRestarts) Config() CosineAnnealingWarmRestartsConfig
 
 func (w *CosineAnnealingWarmRestarts) commit() { w.tCur, w.tI = w.nextTCur, w.nextTI }
 
-func (w *CosineAnnealingWarmRestarts) save(st *ScheduleState) { st.TCur, st.TI = w.tCur, w.tI }
+func (w *CosineAnnealingWarmRestarts) save(st *State) { st.TCur, st.TI = w.tCur, w.tI }
 
 // check accepts T_i = T_0*T_mult^k and 0 <= T_cur < T_i, the states Step and
 // StepEpoch reach.
-func (w *CosineAnnealingWarmRestarts) check(st ScheduleState) error {
+func (w *CosineAnnealingWarmRestarts) check(st State) error {
 	ti := w.cfg.T0
 	for ti < st.TI && w.cfg.TMult > 1 && ti <= math.MaxInt/w.cfg.TMult {
 		ti *= w.cfg.TMult
 	}
 	if ti != st.TI || !(st.TCur >= 0 && st.TCur < float64(st.TI)) {
-		return fmt.Errorf("optim: %s: state has T_cur %v, T_i %d (T_0 %d, T_mult %d): %w",
-			kindRestarts, st.TCur, st.TI, w.cfg.T0, w.cfg.TMult, ErrCheckpoint)
+		return fmt.Errorf("schedule: %s: state has T_cur %v, T_i %d (T_0 %d, T_mult %d): %w",
+			kindRestarts, st.TCur, st.TI, w.cfg.T0, w.cfg.TMult, optim.ErrCheckpoint)
 	}
 	return nil
 }
 
-func (w *CosineAnnealingWarmRestarts) load(st ScheduleState) { w.tCur, w.tI = st.TCur, st.TI }
+func (w *CosineAnnealingWarmRestarts) load(st State) { w.tCur, w.tI = st.TCur, st.TI }

@@ -1,21 +1,58 @@
-package optim_test
+package schedule_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 
 	"github.com/goptim/goptim/optim"
+	"github.com/goptim/goptim/optim/schedule"
 )
 
+// sgd is an SGD over one param with learning rate lr, for the examples; any
+// optimizer of package optim (or any optim.LRGroups) can take its place.
+func sgd(lr float64) (*optim.SGD, func()) {
+	w, _ := optim.NewParam("w", 1)
+	opt, _ := optim.NewSGD([]*optim.Param{w}, optim.SGDDefaults(lr))
+	return opt, func() { opt.Close(); w.Close() }
+}
+
+// A cosine schedule over Adam, stepped once per epoch after the optimizer's steps as
+// in torch, and its state saved for a checkpoint (the lrs themselves are in the
+// optimizer's checkpoint).
+func Example() {
+	w, _ := optim.NewParam("w", 4)
+	defer w.Close()
+	opt, _ := optim.NewAdam([]*optim.Param{w}, optim.AdamDefaults()) // lr 0.001
+	defer opt.Close()
+	sched, _ := schedule.NewCosineAnnealingLR(opt, schedule.CosineAnnealingLRConfig{TMax: 4, EtaMin: 1e-5})
+	for epoch := 0; epoch < 4; epoch++ {
+		for batch := 0; batch < 10; batch++ {
+			w.Grad.Fill(1) // your model's backward pass
+			opt.Step()
+		}
+		sched.Step()
+		fmt.Printf("after epoch %d: lr %.6f\n", epoch, opt.LR())
+	}
+	state, _ := json.Marshal(sched.State())
+	fmt.Println(string(state))
+	// Output:
+	// after epoch 0: lr 0.000855
+	// after epoch 1: lr 0.000505
+	// after epoch 2: lr 0.000155
+	// after epoch 3: lr 0.000010
+	// {"kind":"CosineAnnealingLR","last_epoch":4,"base_lrs":[0.001],"last_lr":[0.00001]}
+}
+
 // A linear warm-up over 5 epochs, then cosine annealing over the rest: torch's
-// SequentialLR([LinearLR, CosineAnnealingLR], milestones=[5]). Any optimizer of this
-// package can take the place of the groups here (they all implement LRGroups).
+// SequentialLR([LinearLR, CosineAnnealingLR], milestones=[5]).
 func ExampleNewSequentialLR() {
-	groups := newFakeGroups([]float64{0.1}, nil) // one param group with lr 0.1
-	warm, _ := optim.NewLinearLR(groups, optim.LinearLRConfig{StartFactor: 0.2, EndFactor: 1, TotalIters: 5})
-	cos, _ := optim.NewCosineAnnealingLR(groups, optim.CosineAnnealingLRConfig{TMax: 5, EtaMin: 0.001})
-	sched, _ := optim.NewSequentialLR(groups, optim.SequentialLRConfig{
-		Schedulers: []optim.Scheduler{warm, cos},
+	opt, done := sgd(0.1) // one param group with lr 0.1
+	defer done()
+	warm, _ := schedule.NewLinearLR(opt, schedule.LinearLRConfig{StartFactor: 0.2, EndFactor: 1, TotalIters: 5})
+	cos, _ := schedule.NewCosineAnnealingLR(opt, schedule.CosineAnnealingLRConfig{TMax: 5, EtaMin: 0.001})
+	sched, _ := schedule.NewSequentialLR(opt, schedule.SequentialLRConfig{
+		Schedulers: []schedule.Scheduler{warm, cos},
 		Milestones: []int{5},
 	})
 	for epoch := 0; epoch < 11; epoch++ {
@@ -39,10 +76,11 @@ func ExampleNewSequentialLR() {
 
 // ReduceLROnPlateau takes the metric it watches.
 func ExampleNewReduceLROnPlateau() {
-	groups := newFakeGroups([]float64{0.1}, nil)
-	cfg := optim.ReduceLROnPlateauDefaults()
+	opt, done := sgd(0.1)
+	defer done()
+	cfg := schedule.ReduceLROnPlateauDefaults()
 	cfg.Patience = 2
-	sched, _ := optim.NewReduceLROnPlateau(groups, cfg)
+	sched, _ := schedule.NewReduceLROnPlateau(opt, cfg)
 	for _, valLoss := range []float64{1.0, 0.8, 0.8, 0.8, 0.8, 0.7} {
 		sched.Step(valLoss)
 		fmt.Printf("loss %.1f: lr %.3g\n", valLoss, sched.LastLR()[0])
@@ -59,9 +97,10 @@ func ExampleNewReduceLROnPlateau() {
 // The inverse square root schedule of "Attention is all you need" as a LambdaLR: a
 // linear warm-up over 4 epochs, then lr ~ 1/sqrt(epoch).
 func ExampleNewLambdaLR() {
-	groups := newFakeGroups([]float64{0.1}, nil)
+	opt, done := sgd(0.1)
+	defer done()
 	const warmup = 4.0
-	sched, _ := optim.NewLambdaLR(groups, optim.LambdaLRConfig{LRLambda: []optim.LRLambda{
+	sched, _ := schedule.NewLambdaLR(opt, schedule.LambdaLRConfig{LRLambda: []schedule.LRLambda{
 		func(e int) float64 { return math.Min(float64(e+1)/warmup, math.Sqrt(warmup/float64(e+1))) },
 	}})
 	for epoch := 0; epoch < 8; epoch++ {
@@ -82,9 +121,10 @@ func ExampleNewLambdaLR() {
 // SGDR, stepped every batch with a fractional epoch (torch's
 // scheduler.step(epoch + batch/batches)): cycles of 2, then 4 epochs.
 func ExampleCosineAnnealingWarmRestarts_StepEpoch() {
-	groups := newFakeGroups([]float64{0.1}, nil)
-	sched, _ := optim.NewCosineAnnealingWarmRestarts(groups,
-		optim.CosineAnnealingWarmRestartsConfig{T0: 2, TMult: 2, EtaMin: 0.001})
+	opt, done := sgd(0.1)
+	defer done()
+	sched, _ := schedule.NewCosineAnnealingWarmRestarts(opt,
+		schedule.CosineAnnealingWarmRestartsConfig{T0: 2, TMult: 2, EtaMin: 0.001})
 	const batches = 2
 	for epoch := 0; epoch < 6; epoch++ {
 		for batch := 0; batch < batches; batch++ {

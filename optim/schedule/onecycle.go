@@ -1,8 +1,10 @@
-package optim
+package schedule
 
 import (
 	"fmt"
 	"math"
+
+	"github.com/goptim/goptim/optim"
 )
 
 // AnnealStrategy is OneCycleLR's anneal_strategy.
@@ -89,7 +91,7 @@ func OneCycleLRDefaults(totalSteps int, maxLR ...float64) OneCycleLRConfig {
 //
 // Like torch, Step accepts total_steps steps after construction (the last one
 // extrapolates the final phase one step past min_lr) and fails with
-// ErrScheduleFinished after that.
+// ErrFinished after that.
 type OneCycleLR struct {
 	*lrSchedule
 	cfg   OneCycleLRConfig
@@ -98,7 +100,7 @@ type OneCycleLR struct {
 
 // NewOneCycleLR checks cfg, sets every group's momentum to max_momentum (with
 // CycleMomentum) and its lr to max_lr/div_factor, and returns a OneCycleLR at step 0.
-func NewOneCycleLR(g LRGroups, cfg OneCycleLRConfig) (*OneCycleLR, error) {
+func NewOneCycleLR(g optim.LRGroups, cfg OneCycleLRConfig) (*OneCycleLR, error) {
 	if _, err := checkGroups(kindOneCycle, g); err != nil {
 		return nil, err
 	}
@@ -106,40 +108,40 @@ func NewOneCycleLR(g LRGroups, cfg OneCycleLRConfig) (*OneCycleLR, error) {
 	total := cfg.TotalSteps
 	switch {
 	case cfg.TotalSteps < 0:
-		return nil, scheduleConfigError(kindOneCycle, "total_steps", float64(cfg.TotalSteps), "must be > 0")
+		return nil, configErr(kindOneCycle, "total_steps", float64(cfg.TotalSteps), "must be > 0")
 	case cfg.TotalSteps == 0 && cfg.Epochs <= 0:
-		return nil, scheduleConfigError(kindOneCycle, "epochs", float64(cfg.Epochs),
+		return nil, configErr(kindOneCycle, "epochs", float64(cfg.Epochs),
 			"must be > 0 when total_steps is 0 (set total_steps, or epochs and steps_per_epoch)")
 	case cfg.TotalSteps == 0 && cfg.StepsPerEpoch <= 0:
-		return nil, scheduleConfigError(kindOneCycle, "steps_per_epoch", float64(cfg.StepsPerEpoch),
+		return nil, configErr(kindOneCycle, "steps_per_epoch", float64(cfg.StepsPerEpoch),
 			"must be > 0 when total_steps is 0 (set total_steps, or epochs and steps_per_epoch)")
-	case cfg.TotalSteps == 0 && cfg.Epochs > MaxScheduleSteps/cfg.StepsPerEpoch:
+	case cfg.TotalSteps == 0 && cfg.Epochs > MaxSteps/cfg.StepsPerEpoch:
 		// Checked before multiplying: the product could overflow int.
-		return nil, scheduleConfigError(kindOneCycle, "epochs*steps_per_epoch",
+		return nil, configErr(kindOneCycle, "epochs*steps_per_epoch",
 			float64(cfg.Epochs)*float64(cfg.StepsPerEpoch),
 			fmt.Sprintf("must be at most %d, the most steps a schedule counts (epochs %d, steps_per_epoch %d)",
-				MaxScheduleSteps, cfg.Epochs, cfg.StepsPerEpoch))
+				MaxSteps, cfg.Epochs, cfg.StepsPerEpoch))
 	case cfg.TotalSteps == 0:
 		total = cfg.Epochs * cfg.StepsPerEpoch
-	case cfg.TotalSteps > MaxScheduleSteps:
-		return nil, scheduleConfigError(kindOneCycle, "total_steps", float64(cfg.TotalSteps),
-			fmt.Sprintf("must be at most %d, the most steps a schedule counts", MaxScheduleSteps))
+	case cfg.TotalSteps > MaxSteps:
+		return nil, configErr(kindOneCycle, "total_steps", float64(cfg.TotalSteps),
+			fmt.Sprintf("must be at most %d, the most steps a schedule counts", MaxSteps))
 	}
 	if !(cfg.PctStart >= 0 && cfg.PctStart <= 1) {
-		return nil, scheduleConfigError(kindOneCycle, "pct_start", cfg.PctStart, "must be in [0, 1]")
+		return nil, configErr(kindOneCycle, "pct_start", cfg.PctStart, "must be in [0, 1]")
 	}
 	if cfg.AnnealStrategy != AnnealCos && cfg.AnnealStrategy != AnnealLinear {
-		return nil, scheduleConfigError(kindOneCycle, "anneal_strategy", float64(cfg.AnnealStrategy),
+		return nil, configErr(kindOneCycle, "anneal_strategy", float64(cfg.AnnealStrategy),
 			"must be AnnealCos or AnnealLinear")
 	}
 	if !finite(cfg.DivFactor) || cfg.DivFactor <= 0 {
-		return nil, scheduleConfigError(kindOneCycle, "div_factor", cfg.DivFactor, "must be finite and > 0")
+		return nil, configErr(kindOneCycle, "div_factor", cfg.DivFactor, "must be finite and > 0")
 	}
 	if !finite(cfg.FinalDivFactor) || cfg.FinalDivFactor <= 0 {
-		return nil, scheduleConfigError(kindOneCycle, "final_div_factor", cfg.FinalDivFactor, "must be finite and > 0")
+		return nil, configErr(kindOneCycle, "final_div_factor", cfg.FinalDivFactor, "must be finite and > 0")
 	}
 	if len(cfg.MaxLR) == 0 {
-		return nil, scheduleConfigError(kindOneCycle, "max_lr", 0, "is required (one value, or one per group)")
+		return nil, configErr(kindOneCycle, "max_lr", 0, "is required (one value, or one per group)")
 	}
 	maxLR, err := perGroup(kindOneCycle, "max_lr", cfg.MaxLR, n, 0)
 	if err != nil {
@@ -147,14 +149,14 @@ func NewOneCycleLR(g LRGroups, cfg OneCycleLRConfig) (*OneCycleLR, error) {
 	}
 	for i, v := range maxLR {
 		if !finite(v) || v < 0 {
-			return nil, scheduleConfigError(kindOneCycle, fmt.Sprintf("max_lr[%d]", i), v, "must be finite and >= 0")
+			return nil, configErr(kindOneCycle, fmt.Sprintf("max_lr[%d]", i), v, "must be finite and >= 0")
 		}
 	}
 	var baseMom, maxMom []float64
 	if cfg.CycleMomentum {
 		for i := 0; i < n; i++ {
 			if _, ok := g.GroupMomentum(i); !ok {
-				return nil, scheduleConfigError(kindOneCycle, "cycle_momentum", 1,
+				return nil, configErr(kindOneCycle, "cycle_momentum", 1,
 					fmt.Sprintf("needs an optimizer with momentum or betas (group %d has neither)", i))
 			}
 		}
@@ -166,7 +168,7 @@ func NewOneCycleLR(g LRGroups, cfg OneCycleLRConfig) (*OneCycleLR, error) {
 		}
 		for i := 0; i < n; i++ {
 			if !finite(baseMom[i]) || !finite(maxMom[i]) {
-				return nil, scheduleConfigError(kindOneCycle, "base_momentum/max_momentum", baseMom[i]+maxMom[i], "must be finite")
+				return nil, configErr(kindOneCycle, "base_momentum/max_momentum", baseMom[i]+maxMom[i], "must be finite")
 			}
 		}
 	}
@@ -180,7 +182,7 @@ func NewOneCycleLR(g LRGroups, cfg OneCycleLRConfig) (*OneCycleLR, error) {
 		initial[i] = maxLR[i] / cfg.DivFactor
 		minLR[i] = initial[i] / cfg.FinalDivFactor
 	}
-	s := &lrSchedule{groups: g, kind: kindOneCycle, seq: scheduleSeq.Add(1), base: initial,
+	s := &lrSchedule{groups: g, kind: kindOneCycle, seq: buildSeq.Add(1), base: initial,
 		last: groupLRs(g), epoch: -1, maxEpoch: total}
 	o := &OneCycleLR{lrSchedule: s, cfg: cfg, total: total}
 
@@ -211,8 +213,8 @@ func NewOneCycleLR(g LRGroups, cfg OneCycleLRConfig) (*OneCycleLR, error) {
 	}
 	s.lrAt = func(step int) ([]float64, []float64, error) {
 		if step > total {
-			return nil, nil, fmt.Errorf("optim: OneCycleLR: tried to step %d times with total_steps %d: %w",
-				step+1, total, ErrScheduleFinished)
+			return nil, nil, fmt.Errorf("schedule: OneCycleLR: tried to step %d times with total_steps %d: %w",
+				step+1, total, ErrFinished)
 		}
 		t := float64(step)
 		start := 0.0
@@ -220,7 +222,7 @@ func NewOneCycleLR(g LRGroups, cfg OneCycleLRConfig) (*OneCycleLR, error) {
 			if t <= ph.end || k == len(phases)-1 {
 				if ph.end-start == 0 {
 					// torch raises ZeroDivisionError here
-					return nil, nil, scheduleConfigError(kindOneCycle, "pct_start", cfg.PctStart,
+					return nil, nil, configErr(kindOneCycle, "pct_start", cfg.PctStart,
 						fmt.Sprintf("gives phase %d no length with total_steps %d", k+1, total))
 				}
 				pct := (t - start) / (ph.end - start)
@@ -247,7 +249,7 @@ func NewOneCycleLR(g LRGroups, cfg OneCycleLRConfig) (*OneCycleLR, error) {
 		}
 		for i := 0; i < n; i++ {
 			if err := g.SetGroupMomentum(i, maxMom[i]); err != nil {
-				return nil, fmt.Errorf("optim: OneCycleLR: group %d: max_momentum %v: %w", i, maxMom[i], err)
+				return nil, fmt.Errorf("schedule: OneCycleLR: group %d: max_momentum %v: %w", i, maxMom[i], err)
 			}
 		}
 	}

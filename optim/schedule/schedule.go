@@ -1,39 +1,4 @@
-package optim
-
-// Learning-rate schedules as torch.optim.lr_scheduler (torch 1.13), stepping with the
-// same recursive ("chainable") formulas that torch's scheduler.step() uses, so a
-// training recipe gives the same learning rates to the last bit or within a few ulps
-// where Go's math.Cos and math.Pow round differently from C's (see schedule_test.go
-// for the measured agreement; CyclicLR's exp_range, gamma^iteration, can drift to
-// ~1e-12 relative after 1e5 iterations).
-//
-// Common behaviour, as in torch:
-//
-//   - A constructor records each group's current lr as its base lr (torch's
-//     initial_lr / base_lrs) and then takes the step to epoch 0 at once, as torch's
-//     constructor does (LinearLR sets lr = base*start_factor there, LambdaLR
-//     base*lr_lambda(0), OneCycleLR max_lr/div_factor, CyclicLR base_lr; most others
-//     leave the lr as it is).
-//   - Step advances one epoch (or iteration). The chainable schedules compute the new
-//     lr from the group's current lr, so changes made to the lr from outside carry on;
-//     LambdaLR, CosineAnnealingWarmRestarts, CyclicLR and OneCycleLR compute it from
-//     the epoch and their base lrs only, as in torch.
-//   - Zero values in a config are taken literally; the ...Defaults functions give
-//     torch's defaults.
-//   - A schedule is not safe for concurrent use (the optimizer methods it calls are).
-//   - A schedule not made by its constructor (a zero StepLR) drives no groups: its
-//     Step, StepEpoch and SetState fail with an error matching ErrInvalidArgument, its
-//     getters return zero values, and SequentialLR and ChainedScheduler refuse it as
-//     a child.
-//
-// One difference: torch gives every schedule built on an optimizer the same base lrs,
-// the lrs the first one found (the param groups' initial_lr). Here each schedule
-// records the lrs it finds, and SequentialLR and ChainedScheduler give their children
-// torch's base lrs when they are built. So a schedule built after another one has
-// changed the lr (after a LinearLR warm-up, say) and stepped on its own starts from
-// that lr, where torch's would start from the lr before the first schedule; inside a
-// ChainedScheduler the lrs agree with torch's from the first Step on. Build schedules
-// you step by hand first, or combine them with SequentialLR or ChainedScheduler.
+package schedule
 
 import (
 	"encoding/json"
@@ -42,6 +7,8 @@ import (
 	"math"
 	"reflect"
 	"sync/atomic"
+
+	"github.com/goptim/goptim/optim"
 )
 
 // Scheduler is a learning-rate schedule driven by epochs or iterations: torch's
@@ -56,58 +23,58 @@ type Scheduler interface {
 	LastLR() []float64
 }
 
-// ErrScheduleFinished is returned by OneCycleLR.Step past its total steps (torch raises
+// ErrFinished is returned by OneCycleLR.Step past its total steps (torch raises
 // "Tried to step N times"), and by the Step of any schedule that has counted
-// MaxScheduleSteps steps. It leaves the schedule and the learning rates unchanged.
-var ErrScheduleFinished = errors.New("optim: schedule stepped past its total steps")
+// MaxSteps steps. It leaves the schedule and the learning rates unchanged.
+var ErrFinished = errors.New("schedule: stepped past its total steps")
 
-// MaxScheduleSteps is the most steps a schedule counts: Step fails with
-// ErrScheduleFinished past it, SetState refuses a state beyond it, and OneCycleLR
-// refuses a longer cycle. It is 2^53 (math.MaxInt where int is 32 bits): the
+// MaxSteps is the most steps a schedule counts: Step fails with ErrFinished past
+// it, SetState refuses a state beyond it, and OneCycleLR refuses a longer cycle. It is 2^53 (math.MaxInt where int is 32 bits): the
 // schedules compute with float64(epoch), exact up to there, and every counter
 // derived from the step count stays far from overflowing int.
-const MaxScheduleSteps = min(math.MaxInt, 1<<53)
+const MaxSteps = min(math.MaxInt, 1<<53)
 
-// errPastMaxSteps is the error of a Step that would count past MaxScheduleSteps.
+// errPastMaxSteps is the error of a Step that would count past MaxSteps.
 func errPastMaxSteps(kind string) error {
-	return fmt.Errorf("optim: %s: cannot step past epoch %d, the most a schedule counts: %w",
-		kind, MaxScheduleSteps, ErrScheduleFinished)
+	return fmt.Errorf("schedule: %s: cannot step past epoch %d, the most a schedule counts: %w",
+		kind, MaxSteps, ErrFinished)
 }
 
-// errScheduleNotMade is the error of a method called on a schedule its constructor did
-// not make (a zero StepLR, &ReduceLROnPlateau{}): it has no groups to drive. Such a
+// errNotMade is the error of a method called on a schedule its constructor did not
+// make (a zero StepLR, &ReduceLROnPlateau{}): it has no groups to drive. Such a
 // schedule's getters return zero values.
-func errScheduleNotMade(kind string) error {
+func errNotMade(kind string) error {
 	if kind == "" { // the nil *lrSchedule of a zero StepLR, LinearLR, ... cannot tell which it is
-		return fmt.Errorf("optim: schedule not made by its constructor (NewStepLR, NewLinearLR, ...): %w", ErrInvalidArgument)
+		return fmt.Errorf("schedule: not made by its constructor (NewStepLR, NewLinearLR, ...): %w", optim.ErrInvalidArgument)
 	}
-	return fmt.Errorf("optim: %s: schedule not made by its constructor (New%s): %w", kind, kind, ErrInvalidArgument)
+	return fmt.Errorf("schedule: %s: not made by its constructor (New%s): %w", kind, kind, optim.ErrInvalidArgument)
 }
 
-// errStateEpoch is SetState's error for a last_epoch above MaxScheduleSteps.
+// errStateEpoch is SetState's error for a last_epoch above MaxSteps.
 func errStateEpoch(kind string, epoch int) error {
-	return fmt.Errorf("optim: %s: state has last_epoch %d, more than the %d steps a schedule counts: %w",
-		kind, epoch, MaxScheduleSteps, ErrCheckpoint)
+	return fmt.Errorf("schedule: %s: state has last_epoch %d, more than the %d steps a schedule counts: %w",
+		kind, epoch, MaxSteps, optim.ErrCheckpoint)
 }
 
-// ScheduleState is the mutable state of a schedule, for checkpoints: State returns it
-// and SetState restores it on a schedule constructed with the same config over the same
-// groups. It holds what torch's state_dict() holds beyond the config: the step count
-// (torch's last_epoch), the base lrs and the last lrs, the plateau counters of
-// ReduceLROnPlateau, and the children of SequentialLR and ChainedScheduler, in order.
+// State is the mutable state of a schedule, for checkpoints: a schedule's State
+// method returns it and its SetState restores it on a schedule constructed with the
+// same config over the same groups. It holds what torch's state_dict() holds beyond
+// the config: the step count (torch's last_epoch), the base lrs and the last lrs, the
+// plateau counters of ReduceLROnPlateau, and the children of SequentialLR and
+// ChainedScheduler, in order.
 // It encodes to JSON with encoding/json (a non-finite Best as the string "inf", "-inf"
 // or "nan").
 //
 // The learning rates themselves belong to the optimizer: restore them with the
 // optimizer's checkpoint; SetState does not change them (neither does torch's
 // load_state_dict).
-type ScheduleState struct {
+type State struct {
 	// Kind is torch's class name, e.g. "CosineAnnealingLR"; SetState checks it.
 	Kind string `json:"kind"`
 	// LastEpoch is torch's last_epoch: the number of Steps since construction (0 right
 	// after construction; -1 for a child of SequentialLR that has not started;
 	// floor(epoch) after CosineAnnealingWarmRestarts.StepEpoch); at most
-	// MaxScheduleSteps (OneCycleLR: its total steps).
+	// MaxSteps (OneCycleLR: its total steps).
 	LastEpoch int `json:"last_epoch"`
 	// BaseLRs is torch's base_lrs (OneCycleLR: max_lr/div_factor; ReduceLROnPlateau,
 	// SequentialLR and ChainedScheduler: nil).
@@ -119,18 +86,18 @@ type ScheduleState struct {
 	NumBadEpochs    int     `json:"num_bad_epochs,omitempty"`
 	CooldownCounter int     `json:"cooldown_counter,omitempty"`
 	// Children are the states of a SequentialLR's or ChainedScheduler's schedules.
-	Children []ScheduleState `json:"children,omitempty"`
+	Children []State `json:"children,omitempty"`
 	// TCur and TI are CosineAnnealingWarmRestarts' position in its cycle (torch's
 	// T_cur, fractional after StepEpoch) and the length of the cycle (T_i).
 	TCur float64 `json:"T_cur,omitempty"`
 	TI   int     `json:"T_i,omitempty"`
 }
 
-type scheduleStateJSON ScheduleState
+type stateJSON State
 
 // MarshalJSON encodes s with Best (ReduceLROnPlateau only) as a number, or as "inf",
 // "-inf" or "nan" when it is not finite (it is +inf or -inf before the first metric).
-func (s ScheduleState) MarshalJSON() ([]byte, error) {
+func (s State) MarshalJSON() ([]byte, error) {
 	var best any
 	if s.Kind == kindPlateau {
 		switch {
@@ -145,21 +112,21 @@ func (s ScheduleState) MarshalJSON() ([]byte, error) {
 		}
 	}
 	return json.Marshal(struct {
-		scheduleStateJSON
+		stateJSON
 		Best any `json:"best,omitempty"`
-	}{scheduleStateJSON(s), best})
+	}{stateJSON(s), best})
 }
 
 // UnmarshalJSON decodes what MarshalJSON encodes.
-func (s *ScheduleState) UnmarshalJSON(b []byte) error {
+func (s *State) UnmarshalJSON(b []byte) error {
 	var v struct {
-		scheduleStateJSON
+		stateJSON
 		Best json.RawMessage `json:"best"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	*s = ScheduleState(v.scheduleStateJSON)
+	*s = State(v.stateJSON)
 	s.Best = 0
 	if len(v.Best) == 0 || string(v.Best) == "null" {
 		return nil
@@ -174,14 +141,14 @@ func (s *ScheduleState) UnmarshalJSON(b []byte) error {
 		case "nan":
 			s.Best = math.NaN()
 		default:
-			return fmt.Errorf("optim: schedule state: bad best %q: %w", str, ErrCheckpoint)
+			return fmt.Errorf("schedule: state: bad best %q: %w", str, optim.ErrCheckpoint)
 		}
 		return nil
 	}
 	return json.Unmarshal(v.Best, &s.Best)
 }
 
-// Torch's class names, used in errors and in ScheduleState.Kind.
+// Torch's class names, used in errors and in State.Kind.
 const (
 	kindStep        = "StepLR"
 	kindMultiStep   = "MultiStepLR"
@@ -205,29 +172,40 @@ const (
 const chainableKinds = "StepLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR, PolynomialLR, " +
 	"CosineAnnealingLR, LambdaLR, MultiplicativeLR, CosineAnnealingWarmRestarts, CyclicLR or OneCycleLR"
 
-// scheduleSeq numbers schedules in construction order, so that SequentialLR and
+// buildSeq numbers schedules in construction order, so that SequentialLR and
 // ChainedScheduler can tell which of their children was built first (see rebase).
-var scheduleSeq atomic.Uint64
+var buildSeq atomic.Uint64
 
-func scheduleConfigError(kind, field string, v float64, reason string) error {
-	return &ConfigError{Optimizer: kind, Field: field, Value: v, Reason: reason}
+// configError is an *optim.ConfigError worded as the other errors of this package
+// ("schedule: <Kind>: invalid ..."); errors.As finds the *optim.ConfigError in it,
+// and it matches optim.ErrInvalidConfig.
+type configError struct{ *optim.ConfigError }
+
+func (e *configError) Error() string {
+	return fmt.Sprintf("schedule: %s: invalid %s %v: %s", e.Optimizer, e.Field, e.Value, e.Reason)
+}
+
+func (e *configError) Unwrap() error { return e.ConfigError }
+
+func configErr(kind, field string, v float64, reason string) error {
+	return &configError{&optim.ConfigError{Optimizer: kind, Field: field, Value: v, Reason: reason}}
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // checkGroups validates the LRGroups a schedule drives and returns its current lrs.
-func checkGroups(kind string, g LRGroups) ([]float64, error) {
+func checkGroups(kind string, g optim.LRGroups) ([]float64, error) {
 	if g == nil || (reflect.ValueOf(g).Kind() == reflect.Pointer && reflect.ValueOf(g).IsNil()) {
-		return nil, fmt.Errorf("optim: %s: nil LRGroups: %w", kind, ErrInvalidConfig)
+		return nil, fmt.Errorf("schedule: %s: nil LRGroups: %w", kind, optim.ErrInvalidConfig)
 	}
 	n := g.NumGroups()
 	if n < 1 {
-		return nil, scheduleConfigError(kind, "optimizer", float64(n), "has no param groups")
+		return nil, configErr(kind, "optimizer", float64(n), "has no param groups")
 	}
 	return groupLRs(g), nil
 }
 
-func groupLRs(g LRGroups) []float64 {
+func groupLRs(g optim.LRGroups) []float64 {
 	lrs := make([]float64, g.NumGroups())
 	for i := range lrs {
 		lrs[i] = g.GroupLR(i)
@@ -237,7 +215,7 @@ func groupLRs(g LRGroups) []float64 {
 
 // sameGroups reports whether a and b are the same LRGroups (the same optimizer),
 // without panicking on incomparable dynamic types.
-func sameGroups(a, b LRGroups) bool {
+func sameGroups(a, b optim.LRGroups) bool {
 	ta, tb := reflect.TypeOf(a), reflect.TypeOf(b)
 	if ta != tb || ta == nil {
 		return ta == tb
@@ -267,7 +245,7 @@ func perGroup[T any](kind, field string, v []T, n int, def T) ([]T, error) {
 	case n:
 		return append([]T(nil), v...), nil
 	}
-	return nil, scheduleConfigError(kind, field, float64(len(v)),
+	return nil, configErr(kind, field, float64(len(v)),
 		fmt.Sprintf("needs 1 value or one per param group (%d)", n))
 }
 
@@ -276,7 +254,7 @@ func perGroup[T any](kind, field string, v []T, n int, def T) ([]T, error) {
 // current lrs) and closed its _get_closed_form_lr, used only by SequentialLR at a
 // milestone (nil where torch has none: OneCycleLR).
 type lrSchedule struct {
-	groups LRGroups
+	groups optim.LRGroups
 	kind   string
 	seq    uint64
 	base   []float64
@@ -284,7 +262,7 @@ type lrSchedule struct {
 	epoch  int
 	lrAt   func(epoch int) (lrs, momenta []float64, err error)
 	closed func(epoch int) []float64
-	// maxEpoch is the largest last_epoch SetState accepts: MaxScheduleSteps, or
+	// maxEpoch is the largest last_epoch SetState accepts: MaxSteps, or
 	// OneCycleLR's total steps, the last epoch its Step reaches.
 	maxEpoch int
 	// own, when set, holds counters of the schedule's own beyond the epoch
@@ -295,19 +273,19 @@ type lrSchedule struct {
 
 // ownCounters are a schedule's counters beyond last_epoch, base and last lrs.
 type ownCounters interface {
-	commit()                   // keep what the latest lrAt computed
-	save(*ScheduleState)       // write the counters into a state
-	check(ScheduleState) error // validate a state's counters
-	load(ScheduleState)        // restore them from a checked state
+	commit()           // keep what the latest lrAt computed
+	save(*State)       // write the counters into a state
+	check(State) error // validate a state's counters
+	load(State)        // restore them from a checked state
 }
 
-func newLRSchedule(kind string, g LRGroups) (*lrSchedule, error) {
+func newLRSchedule(kind string, g optim.LRGroups) (*lrSchedule, error) {
 	lrs, err := checkGroups(kind, g)
 	if err != nil {
 		return nil, err
 	}
-	return &lrSchedule{groups: g, kind: kind, seq: scheduleSeq.Add(1), base: lrs,
-		last: append([]float64(nil), lrs...), epoch: -1, maxEpoch: MaxScheduleSteps}, nil
+	return &lrSchedule{groups: g, kind: kind, seq: buildSeq.Add(1), base: lrs,
+		last: append([]float64(nil), lrs...), epoch: -1, maxEpoch: MaxSteps}, nil
 }
 
 // The exported methods below check for a nil s: the embedded *lrSchedule of a
@@ -316,7 +294,7 @@ func newLRSchedule(kind string, g LRGroups) (*lrSchedule, error) {
 // Step advances the schedule by one epoch (torch: scheduler.step()).
 func (s *lrSchedule) Step() error {
 	if s == nil {
-		return errScheduleNotMade("")
+		return errNotMade("")
 	}
 	return s.advance(false)
 }
@@ -346,11 +324,11 @@ func (s *lrSchedule) LastEpoch() int {
 }
 
 // State returns the schedule's step count, base lrs and last lrs.
-func (s *lrSchedule) State() ScheduleState {
+func (s *lrSchedule) State() State {
 	if s == nil {
-		return ScheduleState{}
+		return State{}
 	}
-	st := ScheduleState{Kind: s.kind, LastEpoch: s.epoch, BaseLRs: s.BaseLRs(), LastLR: s.LastLR()}
+	st := State{Kind: s.kind, LastEpoch: s.epoch, BaseLRs: s.BaseLRs(), LastLR: s.LastLR()}
 	if s.own != nil {
 		s.own.save(&st)
 	}
@@ -359,9 +337,9 @@ func (s *lrSchedule) State() ScheduleState {
 
 // SetState restores what State returned, on a schedule of the same kind over as many
 // groups. It does not change the groups' lrs.
-func (s *lrSchedule) SetState(st ScheduleState) error {
+func (s *lrSchedule) SetState(st State) error {
 	if s == nil {
-		return errScheduleNotMade("")
+		return errNotMade("")
 	}
 	if err := s.checkState(st); err != nil {
 		return err
@@ -375,41 +353,41 @@ func (s *lrSchedule) SetState(st ScheduleState) error {
 	return nil
 }
 
-func (s *lrSchedule) checkState(st ScheduleState) error {
+func (s *lrSchedule) checkState(st State) error {
 	n := s.groups.NumGroups()
 	switch {
 	case st.Kind != s.kind:
-		return fmt.Errorf("optim: %s: state of a %s: %w", s.kind, st.Kind, ErrCheckpoint)
+		return fmt.Errorf("schedule: %s: state of a %s: %w", s.kind, st.Kind, optim.ErrCheckpoint)
 	case st.LastEpoch < -1:
-		return fmt.Errorf("optim: %s: state has last_epoch %d: %w", s.kind, st.LastEpoch, ErrCheckpoint)
-	case st.LastEpoch > MaxScheduleSteps:
+		return fmt.Errorf("schedule: %s: state has last_epoch %d: %w", s.kind, st.LastEpoch, optim.ErrCheckpoint)
+	case st.LastEpoch > MaxSteps:
 		return errStateEpoch(s.kind, st.LastEpoch)
 	case st.LastEpoch > s.maxEpoch:
-		return fmt.Errorf("optim: %s: state has last_epoch %d, past its total steps %d: %w",
-			s.kind, st.LastEpoch, s.maxEpoch, ErrCheckpoint)
+		return fmt.Errorf("schedule: %s: state has last_epoch %d, past its total steps %d: %w",
+			s.kind, st.LastEpoch, s.maxEpoch, optim.ErrCheckpoint)
 	case len(st.BaseLRs) != n || len(st.LastLR) != n:
-		return fmt.Errorf("optim: %s: state for %d/%d groups, have %d: %w",
-			s.kind, len(st.BaseLRs), len(st.LastLR), n, ErrCheckpoint)
+		return fmt.Errorf("schedule: %s: state for %d/%d groups, have %d: %w",
+			s.kind, len(st.BaseLRs), len(st.LastLR), n, optim.ErrCheckpoint)
 	case len(st.Children) != 0:
-		return fmt.Errorf("optim: %s: state has children: %w", s.kind, ErrCheckpoint)
+		return fmt.Errorf("schedule: %s: state has children: %w", s.kind, optim.ErrCheckpoint)
 	}
 	for i := 0; i < n; i++ {
 		if !finite(st.BaseLRs[i]) || !finite(st.LastLR[i]) {
-			return fmt.Errorf("optim: %s: state has a non-finite lr: %w", s.kind, ErrCheckpoint)
+			return fmt.Errorf("schedule: %s: state has a non-finite lr: %w", s.kind, optim.ErrCheckpoint)
 		}
 	}
 	if s.own != nil {
 		return s.own.check(st)
 	}
 	if st.TCur != 0 || st.TI != 0 {
-		return fmt.Errorf("optim: %s: state has T_cur/T_i (a CosineAnnealingWarmRestarts'): %w", s.kind, ErrCheckpoint)
+		return fmt.Errorf("schedule: %s: state has T_cur/T_i (a CosineAnnealingWarmRestarts'): %w", s.kind, optim.ErrCheckpoint)
 	}
 	return nil
 }
 
 // negligibleLR: a computed lr in [-negligibleLR*max(base_lr, lr), 0) is rounding noise
 // around an exact 0 and is set to 0. Torch sets such lrs as they come (LinearLR with
-// end_factor 0, for one, ends at -4.7e-18*base_lr), but the optimizers of this package
+// end_factor 0, for one, ends at -4.7e-18*base_lr), but the optimizers of package optim
 // refuse a negative lr. Larger negative lrs (OneCycleLR's linear anneal one step past
 // total_steps, or a chainable schedule fed an lr below its eta_min from outside) are
 // errors that change nothing.
@@ -419,7 +397,7 @@ const negligibleLR = 1e-12
 // closed form at epoch 0, as SequentialLR calls it at a milestone) when true. The new
 // lrs are all checked before any is set, so a failing step changes nothing.
 func (s *lrSchedule) advance(toZero bool) error {
-	if !toZero && s.epoch >= MaxScheduleSteps {
+	if !toZero && s.epoch >= MaxSteps {
 		return errPastMaxSteps(s.kind)
 	}
 	epoch := s.epoch + 1
@@ -447,12 +425,13 @@ func (s *lrSchedule) apply(epoch int, lrs, momenta []float64) error {
 			lrs[i], lr = 0, 0 // rounding below an exact 0, see negligibleLR
 		}
 		if !finite(lr) || lr < 0 {
-			return fmt.Errorf("optim: %s: epoch %d gives group %d the lr %v: %w",
-				s.kind, epoch, i, lr, ErrInvalidConfig)
+			return fmt.Errorf("schedule: %s: epoch %d gives group %d the lr %v: %w",
+				s.kind, epoch, i, lr, optim.ErrInvalidConfig)
 		}
 	}
-	// On a refusal, put back what this step had set (values accepted before, so
-	// accepted again). Only an LRGroups of the caller's can refuse a finite lr >= 0.
+	// On a refusal (an lr past float32's range for the optimizers of package optim,
+	// or whatever an LRGroups of the caller's refuses), put back what this step had
+	// set: values accepted before, so accepted again.
 	oldMom, oldLR := make([]float64, len(momenta)), groupLRs(s.groups)
 	undo := func(moms, lrs int) {
 		for j := 0; j < moms; j++ {
@@ -466,13 +445,13 @@ func (s *lrSchedule) apply(epoch int, lrs, momenta []float64) error {
 		oldMom[i], _ = s.groups.GroupMomentum(i)
 		if err := s.groups.SetGroupMomentum(i, m); err != nil {
 			undo(i, 0)
-			return fmt.Errorf("optim: %s: epoch %d: group %d: momentum %v: %w", s.kind, epoch, i, m, err)
+			return fmt.Errorf("schedule: %s: epoch %d: group %d: momentum %v: %w", s.kind, epoch, i, m, err)
 		}
 	}
 	for i, lr := range lrs {
 		if err := s.groups.SetGroupLR(i, lr); err != nil {
 			undo(len(momenta), i)
-			return fmt.Errorf("optim: %s: epoch %d: group %d: lr %v: %w", s.kind, epoch, i, lr, err)
+			return fmt.Errorf("schedule: %s: epoch %d: group %d: lr %v: %w", s.kind, epoch, i, lr, err)
 		}
 	}
 	s.epoch = epoch
@@ -493,9 +472,9 @@ type chainable interface {
 func (s *lrSchedule) sched() *lrSchedule { return s }
 
 // children checks the schedules a composite is built from and returns their machinery.
-func children(kind string, g LRGroups, list []Scheduler) ([]*lrSchedule, error) {
+func children(kind string, g optim.LRGroups, list []Scheduler) ([]*lrSchedule, error) {
 	if len(list) == 0 {
-		return nil, scheduleConfigError(kind, "schedulers", 0, "needs at least one scheduler")
+		return nil, configErr(kind, "schedulers", 0, "needs at least one scheduler")
 	}
 	out := make([]*lrSchedule, len(list))
 	for i, c := range list {
@@ -505,25 +484,25 @@ func children(kind string, g LRGroups, list []Scheduler) ([]*lrSchedule, error) 
 			ok = v.Kind() != reflect.Pointer || !v.IsNil()
 		}
 		if ok && ch.sched() == nil { // a zero StepLR, say: stepping it could only fail
-			return nil, scheduleConfigError(kind, fmt.Sprintf("schedulers[%d]", i), float64(i),
+			return nil, configErr(kind, fmt.Sprintf("schedulers[%d]", i), float64(i),
 				fmt.Sprintf("is a %T not made by its constructor", c))
 		}
 		if !ok {
-			return nil, scheduleConfigError(kind, fmt.Sprintf("schedulers[%d]", i), float64(i),
+			return nil, configErr(kind, fmt.Sprintf("schedulers[%d]", i), float64(i),
 				fmt.Sprintf("must be a non-nil %s, not %T", chainableKinds, c))
 		}
 		out[i] = ch.sched()
 		if g != nil && !sameGroups(out[i].groups, g) {
-			return nil, scheduleConfigError(kind, fmt.Sprintf("schedulers[%d]", i), float64(i),
+			return nil, configErr(kind, fmt.Sprintf("schedulers[%d]", i), float64(i),
 				"drives another optimizer")
 		}
 		if !sameGroups(out[i].groups, out[0].groups) {
-			return nil, scheduleConfigError(kind, fmt.Sprintf("schedulers[%d]", i), float64(i),
+			return nil, configErr(kind, fmt.Sprintf("schedulers[%d]", i), float64(i),
 				"drives another optimizer than schedulers[0]")
 		}
 		for j := 0; j < i; j++ {
 			if out[j] == out[i] {
-				return nil, scheduleConfigError(kind, fmt.Sprintf("schedulers[%d]", i), float64(i),
+				return nil, configErr(kind, fmt.Sprintf("schedulers[%d]", i), float64(i),
 					fmt.Sprintf("is schedulers[%d] again", j))
 			}
 		}
@@ -565,18 +544,18 @@ func rebase(list []*lrSchedule) []float64 {
 // CyclicLR's own scales and OneCycleLR's anneals every momentum of the cycle lies
 // between them) and puts the momenta back, so that a cycle the optimizer cannot
 // follow fails at construction instead of at some later step, again and again.
-func probeMomenta(kind string, g LRGroups, baseMom, maxMom []float64) error {
+func probeMomenta(kind string, g optim.LRGroups, baseMom, maxMom []float64) error {
 	for i := range baseMom {
 		old, _ := g.GroupMomentum(i)
 		for _, m := range []float64{baseMom[i], maxMom[i]} {
 			if err := g.SetGroupMomentum(i, m); err != nil {
 				_ = g.SetGroupMomentum(i, old)
-				return fmt.Errorf("optim: %s: group %d cannot cycle its momentum to %v (base_momentum %v, max_momentum %v): %w",
+				return fmt.Errorf("schedule: %s: group %d cannot cycle its momentum to %v (base_momentum %v, max_momentum %v): %w",
 					kind, i, m, baseMom[i], maxMom[i], err)
 			}
 		}
 		if err := g.SetGroupMomentum(i, old); err != nil {
-			return fmt.Errorf("optim: %s: group %d: momentum %v not restored: %w", kind, i, old, err)
+			return fmt.Errorf("schedule: %s: group %d: momentum %v not restored: %w", kind, i, old, err)
 		}
 	}
 	return nil

@@ -1,8 +1,10 @@
-package optim
+package schedule
 
 import (
 	"fmt"
 	"math"
+
+	"github.com/goptim/goptim/optim"
 )
 
 // CyclicMode is CyclicLR's mode: how the cycle's amplitude changes from one cycle to
@@ -128,7 +130,7 @@ type CyclicLR struct {
 
 // NewCyclicLR checks cfg, sets every group's lr to base_lr (and momentum to
 // max_momentum, with CycleMomentum) and returns a CyclicLR at iteration 0.
-func NewCyclicLR(g LRGroups, cfg CyclicLRConfig) (*CyclicLR, error) {
+func NewCyclicLR(g optim.LRGroups, cfg CyclicLRConfig) (*CyclicLR, error) {
 	s, err := newLRSchedule(kindCyclic, g)
 	if err != nil {
 		return nil, err
@@ -136,7 +138,7 @@ func NewCyclicLR(g LRGroups, cfg CyclicLRConfig) (*CyclicLR, error) {
 	n := len(s.base)
 	field := func(name string, v []float64, positive bool) ([]float64, error) {
 		if len(v) == 0 {
-			return nil, scheduleConfigError(kindCyclic, name, 0, "is required (one value, or one per group)")
+			return nil, configErr(kindCyclic, name, 0, "is required (one value, or one per group)")
 		}
 		out, err := perGroup(kindCyclic, name, v, n, 0)
 		if err != nil {
@@ -145,9 +147,9 @@ func NewCyclicLR(g LRGroups, cfg CyclicLRConfig) (*CyclicLR, error) {
 		for i, x := range out {
 			switch {
 			case !finite(x):
-				return nil, scheduleConfigError(kindCyclic, fmt.Sprintf("%s[%d]", name, i), x, "must be finite")
+				return nil, configErr(kindCyclic, fmt.Sprintf("%s[%d]", name, i), x, "must be finite")
 			case positive && x < 0:
-				return nil, scheduleConfigError(kindCyclic, fmt.Sprintf("%s[%d]", name, i), x, "must be >= 0")
+				return nil, configErr(kindCyclic, fmt.Sprintf("%s[%d]", name, i), x, "must be >= 0")
 			}
 		}
 		return out, nil
@@ -162,22 +164,22 @@ func NewCyclicLR(g LRGroups, cfg CyclicLRConfig) (*CyclicLR, error) {
 	}
 	switch {
 	case cfg.StepSizeUp <= 0:
-		return nil, scheduleConfigError(kindCyclic, "step_size_up", float64(cfg.StepSizeUp), "must be > 0")
+		return nil, configErr(kindCyclic, "step_size_up", float64(cfg.StepSizeUp), "must be > 0")
 	case cfg.StepSizeDown < 0:
-		return nil, scheduleConfigError(kindCyclic, "step_size_down", float64(cfg.StepSizeDown), "must be >= 0")
+		return nil, configErr(kindCyclic, "step_size_down", float64(cfg.StepSizeDown), "must be >= 0")
 	case cfg.ScaleFn == nil && (cfg.Mode < CyclicTriangular || cfg.Mode > CyclicExpRange):
-		return nil, scheduleConfigError(kindCyclic, "mode", float64(cfg.Mode),
+		return nil, configErr(kindCyclic, "mode", float64(cfg.Mode),
 			"must be CyclicTriangular, CyclicTriangular2 or CyclicExpRange (or set ScaleFn)")
 	case cfg.ScaleFn == nil && cfg.Mode == CyclicExpRange && !(finite(cfg.Gamma) && cfg.Gamma > 0):
-		return nil, scheduleConfigError(kindCyclic, "gamma", cfg.Gamma, "must be finite and > 0 (torch's default is 1)")
+		return nil, configErr(kindCyclic, "gamma", cfg.Gamma, "must be finite and > 0 (torch's default is 1)")
 	case cfg.ScaleFn != nil && cfg.ScaleMode != ScaleCycle && cfg.ScaleMode != ScaleIterations:
-		return nil, scheduleConfigError(kindCyclic, "scale_mode", float64(cfg.ScaleMode), "must be ScaleCycle or ScaleIterations")
+		return nil, configErr(kindCyclic, "scale_mode", float64(cfg.ScaleMode), "must be ScaleCycle or ScaleIterations")
 	}
 	var baseMom, maxMom []float64
 	if cfg.CycleMomentum {
 		for i := 0; i < n; i++ {
 			if _, ok := g.GroupMomentum(i); !ok {
-				return nil, scheduleConfigError(kindCyclic, "cycle_momentum", 1,
+				return nil, configErr(kindCyclic, "cycle_momentum", 1,
 					fmt.Sprintf("needs an optimizer with momentum or betas (group %d has neither)", i))
 			}
 		}
@@ -242,8 +244,8 @@ func NewCyclicLR(g LRGroups, cfg CyclicLRConfig) (*CyclicLR, error) {
 				height := float64((maxMom[i] - baseMom[i]) * f)
 				moms[i] = maxMom[i] - float64(height*sc)
 				if !finite(moms[i]) {
-					return nil, nil, fmt.Errorf("optim: %s: iteration %d gives group %d the momentum %v: %w",
-						kindCyclic, e, i, moms[i], ErrInvalidConfig)
+					return nil, nil, fmt.Errorf("schedule: %s: iteration %d gives group %d the momentum %v: %w",
+						kindCyclic, e, i, moms[i], optim.ErrInvalidConfig)
 				}
 			}
 		}

@@ -1,8 +1,10 @@
-package optim
+package schedule
 
 import (
 	"errors"
 	"fmt"
+
+	"github.com/goptim/goptim/optim"
 )
 
 // SequentialLRConfig configures SequentialLR (torch.optim.lr_scheduler.SequentialLR).
@@ -36,7 +38,7 @@ type SequentialLRConfig struct {
 // LastLR is the active child's LastLR. The schedule owns its children: do not step
 // them yourself.
 type SequentialLR struct {
-	groups     LRGroups // nil only when not made by NewSequentialLR; the methods check it
+	groups     optim.LRGroups // nil only when not made by NewSequentialLR; the methods check it
 	kids       []*lrSchedule
 	scheds     []Scheduler
 	milestones []int
@@ -46,7 +48,7 @@ type SequentialLR struct {
 
 // NewSequentialLR checks cfg, resets the groups' lrs and restarts the first schedule,
 // as torch's constructor does.
-func NewSequentialLR(g LRGroups, cfg SequentialLRConfig) (*SequentialLR, error) {
+func NewSequentialLR(g optim.LRGroups, cfg SequentialLRConfig) (*SequentialLR, error) {
 	if _, err := checkGroups(kindSequential, g); err != nil {
 		return nil, err
 	}
@@ -55,7 +57,7 @@ func NewSequentialLR(g LRGroups, cfg SequentialLRConfig) (*SequentialLR, error) 
 		return nil, err
 	}
 	if len(cfg.Milestones) != len(kids)-1 {
-		return nil, scheduleConfigError(kindSequential, "milestones", float64(len(cfg.Milestones)),
+		return nil, configErr(kindSequential, "milestones", float64(len(cfg.Milestones)),
 			fmt.Sprintf("needs one fewer milestone than schedulers (%d)", len(kids)))
 	}
 	if err := checkMilestones(kindSequential, cfg.Milestones); err != nil {
@@ -64,7 +66,7 @@ func NewSequentialLR(g LRGroups, cfg SequentialLRConfig) (*SequentialLR, error) 
 	initial := rebase(kids)
 	for i, lr := range initial {
 		if err := g.SetGroupLR(i, lr); err != nil {
-			return nil, fmt.Errorf("optim: SequentialLR: group %d: initial lr %v: %w", i, lr, err)
+			return nil, fmt.Errorf("schedule: SequentialLR: group %d: initial lr %v: %w", i, lr, err)
 		}
 	}
 	for _, k := range kids {
@@ -81,9 +83,9 @@ func NewSequentialLR(g LRGroups, cfg SequentialLRConfig) (*SequentialLR, error) 
 // milestone: jumps to its epoch 0).
 func (s *SequentialLR) Step() error {
 	if s.groups == nil {
-		return errScheduleNotMade(kindSequential)
+		return errNotMade(kindSequential)
 	}
-	if s.epoch >= MaxScheduleSteps {
+	if s.epoch >= MaxSteps {
 		return errPastMaxSteps(kindSequential)
 	}
 	epoch := s.epoch + 1
@@ -119,24 +121,24 @@ func (s *SequentialLR) Schedulers() []Scheduler { return append([]Scheduler(nil)
 func (s *SequentialLR) Milestones() []int { return append([]int(nil), s.milestones...) }
 
 // State returns the step count, the last lrs and the children's states.
-func (s *SequentialLR) State() ScheduleState {
+func (s *SequentialLR) State() State {
 	if s.groups == nil {
-		return ScheduleState{}
+		return State{}
 	}
-	return ScheduleState{Kind: kindSequential, LastEpoch: s.epoch, LastLR: s.LastLR(), Children: childStates(s.kids)}
+	return State{Kind: kindSequential, LastEpoch: s.epoch, LastLR: s.LastLR(), Children: childStates(s.kids)}
 }
 
 // SetState restores what State returned, children included, on a SequentialLR built
 // the same way. It does not change the groups' lrs.
-func (s *SequentialLR) SetState(st ScheduleState) error {
+func (s *SequentialLR) SetState(st State) error {
 	if s.groups == nil {
-		return errScheduleNotMade(kindSequential)
+		return errNotMade(kindSequential)
 	}
 	if st.Kind != kindSequential || st.LastEpoch < 0 || len(st.BaseLRs) != 0 || len(st.LastLR) != s.groups.NumGroups() {
-		return fmt.Errorf("optim: %s: state does not fit (kind %s, last_epoch %d, %d groups): %w",
-			kindSequential, st.Kind, st.LastEpoch, len(st.LastLR), ErrCheckpoint)
+		return fmt.Errorf("schedule: %s: state does not fit (kind %s, last_epoch %d, %d groups): %w",
+			kindSequential, st.Kind, st.LastEpoch, len(st.LastLR), optim.ErrCheckpoint)
 	}
-	if st.LastEpoch > MaxScheduleSteps {
+	if st.LastEpoch > MaxSteps {
 		return errStateEpoch(kindSequential, st.LastEpoch)
 	}
 	if err := setChildStates(kindSequential, s.kids, st.Children); err != nil {
@@ -157,7 +159,7 @@ func (s *SequentialLR) SetState(st ScheduleState) error {
 // first get the first one's base lrs. This matters for CosineAnnealingLR, whose step
 // past T_max uses its base lr.
 type ChainedScheduler struct {
-	groups LRGroups // nil only when not made by NewChainedScheduler; the methods check it
+	groups optim.LRGroups // nil only when not made by NewChainedScheduler; the methods check it
 	kids   []*lrSchedule
 	scheds []Scheduler
 	last   []float64
@@ -179,20 +181,20 @@ func NewChainedScheduler(schedulers []Scheduler) (*ChainedScheduler, error) {
 }
 
 // Step steps every child, in order. If one fails, the ones before it have stepped;
-// a child that has counted MaxScheduleSteps fails the step before any child moves.
+// a child that has counted MaxSteps fails the step before any child moves.
 func (c *ChainedScheduler) Step() error {
 	if c.groups == nil {
-		return errScheduleNotMade(kindChained)
+		return errNotMade(kindChained)
 	}
 	for i, k := range c.kids {
-		if k.epoch >= MaxScheduleSteps {
-			return fmt.Errorf("optim: ChainedScheduler: schedulers[%d]: %w", i, errPastMaxSteps(k.kind))
+		if k.epoch >= MaxSteps {
+			return fmt.Errorf("schedule: ChainedScheduler: schedulers[%d]: %w", i, errPastMaxSteps(k.kind))
 		}
 	}
 	for i, k := range c.kids {
 		if err := k.advance(false); err != nil {
 			c.last = groupLRs(c.groups)
-			return fmt.Errorf("optim: ChainedScheduler: schedulers[%d]: %w", i, err)
+			return fmt.Errorf("schedule: ChainedScheduler: schedulers[%d]: %w", i, err)
 		}
 	}
 	c.last = groupLRs(c.groups)
@@ -206,22 +208,22 @@ func (c *ChainedScheduler) LastLR() []float64 { return append([]float64(nil), c.
 func (c *ChainedScheduler) Schedulers() []Scheduler { return append([]Scheduler(nil), c.scheds...) }
 
 // State returns the last lrs and the children's states.
-func (c *ChainedScheduler) State() ScheduleState {
+func (c *ChainedScheduler) State() State {
 	if c.groups == nil {
-		return ScheduleState{}
+		return State{}
 	}
-	return ScheduleState{Kind: kindChained, LastLR: c.LastLR(), Children: childStates(c.kids)}
+	return State{Kind: kindChained, LastLR: c.LastLR(), Children: childStates(c.kids)}
 }
 
 // SetState restores what State returned, children included, on a ChainedScheduler
 // built the same way. It does not change the groups' lrs.
-func (c *ChainedScheduler) SetState(st ScheduleState) error {
+func (c *ChainedScheduler) SetState(st State) error {
 	if c.groups == nil {
-		return errScheduleNotMade(kindChained)
+		return errNotMade(kindChained)
 	}
 	if st.Kind != kindChained || st.LastEpoch != 0 || len(st.BaseLRs) != 0 || len(st.LastLR) != c.groups.NumGroups() {
-		return fmt.Errorf("optim: %s: state does not fit (kind %s, %d groups): %w",
-			kindChained, st.Kind, len(st.LastLR), ErrCheckpoint)
+		return fmt.Errorf("schedule: %s: state does not fit (kind %s, %d groups): %w",
+			kindChained, st.Kind, len(st.LastLR), optim.ErrCheckpoint)
 	}
 	if err := setChildStates(kindChained, c.kids, st.Children); err != nil {
 		return err
@@ -230,8 +232,8 @@ func (c *ChainedScheduler) SetState(st ScheduleState) error {
 	return nil
 }
 
-func childStates(kids []*lrSchedule) []ScheduleState {
-	out := make([]ScheduleState, len(kids))
+func childStates(kids []*lrSchedule) []State {
+	out := make([]State, len(kids))
 	for i, k := range kids {
 		out[i] = k.State()
 	}
@@ -239,9 +241,9 @@ func childStates(kids []*lrSchedule) []ScheduleState {
 }
 
 // setChildStates checks every child's state before it sets any.
-func setChildStates(kind string, kids []*lrSchedule, st []ScheduleState) error {
+func setChildStates(kind string, kids []*lrSchedule, st []State) error {
 	if len(st) != len(kids) {
-		return fmt.Errorf("optim: %s: state has %d children, have %d: %w", kind, len(st), len(kids), ErrCheckpoint)
+		return fmt.Errorf("schedule: %s: state has %d children, have %d: %w", kind, len(st), len(kids), optim.ErrCheckpoint)
 	}
 	var errs []error
 	for i, k := range kids {

@@ -1,4 +1,4 @@
-package optim_test
+package schedule_test
 
 import (
 	"encoding/json"
@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/goptim/goptim/optim"
+	"github.com/goptim/goptim/optim/schedule"
 )
 
 // fakeGroups is an LRGroups without an optimizer: the lrs (and momenta) of a few
@@ -140,7 +141,7 @@ func schedInts(t testing.TB, cfg map[string]any, key string) []int {
 }
 
 // schedLambdas are gen_schedules.py's LAMBDAS, by name.
-var schedLambdas = map[string]optim.LRLambda{
+var schedLambdas = map[string]schedule.LRLambda{
 	"exp0.95":   func(e int) float64 { return math.Pow(0.95, float64(e)) },
 	"invsqrt10": func(e int) float64 { return math.Min(float64(e+1)/10, math.Pow(10/float64(e+1), 0.5)) },
 	"warmup20":  func(e int) float64 { return math.Min(1, float64(e+1)/20) },
@@ -160,7 +161,7 @@ var schedScaleFns = map[string]func(float64) float64{
 }
 
 // schedLambdaList reads lr_lambda: a name, or a list of names.
-func schedLambdaList(t testing.TB, cfg map[string]any) []optim.LRLambda {
+func schedLambdaList(t testing.TB, cfg map[string]any) []schedule.LRLambda {
 	var names []string
 	switch v := cfg["lr_lambda"].(type) {
 	case string:
@@ -171,7 +172,7 @@ func schedLambdaList(t testing.TB, cfg map[string]any) []optim.LRLambda {
 		}
 	}
 	require.NotEmpty(t, names, "lr_lambda %v", cfg["lr_lambda"])
-	var out []optim.LRLambda
+	var out []schedule.LRLambda
 	for _, n := range names {
 		f, ok := schedLambdas[n]
 		require.True(t, ok, "lr_lambda %q: add it to schedLambdas", n)
@@ -180,8 +181,8 @@ func schedLambdaList(t testing.TB, cfg map[string]any) []optim.LRLambda {
 	return out
 }
 
-func schedCyclicConfig(t testing.TB, cfg map[string]any) optim.CyclicLRConfig {
-	c := optim.CyclicLRConfig{
+func schedCyclicConfig(t testing.TB, cfg map[string]any) schedule.CyclicLRConfig {
+	c := schedule.CyclicLRConfig{
 		BaseLR: schedFloats(t, cfg, "base_lr"), MaxLR: schedFloats(t, cfg, "max_lr"),
 		StepSizeUp: schedInt(t, cfg, "step_size_up"), Gamma: schedNum(t, cfg, "gamma"),
 		CycleMomentum: cfg["cycle_momentum"].(bool),
@@ -193,11 +194,11 @@ func schedCyclicConfig(t testing.TB, cfg map[string]any) optim.CyclicLRConfig {
 	}
 	switch cfg["mode"] {
 	case "triangular":
-		c.Mode = optim.CyclicTriangular
+		c.Mode = schedule.CyclicTriangular
 	case "triangular2":
-		c.Mode = optim.CyclicTriangular2
+		c.Mode = schedule.CyclicTriangular2
 	case "exp_range":
-		c.Mode = optim.CyclicExpRange
+		c.Mode = schedule.CyclicExpRange
 	default:
 		t.Fatalf("mode %v", cfg["mode"])
 	}
@@ -207,9 +208,9 @@ func schedCyclicConfig(t testing.TB, cfg map[string]any) optim.CyclicLRConfig {
 	}
 	switch cfg["scale_mode"] {
 	case "cycle":
-		c.ScaleMode = optim.ScaleCycle
+		c.ScaleMode = schedule.ScaleCycle
 	case "iterations":
-		c.ScaleMode = optim.ScaleIterations
+		c.ScaleMode = schedule.ScaleIterations
 	default:
 		t.Fatalf("scale_mode %v", cfg["scale_mode"])
 	}
@@ -217,25 +218,25 @@ func schedCyclicConfig(t testing.TB, cfg map[string]any) optim.CyclicLRConfig {
 }
 
 // buildScheduler builds a basic schedule from torch's name and arguments.
-func buildScheduler(t testing.TB, g optim.LRGroups, name string, cfg map[string]any) (optim.Scheduler, error) {
+func buildScheduler(t testing.TB, g optim.LRGroups, name string, cfg map[string]any) (schedule.Scheduler, error) {
 	switch name {
 	case "StepLR":
-		return optim.NewStepLR(g, optim.StepLRConfig{StepSize: schedInt(t, cfg, "step_size"), Gamma: schedNum(t, cfg, "gamma")})
+		return schedule.NewStepLR(g, schedule.StepLRConfig{StepSize: schedInt(t, cfg, "step_size"), Gamma: schedNum(t, cfg, "gamma")})
 	case "MultiStepLR":
-		return optim.NewMultiStepLR(g, optim.MultiStepLRConfig{Milestones: schedInts(t, cfg, "milestones"), Gamma: schedNum(t, cfg, "gamma")})
+		return schedule.NewMultiStepLR(g, schedule.MultiStepLRConfig{Milestones: schedInts(t, cfg, "milestones"), Gamma: schedNum(t, cfg, "gamma")})
 	case "ConstantLR":
-		return optim.NewConstantLR(g, optim.ConstantLRConfig{Factor: schedNum(t, cfg, "factor"), TotalIters: schedInt(t, cfg, "total_iters")})
+		return schedule.NewConstantLR(g, schedule.ConstantLRConfig{Factor: schedNum(t, cfg, "factor"), TotalIters: schedInt(t, cfg, "total_iters")})
 	case "LinearLR":
-		return optim.NewLinearLR(g, optim.LinearLRConfig{StartFactor: schedNum(t, cfg, "start_factor"),
+		return schedule.NewLinearLR(g, schedule.LinearLRConfig{StartFactor: schedNum(t, cfg, "start_factor"),
 			EndFactor: schedNum(t, cfg, "end_factor"), TotalIters: schedInt(t, cfg, "total_iters")})
 	case "ExponentialLR":
-		return optim.NewExponentialLR(g, optim.ExponentialLRConfig{Gamma: schedNum(t, cfg, "gamma")})
+		return schedule.NewExponentialLR(g, schedule.ExponentialLRConfig{Gamma: schedNum(t, cfg, "gamma")})
 	case "PolynomialLR":
-		return optim.NewPolynomialLR(g, optim.PolynomialLRConfig{TotalIters: schedInt(t, cfg, "total_iters"), Power: schedNum(t, cfg, "power")})
+		return schedule.NewPolynomialLR(g, schedule.PolynomialLRConfig{TotalIters: schedInt(t, cfg, "total_iters"), Power: schedNum(t, cfg, "power")})
 	case "CosineAnnealingLR":
-		return optim.NewCosineAnnealingLR(g, optim.CosineAnnealingLRConfig{TMax: schedInt(t, cfg, "T_max"), EtaMin: schedNum(t, cfg, "eta_min")})
+		return schedule.NewCosineAnnealingLR(g, schedule.CosineAnnealingLRConfig{TMax: schedInt(t, cfg, "T_max"), EtaMin: schedNum(t, cfg, "eta_min")})
 	case "OneCycleLR":
-		c := optim.OneCycleLRConfig{
+		c := schedule.OneCycleLRConfig{
 			MaxLR: schedFloats(t, cfg, "max_lr"), TotalSteps: schedInt(t, cfg, "total_steps"),
 			Epochs: schedInt(t, cfg, "epochs"), StepsPerEpoch: schedInt(t, cfg, "steps_per_epoch"),
 			PctStart: schedNum(t, cfg, "pct_start"), CycleMomentum: cfg["cycle_momentum"].(bool),
@@ -245,46 +246,46 @@ func buildScheduler(t testing.TB, g optim.LRGroups, name string, cfg map[string]
 		}
 		switch cfg["anneal_strategy"] {
 		case "cos":
-			c.AnnealStrategy = optim.AnnealCos
+			c.AnnealStrategy = schedule.AnnealCos
 		case "linear":
-			c.AnnealStrategy = optim.AnnealLinear
+			c.AnnealStrategy = schedule.AnnealLinear
 		default:
 			t.Fatalf("anneal_strategy %v", cfg["anneal_strategy"])
 		}
-		return optim.NewOneCycleLR(g, c)
+		return schedule.NewOneCycleLR(g, c)
 	case "LambdaLR":
-		return optim.NewLambdaLR(g, optim.LambdaLRConfig{LRLambda: schedLambdaList(t, cfg)})
+		return schedule.NewLambdaLR(g, schedule.LambdaLRConfig{LRLambda: schedLambdaList(t, cfg)})
 	case "MultiplicativeLR":
-		return optim.NewMultiplicativeLR(g, optim.MultiplicativeLRConfig{LRLambda: schedLambdaList(t, cfg)})
+		return schedule.NewMultiplicativeLR(g, schedule.MultiplicativeLRConfig{LRLambda: schedLambdaList(t, cfg)})
 	case "CosineAnnealingWarmRestarts":
-		return optim.NewCosineAnnealingWarmRestarts(g, optim.CosineAnnealingWarmRestartsConfig{
+		return schedule.NewCosineAnnealingWarmRestarts(g, schedule.CosineAnnealingWarmRestartsConfig{
 			T0: schedInt(t, cfg, "T_0"), TMult: schedInt(t, cfg, "T_mult"), EtaMin: schedNum(t, cfg, "eta_min")})
 	case "CyclicLR":
-		return optim.NewCyclicLR(g, schedCyclicConfig(t, cfg))
+		return schedule.NewCyclicLR(g, schedCyclicConfig(t, cfg))
 	}
 	t.Fatalf("unknown scheduler %q", name)
 	return nil, nil
 }
 
-func schedPlateauConfig(t testing.TB, cfg map[string]any) optim.ReduceLROnPlateauConfig {
-	c := optim.ReduceLROnPlateauConfig{
+func schedPlateauConfig(t testing.TB, cfg map[string]any) schedule.ReduceLROnPlateauConfig {
+	c := schedule.ReduceLROnPlateauConfig{
 		Factor: schedNum(t, cfg, "factor"), Patience: schedInt(t, cfg, "patience"),
 		Threshold: schedNum(t, cfg, "threshold"), Cooldown: schedInt(t, cfg, "cooldown"),
 		MinLR: schedFloats(t, cfg, "min_lr"), Eps: schedNum(t, cfg, "eps"),
 	}
 	switch cfg["mode"] {
 	case "min":
-		c.Mode = optim.PlateauMin
+		c.Mode = schedule.PlateauMin
 	case "max":
-		c.Mode = optim.PlateauMax
+		c.Mode = schedule.PlateauMax
 	default:
 		t.Fatalf("mode %v", cfg["mode"])
 	}
 	switch cfg["threshold_mode"] {
 	case "rel":
-		c.ThresholdMode = optim.ThresholdRel
+		c.ThresholdMode = schedule.ThresholdRel
 	case "abs":
-		c.ThresholdMode = optim.ThresholdAbs
+		c.ThresholdMode = schedule.ThresholdAbs
 	default:
 		t.Fatalf("threshold_mode %v", cfg["threshold_mode"])
 	}
@@ -301,22 +302,22 @@ type schedStepper struct {
 func buildSchedGolden(t testing.TB, g *fakeGroups, c schedCase) schedStepper {
 	switch c.Scheduler {
 	case "ReduceLROnPlateau":
-		p, err := optim.NewReduceLROnPlateau(g, schedPlateauConfig(t, c.Config))
+		p, err := schedule.NewReduceLROnPlateau(g, schedPlateauConfig(t, c.Config))
 		require.NoError(t, err)
 		return schedStepper{func(k int) error { return p.Step(c.Metrics[k]) }, p.LastLR}
 	case "SequentialLR", "ChainedScheduler":
-		var kids []optim.Scheduler
+		var kids []schedule.Scheduler
 		for _, ch := range c.Children {
 			s, err := buildScheduler(t, g, ch.Scheduler, ch.Config)
 			require.NoError(t, err)
 			kids = append(kids, s)
 		}
-		var s optim.Scheduler
+		var s schedule.Scheduler
 		var err error
 		if c.Scheduler == "SequentialLR" {
-			s, err = optim.NewSequentialLR(g, optim.SequentialLRConfig{Schedulers: kids, Milestones: c.Milestones})
+			s, err = schedule.NewSequentialLR(g, schedule.SequentialLRConfig{Schedulers: kids, Milestones: c.Milestones})
 		} else {
-			s, err = optim.NewChainedScheduler(kids)
+			s, err = schedule.NewChainedScheduler(kids)
 		}
 		require.NoError(t, err)
 		return schedStepper{func(int) error { return s.Step() }, s.LastLR}
@@ -324,7 +325,7 @@ func buildSchedGolden(t testing.TB, g *fakeGroups, c schedCase) schedStepper {
 	s, err := buildScheduler(t, g, c.Scheduler, c.Config)
 	require.NoError(t, err)
 	if c.Epochs != nil { // torch's step(epoch) where an epoch is given
-		w, ok := s.(*optim.CosineAnnealingWarmRestarts)
+		w, ok := s.(*schedule.CosineAnnealingWarmRestarts)
 		require.True(t, ok, "epochs given for a %T", s)
 		return schedStepper{func(k int) error {
 			if c.Epochs[k] != nil {
@@ -466,7 +467,7 @@ func TestScheduleGoldenAgreement(t *testing.T) {
 
 func TestScheduleConstructionApplies(t *testing.T) {
 	g := newFakeGroups([]float64{0.1, 0.01}, nil)
-	s, err := optim.NewLinearLR(g, optim.LinearLRConfig{StartFactor: 0.5, EndFactor: 1, TotalIters: 4})
+	s, err := schedule.NewLinearLR(g, schedule.LinearLRConfig{StartFactor: 0.5, EndFactor: 1, TotalIters: 4})
 	require.NoError(t, err)
 	require.Equal(t, []float64{0.05, 0.005}, g.lr)
 	require.Equal(t, []float64{0.1, 0.01}, s.BaseLRs())
@@ -476,7 +477,7 @@ func TestScheduleConstructionApplies(t *testing.T) {
 	require.Equal(t, 0.05, s.LastLR()[0])
 
 	m := newFakeGroups([]float64{0.3}, []float64{0.9})
-	o, err := optim.NewOneCycleLR(m, optim.OneCycleLRDefaults(100, 1.0))
+	o, err := schedule.NewOneCycleLR(m, schedule.OneCycleLRDefaults(100, 1.0))
 	require.NoError(t, err)
 	require.Equal(t, 100, o.TotalSteps())
 	require.InDelta(t, 1.0/25, m.lr[0], 1e-15)
@@ -510,237 +511,255 @@ func TestScheduleValidation(t *testing.T) {
 	g := func() *fakeGroups { return newFakeGroups([]float64{0.1, 0.2}, []float64{0.9, 0.9}) }
 	noMom := newFakeGroups([]float64{0.1}, nil)
 	cases := []schedConfigCase{
-		{"steplr step_size 0", "step_size", func() error { _, err := optim.NewStepLR(g(), optim.StepLRConfig{StepSize: 0, Gamma: 0.1}); return err }},
-		{"steplr negative gamma", "gamma", func() error { _, err := optim.NewStepLR(g(), optim.StepLRConfig{StepSize: 3, Gamma: -0.1}); return err }},
-		{"steplr zero gamma", "gamma", func() error { _, err := optim.NewStepLR(g(), optim.StepLRConfig{StepSize: 3}); return err }},
+		{"steplr step_size 0", "step_size", func() error {
+			_, err := schedule.NewStepLR(g(), schedule.StepLRConfig{StepSize: 0, Gamma: 0.1})
+			return err
+		}},
+		{"steplr negative gamma", "gamma", func() error {
+			_, err := schedule.NewStepLR(g(), schedule.StepLRConfig{StepSize: 3, Gamma: -0.1})
+			return err
+		}},
+		{"steplr zero gamma", "gamma", func() error { _, err := schedule.NewStepLR(g(), schedule.StepLRConfig{StepSize: 3}); return err }},
 		{"steplr nan gamma", "gamma", func() error {
-			_, err := optim.NewStepLR(g(), optim.StepLRConfig{StepSize: 3, Gamma: math.NaN()})
+			_, err := schedule.NewStepLR(g(), schedule.StepLRConfig{StepSize: 3, Gamma: math.NaN()})
 			return err
 		}},
 		{"multistep not increasing", "milestones[2]", func() error {
-			_, err := optim.NewMultiStepLR(g(), optim.MultiStepLRConfig{Milestones: []int{3, 8, 8}, Gamma: 0.1})
+			_, err := schedule.NewMultiStepLR(g(), schedule.MultiStepLRConfig{Milestones: []int{3, 8, 8}, Gamma: 0.1})
 			return err
 		}},
 		{"multistep decreasing", "milestones[1]", func() error {
-			_, err := optim.NewMultiStepLR(g(), optim.MultiStepLRConfig{Milestones: []int{30, 10}, Gamma: 0.1})
+			_, err := schedule.NewMultiStepLR(g(), schedule.MultiStepLRConfig{Milestones: []int{30, 10}, Gamma: 0.1})
 			return err
 		}},
 		{"multistep zero milestone", "milestones[0]", func() error {
-			_, err := optim.NewMultiStepLR(g(), optim.MultiStepLRConfig{Milestones: []int{0, 10}, Gamma: 0.1})
+			_, err := schedule.NewMultiStepLR(g(), schedule.MultiStepLRConfig{Milestones: []int{0, 10}, Gamma: 0.1})
 			return err
 		}},
 		{"exponential gamma inf", "gamma", func() error {
-			_, err := optim.NewExponentialLR(g(), optim.ExponentialLRConfig{Gamma: math.Inf(1)})
+			_, err := schedule.NewExponentialLR(g(), schedule.ExponentialLRConfig{Gamma: math.Inf(1)})
 			return err
 		}},
-		{"constant factor 0", "factor", func() error { _, err := optim.NewConstantLR(g(), optim.ConstantLRConfig{TotalIters: 3}); return err }},
+		{"constant factor 0", "factor", func() error {
+			_, err := schedule.NewConstantLR(g(), schedule.ConstantLRConfig{TotalIters: 3})
+			return err
+		}},
 		{"constant total_iters < 0", "total_iters", func() error {
-			_, err := optim.NewConstantLR(g(), optim.ConstantLRConfig{Factor: 0.5, TotalIters: -1})
+			_, err := schedule.NewConstantLR(g(), schedule.ConstantLRConfig{Factor: 0.5, TotalIters: -1})
 			return err
 		}},
 		{"linear start 0", "start_factor", func() error {
-			_, err := optim.NewLinearLR(g(), optim.LinearLRConfig{StartFactor: 0, EndFactor: 1, TotalIters: 5})
+			_, err := schedule.NewLinearLR(g(), schedule.LinearLRConfig{StartFactor: 0, EndFactor: 1, TotalIters: 5})
 			return err
 		}},
 		{"linear end > 1", "end_factor", func() error {
-			_, err := optim.NewLinearLR(g(), optim.LinearLRConfig{StartFactor: 0.1, EndFactor: 1.5, TotalIters: 5})
+			_, err := schedule.NewLinearLR(g(), schedule.LinearLRConfig{StartFactor: 0.1, EndFactor: 1.5, TotalIters: 5})
 			return err
 		}},
 		{"linear total_iters 0", "total_iters", func() error {
-			_, err := optim.NewLinearLR(g(), optim.LinearLRConfig{StartFactor: 0.1, EndFactor: 1})
+			_, err := schedule.NewLinearLR(g(), schedule.LinearLRConfig{StartFactor: 0.1, EndFactor: 1})
 			return err
 		}},
-		{"polynomial total_iters 0", "total_iters", func() error { _, err := optim.NewPolynomialLR(g(), optim.PolynomialLRConfig{Power: 1}); return err }},
+		{"polynomial total_iters 0", "total_iters", func() error {
+			_, err := schedule.NewPolynomialLR(g(), schedule.PolynomialLRConfig{Power: 1})
+			return err
+		}},
 		{"polynomial power < 0", "power", func() error {
-			_, err := optim.NewPolynomialLR(g(), optim.PolynomialLRConfig{TotalIters: 5, Power: -1})
+			_, err := schedule.NewPolynomialLR(g(), schedule.PolynomialLRConfig{TotalIters: 5, Power: -1})
 			return err
 		}},
-		{"cosine T_max 0", "T_max", func() error { _, err := optim.NewCosineAnnealingLR(g(), optim.CosineAnnealingLRConfig{}); return err }},
+		{"cosine T_max 0", "T_max", func() error {
+			_, err := schedule.NewCosineAnnealingLR(g(), schedule.CosineAnnealingLRConfig{})
+			return err
+		}},
 		{"cosine eta_min < 0", "eta_min", func() error {
-			_, err := optim.NewCosineAnnealingLR(g(), optim.CosineAnnealingLRConfig{TMax: 5, EtaMin: -1})
+			_, err := schedule.NewCosineAnnealingLR(g(), schedule.CosineAnnealingLRConfig{TMax: 5, EtaMin: -1})
 			return err
 		}},
 		{"onecycle total_steps < 0", "total_steps", func() error {
-			_, err := optim.NewOneCycleLR(g(), optim.OneCycleLRDefaults(-5, 0.1))
+			_, err := schedule.NewOneCycleLR(g(), schedule.OneCycleLRDefaults(-5, 0.1))
 			return err
 		}},
-		{"onecycle no total", "epochs", func() error { _, err := optim.NewOneCycleLR(g(), optim.OneCycleLRDefaults(0, 0.1)); return err }},
+		{"onecycle no total", "epochs", func() error { _, err := schedule.NewOneCycleLR(g(), schedule.OneCycleLRDefaults(0, 0.1)); return err }},
 		{"onecycle steps_per_epoch", "steps_per_epoch", func() error {
-			c := optim.OneCycleLRDefaults(0, 0.1)
+			c := schedule.OneCycleLRDefaults(0, 0.1)
 			c.Epochs = 3
-			_, err := optim.NewOneCycleLR(g(), c)
+			_, err := schedule.NewOneCycleLR(g(), c)
 			return err
 		}},
 		{"onecycle pct_start > 1", "pct_start", func() error {
-			c := optim.OneCycleLRDefaults(100, 0.1)
+			c := schedule.OneCycleLRDefaults(100, 0.1)
 			c.PctStart = 1.5
-			_, err := optim.NewOneCycleLR(g(), c)
+			_, err := schedule.NewOneCycleLR(g(), c)
 			return err
 		}},
 		{"onecycle empty first phase", "pct_start", func() error {
-			c := optim.OneCycleLRDefaults(10, 0.1)
+			c := schedule.OneCycleLRDefaults(10, 0.1)
 			c.PctStart = 0.1 // torch: ZeroDivisionError
-			_, err := optim.NewOneCycleLR(g(), c)
+			_, err := schedule.NewOneCycleLR(g(), c)
 			return err
 		}},
 		{"onecycle anneal", "anneal_strategy", func() error {
-			c := optim.OneCycleLRDefaults(100, 0.1)
+			c := schedule.OneCycleLRDefaults(100, 0.1)
 			c.AnnealStrategy = 7
-			_, err := optim.NewOneCycleLR(g(), c)
+			_, err := schedule.NewOneCycleLR(g(), c)
 			return err
 		}},
-		{"onecycle no max_lr", "max_lr", func() error { _, err := optim.NewOneCycleLR(g(), optim.OneCycleLRDefaults(100)); return err }},
+		{"onecycle no max_lr", "max_lr", func() error { _, err := schedule.NewOneCycleLR(g(), schedule.OneCycleLRDefaults(100)); return err }},
 		{"onecycle max_lr per group", "max_lr", func() error {
-			_, err := optim.NewOneCycleLR(g(), optim.OneCycleLRDefaults(100, 0.1, 0.2, 0.3))
+			_, err := schedule.NewOneCycleLR(g(), schedule.OneCycleLRDefaults(100, 0.1, 0.2, 0.3))
 			return err
 		}},
 		{"onecycle negative max_lr", "max_lr[1]", func() error {
-			_, err := optim.NewOneCycleLR(g(), optim.OneCycleLRDefaults(100, 0.1, -0.2))
+			_, err := schedule.NewOneCycleLR(g(), schedule.OneCycleLRDefaults(100, 0.1, -0.2))
 			return err
 		}},
 		{"onecycle div_factor", "div_factor", func() error {
-			c := optim.OneCycleLRDefaults(100, 0.1)
+			c := schedule.OneCycleLRDefaults(100, 0.1)
 			c.DivFactor = 0
-			_, err := optim.NewOneCycleLR(g(), c)
+			_, err := schedule.NewOneCycleLR(g(), c)
 			return err
 		}},
 		{"onecycle final_div_factor", "final_div_factor", func() error {
-			c := optim.OneCycleLRDefaults(100, 0.1)
+			c := schedule.OneCycleLRDefaults(100, 0.1)
 			c.FinalDivFactor = -1
-			_, err := optim.NewOneCycleLR(g(), c)
+			_, err := schedule.NewOneCycleLR(g(), c)
 			return err
 		}},
 		{"onecycle momentum without momentum", "cycle_momentum", func() error {
-			_, err := optim.NewOneCycleLR(noMom, optim.OneCycleLRDefaults(100, 0.1))
+			_, err := schedule.NewOneCycleLR(noMom, schedule.OneCycleLRDefaults(100, 0.1))
 			return err
 		}},
 		{"onecycle base_momentum count", "base_momentum", func() error {
-			c := optim.OneCycleLRDefaults(100, 0.1)
+			c := schedule.OneCycleLRDefaults(100, 0.1)
 			c.BaseMomentum = []float64{0.8, 0.8, 0.8}
-			_, err := optim.NewOneCycleLR(g(), c)
+			_, err := schedule.NewOneCycleLR(g(), c)
 			return err
 		}},
 		{"plateau factor 1", "factor", func() error {
-			c := optim.ReduceLROnPlateauDefaults()
+			c := schedule.ReduceLROnPlateauDefaults()
 			c.Factor = 1
-			_, err := optim.NewReduceLROnPlateau(g(), c)
+			_, err := schedule.NewReduceLROnPlateau(g(), c)
 			return err
 		}},
-		{"plateau factor 0", "factor", func() error { _, err := optim.NewReduceLROnPlateau(g(), optim.ReduceLROnPlateauConfig{}); return err }},
+		{"plateau factor 0", "factor", func() error {
+			_, err := schedule.NewReduceLROnPlateau(g(), schedule.ReduceLROnPlateauConfig{})
+			return err
+		}},
 		{"plateau mode", "mode", func() error {
-			c := optim.ReduceLROnPlateauDefaults()
+			c := schedule.ReduceLROnPlateauDefaults()
 			c.Mode = 2
-			_, err := optim.NewReduceLROnPlateau(g(), c)
+			_, err := schedule.NewReduceLROnPlateau(g(), c)
 			return err
 		}},
 		{"plateau threshold_mode", "threshold_mode", func() error {
-			c := optim.ReduceLROnPlateauDefaults()
+			c := schedule.ReduceLROnPlateauDefaults()
 			c.ThresholdMode = -1
-			_, err := optim.NewReduceLROnPlateau(g(), c)
+			_, err := schedule.NewReduceLROnPlateau(g(), c)
 			return err
 		}},
 		{"plateau patience", "patience", func() error {
-			c := optim.ReduceLROnPlateauDefaults()
+			c := schedule.ReduceLROnPlateauDefaults()
 			c.Patience = -1
-			_, err := optim.NewReduceLROnPlateau(g(), c)
+			_, err := schedule.NewReduceLROnPlateau(g(), c)
 			return err
 		}},
 		{"plateau threshold", "threshold", func() error {
-			c := optim.ReduceLROnPlateauDefaults()
+			c := schedule.ReduceLROnPlateauDefaults()
 			c.Threshold = -1e-4
-			_, err := optim.NewReduceLROnPlateau(g(), c)
+			_, err := schedule.NewReduceLROnPlateau(g(), c)
 			return err
 		}},
 		{"plateau cooldown", "cooldown", func() error {
-			c := optim.ReduceLROnPlateauDefaults()
+			c := schedule.ReduceLROnPlateauDefaults()
 			c.Cooldown = -1
-			_, err := optim.NewReduceLROnPlateau(g(), c)
+			_, err := schedule.NewReduceLROnPlateau(g(), c)
 			return err
 		}},
 		{"plateau eps", "eps", func() error {
-			c := optim.ReduceLROnPlateauDefaults()
+			c := schedule.ReduceLROnPlateauDefaults()
 			c.Eps = math.NaN()
-			_, err := optim.NewReduceLROnPlateau(g(), c)
+			_, err := schedule.NewReduceLROnPlateau(g(), c)
 			return err
 		}},
 		{"plateau min_lr count", "min_lr", func() error {
-			c := optim.ReduceLROnPlateauDefaults()
+			c := schedule.ReduceLROnPlateauDefaults()
 			c.MinLR = []float64{0, 0, 0}
-			_, err := optim.NewReduceLROnPlateau(g(), c)
+			_, err := schedule.NewReduceLROnPlateau(g(), c)
 			return err
 		}},
 		{"plateau negative min_lr", "min_lr[1]", func() error {
-			c := optim.ReduceLROnPlateauDefaults()
+			c := schedule.ReduceLROnPlateauDefaults()
 			c.MinLR = []float64{0, -1}
-			_, err := optim.NewReduceLROnPlateau(g(), c)
+			_, err := schedule.NewReduceLROnPlateau(g(), c)
 			return err
 		}},
 		{"sequential milestone count", "milestones", func() error {
 			gg := g()
-			a, _ := optim.NewLinearLR(gg, optim.LinearLRDefaults())
-			b, _ := optim.NewExponentialLR(gg, optim.ExponentialLRConfig{Gamma: 0.9})
-			_, err := optim.NewSequentialLR(gg, optim.SequentialLRConfig{Schedulers: []optim.Scheduler{a, b}})
+			a, _ := schedule.NewLinearLR(gg, schedule.LinearLRDefaults())
+			b, _ := schedule.NewExponentialLR(gg, schedule.ExponentialLRConfig{Gamma: 0.9})
+			_, err := schedule.NewSequentialLR(gg, schedule.SequentialLRConfig{Schedulers: []schedule.Scheduler{a, b}})
 			return err
 		}},
 		{"sequential milestones not increasing", "milestones[1]", func() error {
 			gg := g()
-			a, _ := optim.NewLinearLR(gg, optim.LinearLRDefaults())
-			b, _ := optim.NewExponentialLR(gg, optim.ExponentialLRConfig{Gamma: 0.9})
-			c, _ := optim.NewStepLR(gg, optim.StepLRConfig{StepSize: 2, Gamma: 0.9})
-			_, err := optim.NewSequentialLR(gg, optim.SequentialLRConfig{Schedulers: []optim.Scheduler{a, b, c}, Milestones: []int{5, 5}})
+			a, _ := schedule.NewLinearLR(gg, schedule.LinearLRDefaults())
+			b, _ := schedule.NewExponentialLR(gg, schedule.ExponentialLRConfig{Gamma: 0.9})
+			c, _ := schedule.NewStepLR(gg, schedule.StepLRConfig{StepSize: 2, Gamma: 0.9})
+			_, err := schedule.NewSequentialLR(gg, schedule.SequentialLRConfig{Schedulers: []schedule.Scheduler{a, b, c}, Milestones: []int{5, 5}})
 			return err
 		}},
 		{"sequential other optimizer", "schedulers[1]", func() error {
 			gg := g()
-			a, _ := optim.NewLinearLR(gg, optim.LinearLRDefaults())
-			b, _ := optim.NewExponentialLR(g(), optim.ExponentialLRConfig{Gamma: 0.9})
-			_, err := optim.NewSequentialLR(gg, optim.SequentialLRConfig{Schedulers: []optim.Scheduler{a, b}, Milestones: []int{5}})
+			a, _ := schedule.NewLinearLR(gg, schedule.LinearLRDefaults())
+			b, _ := schedule.NewExponentialLR(g(), schedule.ExponentialLRConfig{Gamma: 0.9})
+			_, err := schedule.NewSequentialLR(gg, schedule.SequentialLRConfig{Schedulers: []schedule.Scheduler{a, b}, Milestones: []int{5}})
 			return err
 		}},
-		{"sequential empty", "schedulers", func() error { _, err := optim.NewSequentialLR(g(), optim.SequentialLRConfig{}); return err }},
+		{"sequential empty", "schedulers", func() error { _, err := schedule.NewSequentialLR(g(), schedule.SequentialLRConfig{}); return err }},
 		{"sequential nil child", "schedulers[0]", func() error {
-			var a *optim.StepLR
-			_, err := optim.NewSequentialLR(g(), optim.SequentialLRConfig{Schedulers: []optim.Scheduler{a}})
+			var a *schedule.StepLR
+			_, err := schedule.NewSequentialLR(g(), schedule.SequentialLRConfig{Schedulers: []schedule.Scheduler{a}})
 			return err
 		}},
 		{"sequential nested", "schedulers[1]", func() error {
 			gg := g()
-			a, _ := optim.NewLinearLR(gg, optim.LinearLRDefaults())
-			b, _ := optim.NewChainedScheduler([]optim.Scheduler{a})
-			_, err := optim.NewSequentialLR(gg, optim.SequentialLRConfig{Schedulers: []optim.Scheduler{a, b}, Milestones: []int{5}})
+			a, _ := schedule.NewLinearLR(gg, schedule.LinearLRDefaults())
+			b, _ := schedule.NewChainedScheduler([]schedule.Scheduler{a})
+			_, err := schedule.NewSequentialLR(gg, schedule.SequentialLRConfig{Schedulers: []schedule.Scheduler{a, b}, Milestones: []int{5}})
 			return err
 		}},
 		{"chained twice the same", "schedulers[1]", func() error {
-			a, _ := optim.NewLinearLR(g(), optim.LinearLRDefaults())
-			_, err := optim.NewChainedScheduler([]optim.Scheduler{a, a})
+			a, _ := schedule.NewLinearLR(g(), schedule.LinearLRDefaults())
+			_, err := schedule.NewChainedScheduler([]schedule.Scheduler{a, a})
 			return err
 		}},
 		{"chained other optimizer", "schedulers[1]", func() error {
-			a, _ := optim.NewLinearLR(g(), optim.LinearLRDefaults())
-			b, _ := optim.NewExponentialLR(g(), optim.ExponentialLRConfig{Gamma: 0.9})
-			_, err := optim.NewChainedScheduler([]optim.Scheduler{a, b})
+			a, _ := schedule.NewLinearLR(g(), schedule.LinearLRDefaults())
+			b, _ := schedule.NewExponentialLR(g(), schedule.ExponentialLRConfig{Gamma: 0.9})
+			_, err := schedule.NewChainedScheduler([]schedule.Scheduler{a, b})
 			return err
 		}},
-		{"chained empty", "schedulers", func() error { _, err := optim.NewChainedScheduler(nil); return err }},
+		{"chained empty", "schedulers", func() error { _, err := schedule.NewChainedScheduler(nil); return err }},
 		{"no groups", "optimizer", func() error {
-			_, err := optim.NewStepLR(newFakeGroups(nil, nil), optim.StepLRConfig{StepSize: 1, Gamma: 0.1})
+			_, err := schedule.NewStepLR(newFakeGroups(nil, nil), schedule.StepLRConfig{StepSize: 1, Gamma: 0.1})
 			return err
 		}},
 	}
 	requireConfigErrors(t, cases)
 
-	_, err := optim.NewCosineAnnealingLR(nil, optim.CosineAnnealingLRConfig{TMax: 3})
+	_, err := schedule.NewCosineAnnealingLR(nil, schedule.CosineAnnealingLRConfig{TMax: 3})
 	require.ErrorIs(t, err, optim.ErrInvalidConfig)
 	var nilFake *fakeGroups
-	_, err = optim.NewExponentialLR(nilFake, optim.ExponentialLRConfig{Gamma: 0.5})
+	_, err = schedule.NewExponentialLR(nilFake, schedule.ExponentialLRConfig{Gamma: 0.5})
 	require.ErrorIs(t, err, optim.ErrInvalidConfig)
 }
 
 func TestScheduleFailedConstructionLeavesLRs(t *testing.T) {
 	g := newFakeGroups([]float64{0.1}, []float64{0.9})
-	_, err := optim.NewLinearLR(g, optim.LinearLRConfig{StartFactor: 2, EndFactor: 1, TotalIters: 3})
+	_, err := schedule.NewLinearLR(g, schedule.LinearLRConfig{StartFactor: 2, EndFactor: 1, TotalIters: 3})
 	require.Error(t, err)
-	_, err = optim.NewOneCycleLR(g, optim.OneCycleLRDefaults(100, 0.1, 0.2))
+	_, err = schedule.NewOneCycleLR(g, schedule.OneCycleLRDefaults(100, 0.1, 0.2))
 	require.Error(t, err)
 	require.Equal(t, []float64{0.1}, g.lr)
 	require.Equal(t, []float64{0.9}, g.mom)
@@ -748,14 +767,14 @@ func TestScheduleFailedConstructionLeavesLRs(t *testing.T) {
 
 func TestScheduleOneCycleLRFinished(t *testing.T) {
 	g := newFakeGroups([]float64{0.1}, []float64{0.9})
-	s, err := optim.NewOneCycleLR(g, optim.OneCycleLRDefaults(10, 0.1))
+	s, err := schedule.NewOneCycleLR(g, schedule.OneCycleLRDefaults(10, 0.1))
 	require.NoError(t, err)
 	for k := 1; k <= 10; k++ { // torch allows total_steps steps after construction
 		require.NoError(t, s.Step(), "step %d", k)
 	}
 	lr, mom := g.lr[0], g.mom[0]
 	err = s.Step()
-	require.ErrorIs(t, err, optim.ErrScheduleFinished)
+	require.ErrorIs(t, err, schedule.ErrFinished)
 	require.Equal(t, 10, s.LastEpoch())
 	require.Equal(t, lr, g.lr[0])
 	require.Equal(t, mom, g.mom[0])
@@ -763,9 +782,9 @@ func TestScheduleOneCycleLRFinished(t *testing.T) {
 	// the linear anneal's extra step goes below min_lr and, here, below zero: torch
 	// sets the negative lr, this package refuses it and changes nothing.
 	g = newFakeGroups([]float64{0.1}, []float64{0.9})
-	c := optim.OneCycleLRDefaults(10, 0.1)
-	c.AnnealStrategy = optim.AnnealLinear
-	s, err = optim.NewOneCycleLR(g, c)
+	c := schedule.OneCycleLRDefaults(10, 0.1)
+	c.AnnealStrategy = schedule.AnnealLinear
+	s, err = schedule.NewOneCycleLR(g, c)
 	require.NoError(t, err)
 	for k := 1; k <= 9; k++ {
 		require.NoError(t, s.Step())
@@ -785,7 +804,7 @@ func TestScheduleCosineAnnealingLRBounds(t *testing.T) {
 		for _, emin := range []float64{0, 1e-5, 0.05} {
 			base := []float64{0.1, 0.5}
 			g := newFakeGroups(base, nil)
-			s, err := optim.NewCosineAnnealingLR(g, optim.CosineAnnealingLRConfig{TMax: tmax, EtaMin: emin})
+			s, err := schedule.NewCosineAnnealingLR(g, schedule.CosineAnnealingLRConfig{TMax: tmax, EtaMin: emin})
 			require.NoError(t, err)
 			for e := 1; e <= 5*tmax+3; e++ {
 				require.NoError(t, s.Step())
@@ -807,15 +826,15 @@ func TestScheduleClosedForms(t *testing.T) {
 	base := []float64{0.3, 0.02}
 	type tc struct {
 		name  string
-		build func(g optim.LRGroups) (optim.Scheduler, error)
+		build func(g optim.LRGroups) (schedule.Scheduler, error)
 		at    func(b float64, e int) float64
 	}
 	cases := []tc{
-		{"StepLR", func(g optim.LRGroups) (optim.Scheduler, error) {
-			return optim.NewStepLR(g, optim.StepLRConfig{StepSize: 7, Gamma: 0.7})
+		{"StepLR", func(g optim.LRGroups) (schedule.Scheduler, error) {
+			return schedule.NewStepLR(g, schedule.StepLRConfig{StepSize: 7, Gamma: 0.7})
 		}, func(b float64, e int) float64 { return b * math.Pow(0.7, float64(e/7)) }},
-		{"MultiStepLR", func(g optim.LRGroups) (optim.Scheduler, error) {
-			return optim.NewMultiStepLR(g, optim.MultiStepLRConfig{Milestones: []int{3, 10, 50}, Gamma: 0.5})
+		{"MultiStepLR", func(g optim.LRGroups) (schedule.Scheduler, error) {
+			return schedule.NewMultiStepLR(g, schedule.MultiStepLRConfig{Milestones: []int{3, 10, 50}, Gamma: 0.5})
 		}, func(b float64, e int) float64 {
 			n := 0
 			for _, m := range []int{3, 10, 50} {
@@ -825,22 +844,22 @@ func TestScheduleClosedForms(t *testing.T) {
 			}
 			return b * math.Pow(0.5, float64(n))
 		}},
-		{"ExponentialLR", func(g optim.LRGroups) (optim.Scheduler, error) {
-			return optim.NewExponentialLR(g, optim.ExponentialLRConfig{Gamma: 0.95})
+		{"ExponentialLR", func(g optim.LRGroups) (schedule.Scheduler, error) {
+			return schedule.NewExponentialLR(g, schedule.ExponentialLRConfig{Gamma: 0.95})
 		}, func(b float64, e int) float64 { return b * math.Pow(0.95, float64(e)) }},
-		{"LinearLR", func(g optim.LRGroups) (optim.Scheduler, error) {
-			return optim.NewLinearLR(g, optim.LinearLRConfig{StartFactor: 0.2, EndFactor: 0.9, TotalIters: 20})
+		{"LinearLR", func(g optim.LRGroups) (schedule.Scheduler, error) {
+			return schedule.NewLinearLR(g, schedule.LinearLRConfig{StartFactor: 0.2, EndFactor: 0.9, TotalIters: 20})
 		}, func(b float64, e int) float64 { return b * (0.2 + 0.7*float64(min(e, 20))/20) }},
-		{"ConstantLR", func(g optim.LRGroups) (optim.Scheduler, error) {
-			return optim.NewConstantLR(g, optim.ConstantLRConfig{Factor: 0.25, TotalIters: 9})
+		{"ConstantLR", func(g optim.LRGroups) (schedule.Scheduler, error) {
+			return schedule.NewConstantLR(g, schedule.ConstantLRConfig{Factor: 0.25, TotalIters: 9})
 		}, func(b float64, e int) float64 {
 			if e < 9 {
 				return b * 0.25
 			}
 			return b
 		}},
-		{"PolynomialLR", func(g optim.LRGroups) (optim.Scheduler, error) {
-			return optim.NewPolynomialLR(g, optim.PolynomialLRConfig{TotalIters: 40, Power: 1.5})
+		{"PolynomialLR", func(g optim.LRGroups) (schedule.Scheduler, error) {
+			return schedule.NewPolynomialLR(g, schedule.PolynomialLRConfig{TotalIters: 40, Power: 1.5})
 		}, func(b float64, e int) float64 { return b * math.Pow(1-float64(min(e, 40))/40, 1.5) }},
 	}
 	for _, c := range cases {
@@ -863,7 +882,7 @@ func TestScheduleClosedForms(t *testing.T) {
 // Schedules are chainable: a change made to the lr from outside carries on.
 func TestScheduleChainable(t *testing.T) {
 	g := newFakeGroups([]float64{1}, nil)
-	s, err := optim.NewExponentialLR(g, optim.ExponentialLRConfig{Gamma: 0.5})
+	s, err := schedule.NewExponentialLR(g, schedule.ExponentialLRConfig{Gamma: 0.5})
 	require.NoError(t, err)
 	require.NoError(t, s.Step())
 	require.Equal(t, 0.5, g.lr[0])
@@ -876,9 +895,9 @@ func TestScheduleChainable(t *testing.T) {
 // metric that never improves reduces every patience+1+cooldown epochs.
 func TestScheduleReduceLROnPlateauProperties(t *testing.T) {
 	g := newFakeGroups([]float64{1, 0.1}, nil)
-	c := optim.ReduceLROnPlateauDefaults()
+	c := schedule.ReduceLROnPlateauDefaults()
 	c.Factor, c.Patience, c.Cooldown, c.MinLR = 0.5, 2, 3, []float64{0.01, 0.02}
-	p, err := optim.NewReduceLROnPlateau(g, c)
+	p, err := schedule.NewReduceLROnPlateau(g, c)
 	require.NoError(t, err)
 	require.True(t, math.IsInf(p.Best(), 1))
 	require.NoError(t, p.Step(5)) // the first metric is the best
@@ -909,16 +928,16 @@ func TestScheduleStateRoundTrip(t *testing.T) {
 	// below eta_min would send the cosine's recursive form negative) halfway, save their
 	// state as JSON, restore it into fresh schedules over the saved lrs, and finish both
 	// runs: the lrs match an uninterrupted run.
-	build := func(gs, gp optim.LRGroups) (*optim.SequentialLR, *optim.ReduceLROnPlateau) {
-		a, err := optim.NewLinearLR(gs, optim.LinearLRConfig{StartFactor: 0.1, EndFactor: 1, TotalIters: 5})
+	build := func(gs, gp optim.LRGroups) (*schedule.SequentialLR, *schedule.ReduceLROnPlateau) {
+		a, err := schedule.NewLinearLR(gs, schedule.LinearLRConfig{StartFactor: 0.1, EndFactor: 1, TotalIters: 5})
 		require.NoError(t, err)
-		b, err := optim.NewCosineAnnealingLR(gs, optim.CosineAnnealingLRConfig{TMax: 20, EtaMin: 1e-4})
+		b, err := schedule.NewCosineAnnealingLR(gs, schedule.CosineAnnealingLRConfig{TMax: 20, EtaMin: 1e-4})
 		require.NoError(t, err)
-		s, err := optim.NewSequentialLR(gs, optim.SequentialLRConfig{Schedulers: []optim.Scheduler{a, b}, Milestones: []int{5}})
+		s, err := schedule.NewSequentialLR(gs, schedule.SequentialLRConfig{Schedulers: []schedule.Scheduler{a, b}, Milestones: []int{5}})
 		require.NoError(t, err)
-		c := optim.ReduceLROnPlateauDefaults()
+		c := schedule.ReduceLROnPlateauDefaults()
 		c.Patience, c.Cooldown = 1, 1
-		p, err := optim.NewReduceLROnPlateau(gp, c)
+		p, err := schedule.NewReduceLROnPlateau(gp, c)
 		require.NoError(t, err)
 		return s, p
 	}
@@ -941,12 +960,12 @@ func TestScheduleStateRoundTrip(t *testing.T) {
 		require.NoError(t, s.Step())
 		require.NoError(t, p.Step(metric(e)))
 	}
-	blob, err := json.Marshal([]optim.ScheduleState{s.State(), p.State()})
+	blob, err := json.Marshal([]schedule.State{s.State(), p.State()})
 	require.NoError(t, err)
 
 	gs2, gp2 := newFakeGroups([]float64{0.1, 0.2}, nil), newFakeGroups([]float64{0.1, 0.2}, nil)
 	s2, p2 := build(gs2, gp2)
-	var st []optim.ScheduleState
+	var st []schedule.State
 	require.NoError(t, json.Unmarshal(blob, &st))
 	require.NoError(t, s2.SetState(st[0]))
 	require.NoError(t, p2.SetState(st[1]))
@@ -964,12 +983,12 @@ func TestScheduleStateRoundTrip(t *testing.T) {
 	// A fresh plateau's best is infinite: it survives JSON too.
 	blob, err = json.Marshal(p2.State())
 	require.NoError(t, err)
-	fresh, err := optim.NewReduceLROnPlateau(newFakeGroups([]float64{1, 1}, nil), optim.ReduceLROnPlateauDefaults())
+	fresh, err := schedule.NewReduceLROnPlateau(newFakeGroups([]float64{1, 1}, nil), schedule.ReduceLROnPlateauDefaults())
 	require.NoError(t, err)
 	blob, err = json.Marshal(fresh.State())
 	require.NoError(t, err)
 	require.Contains(t, string(blob), `"best":"inf"`)
-	var st1 optim.ScheduleState
+	var st1 schedule.State
 	require.NoError(t, json.Unmarshal(blob, &st1))
 	require.True(t, math.IsInf(st1.Best, 1))
 
@@ -981,19 +1000,19 @@ func TestScheduleStateRoundTrip(t *testing.T) {
 	bad = s.State()
 	bad.Children[1].BaseLRs = []float64{1}
 	require.ErrorIs(t, s2.SetState(bad), optim.ErrCheckpoint)
-	one, err := optim.NewStepLR(newFakeGroups([]float64{1}, nil), optim.StepLRConfig{StepSize: 1, Gamma: 0.5})
+	one, err := schedule.NewStepLR(newFakeGroups([]float64{1}, nil), schedule.StepLRConfig{StepSize: 1, Gamma: 0.5})
 	require.NoError(t, err)
-	require.ErrorIs(t, one.SetState(optim.ScheduleState{Kind: "StepLR", LastLR: []float64{1, 2}, BaseLRs: []float64{1, 2}}), optim.ErrCheckpoint)
+	require.ErrorIs(t, one.SetState(schedule.State{Kind: "StepLR", LastLR: []float64{1, 2}, BaseLRs: []float64{1, 2}}), optim.ErrCheckpoint)
 	require.Equal(t, 0, one.LastEpoch())
 }
 
 func TestSchedulerErrorsDoNotMatchOthers(t *testing.T) {
-	_, err := optim.NewStepLR(newFakeGroups([]float64{1}, nil), optim.StepLRConfig{})
+	_, err := schedule.NewStepLR(newFakeGroups([]float64{1}, nil), schedule.StepLRConfig{})
 	require.False(t, errors.Is(err, optim.ErrCheckpoint))
-	require.False(t, errors.Is(err, optim.ErrScheduleFinished))
+	require.False(t, errors.Is(err, schedule.ErrFinished))
 }
 
-// The optimizers of this package are LRGroups: OneCycleLR drives SGD's momentum and
+// The optimizers of package optim are LRGroups: OneCycleLR drives SGD's momentum and
 // Adam's beta1 through them.
 func TestScheduleWithOptimizers(t *testing.T) {
 	p, err := optim.NewParam("w", 4)
@@ -1010,7 +1029,7 @@ func TestScheduleWithOptimizers(t *testing.T) {
 		optim.LRGroups
 		Step() error
 	}{sgd, adam} {
-		s, err := optim.NewOneCycleLR(opt, optim.OneCycleLRDefaults(20, 0.5))
+		s, err := schedule.NewOneCycleLR(opt, schedule.OneCycleLRDefaults(20, 0.5))
 		require.NoError(t, err)
 		require.InDelta(t, 0.5/25, opt.GroupLR(0), 1e-15)
 		m, ok := opt.GroupMomentum(0)

@@ -1,4 +1,4 @@
-package optim_test
+package schedule_test
 
 import (
 	"encoding/json"
@@ -8,21 +8,22 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/goptim/goptim/optim"
+	"github.com/goptim/goptim/optim/schedule"
 )
 
 func TestScheduleRestartsValidation(t *testing.T) {
 	g := newFakeGroups([]float64{0.1}, nil)
 	for _, c := range []struct {
 		field string
-		cfg   optim.CosineAnnealingWarmRestartsConfig
+		cfg   schedule.CosineAnnealingWarmRestartsConfig
 	}{
-		{"T_0", optim.CosineAnnealingWarmRestartsConfig{T0: 0, TMult: 1}},
-		{"T_0", optim.CosineAnnealingWarmRestartsConfig{T0: -3, TMult: 1}},
-		{"T_mult", optim.CosineAnnealingWarmRestartsConfig{T0: 3}},
-		{"eta_min", optim.CosineAnnealingWarmRestartsConfig{T0: 3, TMult: 1, EtaMin: -1e-3}},
-		{"eta_min", optim.CosineAnnealingWarmRestartsConfig{T0: 3, TMult: 1, EtaMin: math.NaN()}},
+		{"T_0", schedule.CosineAnnealingWarmRestartsConfig{T0: 0, TMult: 1}},
+		{"T_0", schedule.CosineAnnealingWarmRestartsConfig{T0: -3, TMult: 1}},
+		{"T_mult", schedule.CosineAnnealingWarmRestartsConfig{T0: 3}},
+		{"eta_min", schedule.CosineAnnealingWarmRestartsConfig{T0: 3, TMult: 1, EtaMin: -1e-3}},
+		{"eta_min", schedule.CosineAnnealingWarmRestartsConfig{T0: 3, TMult: 1, EtaMin: math.NaN()}},
 	} {
-		_, err := optim.NewCosineAnnealingWarmRestarts(g, c.cfg)
+		_, err := schedule.NewCosineAnnealingWarmRestarts(g, c.cfg)
 		require.ErrorIs(t, err, optim.ErrInvalidConfig)
 		var ce *optim.ConfigError
 		require.ErrorAs(t, err, &ce)
@@ -49,10 +50,10 @@ func TestScheduleRestartsClosedForm(t *testing.T) {
 		const emin = 1e-3
 		base := []float64{0.1, 0.5}
 		g := newFakeGroups(base, nil)
-		s, err := optim.NewCosineAnnealingWarmRestarts(g, optim.CosineAnnealingWarmRestartsConfig{T0: c.t0, TMult: c.mult, EtaMin: emin})
+		s, err := schedule.NewCosineAnnealingWarmRestarts(g, schedule.CosineAnnealingWarmRestartsConfig{T0: c.t0, TMult: c.mult, EtaMin: emin})
 		require.NoError(t, err)
 		h := newFakeGroups(base, nil)
-		e2, err := optim.NewCosineAnnealingWarmRestarts(h, optim.CosineAnnealingWarmRestartsConfig{T0: c.t0, TMult: c.mult, EtaMin: emin})
+		e2, err := schedule.NewCosineAnnealingWarmRestarts(h, schedule.CosineAnnealingWarmRestartsConfig{T0: c.t0, TMult: c.mult, EtaMin: emin})
 		require.NoError(t, err)
 		for e := 0; e <= 300; e++ {
 			if e > 0 {
@@ -82,7 +83,7 @@ func TestScheduleRestartsClosedForm(t *testing.T) {
 // cycle early) gives base_lr.
 func TestScheduleRestartsStepEpoch(t *testing.T) {
 	g := newFakeGroups([]float64{1}, nil)
-	s, err := optim.NewCosineAnnealingWarmRestarts(g, optim.CosineAnnealingWarmRestartsConfig{T0: 10, TMult: 10})
+	s, err := schedule.NewCosineAnnealingWarmRestarts(g, schedule.CosineAnnealingWarmRestartsConfig{T0: 10, TMult: 10})
 	require.NoError(t, err)
 	require.NoError(t, s.StepEpoch(2.5))
 	require.Equal(t, 2, s.LastEpoch())
@@ -113,9 +114,9 @@ func TestScheduleRestartsStepEpoch(t *testing.T) {
 // The state carries T_cur (fractional) and T_i; a restored schedule goes on as the
 // original; states that do not fit are refused and change nothing.
 func TestScheduleRestartsState(t *testing.T) {
-	cfg := optim.CosineAnnealingWarmRestartsConfig{T0: 3, TMult: 2, EtaMin: 1e-4}
+	cfg := schedule.CosineAnnealingWarmRestartsConfig{T0: 3, TMult: 2, EtaMin: 1e-4}
 	g := newFakeGroups([]float64{0.1}, nil)
-	s, err := optim.NewCosineAnnealingWarmRestarts(g, cfg)
+	s, err := schedule.NewCosineAnnealingWarmRestarts(g, cfg)
 	require.NoError(t, err)
 	require.NoError(t, s.StepEpoch(7.3))
 	require.NoError(t, s.Step())
@@ -124,9 +125,9 @@ func TestScheduleRestartsState(t *testing.T) {
 	require.Contains(t, string(blob), `"T_i":6`)
 
 	g2 := newFakeGroups([]float64{0.1}, nil)
-	s2, err := optim.NewCosineAnnealingWarmRestarts(g2, cfg)
+	s2, err := schedule.NewCosineAnnealingWarmRestarts(g2, cfg)
 	require.NoError(t, err)
-	var st optim.ScheduleState
+	var st schedule.State
 	require.NoError(t, json.Unmarshal(blob, &st))
 	require.NoError(t, s2.SetState(st))
 	copy(g2.lr, g.lr)
@@ -153,7 +154,7 @@ func TestScheduleRestartsState(t *testing.T) {
 	require.Equal(t, s.State(), s2.State())
 
 	// other schedules refuse a state with T_cur/T_i
-	one, err := optim.NewStepLR(newFakeGroups([]float64{1}, nil), optim.StepLRConfig{StepSize: 1, Gamma: 0.5})
+	one, err := schedule.NewStepLR(newFakeGroups([]float64{1}, nil), schedule.StepLRConfig{StepSize: 1, Gamma: 0.5})
 	require.NoError(t, err)
 	st1 := one.State()
 	st1.TI = 3

@@ -1,8 +1,10 @@
-package optim
+package schedule
 
 import (
 	"fmt"
 	"math"
+
+	"github.com/goptim/goptim/optim"
 )
 
 // PlateauMode is ReduceLROnPlateau's mode.
@@ -86,7 +88,7 @@ func ReduceLROnPlateauDefaults() ReduceLROnPlateauConfig {
 //
 // Construction does not change the lrs.
 type ReduceLROnPlateau struct {
-	groups   LRGroups // nil only when not made by NewReduceLROnPlateau; the methods check it
+	groups   optim.LRGroups // nil only when not made by NewReduceLROnPlateau; the methods check it
 	cfg      ReduceLROnPlateauConfig
 	minLRs   []float64
 	best     float64
@@ -98,27 +100,27 @@ type ReduceLROnPlateau struct {
 
 // NewReduceLROnPlateau checks cfg and returns a ReduceLROnPlateau that has seen no
 // metric yet.
-func NewReduceLROnPlateau(g LRGroups, cfg ReduceLROnPlateauConfig) (*ReduceLROnPlateau, error) {
+func NewReduceLROnPlateau(g optim.LRGroups, cfg ReduceLROnPlateauConfig) (*ReduceLROnPlateau, error) {
 	lrs, err := checkGroups(kindPlateau, g)
 	if err != nil {
 		return nil, err
 	}
 	switch {
 	case cfg.Mode != PlateauMin && cfg.Mode != PlateauMax:
-		return nil, scheduleConfigError(kindPlateau, "mode", float64(cfg.Mode), "must be PlateauMin or PlateauMax")
+		return nil, configErr(kindPlateau, "mode", float64(cfg.Mode), "must be PlateauMin or PlateauMax")
 	case cfg.ThresholdMode != ThresholdRel && cfg.ThresholdMode != ThresholdAbs:
-		return nil, scheduleConfigError(kindPlateau, "threshold_mode", float64(cfg.ThresholdMode),
+		return nil, configErr(kindPlateau, "threshold_mode", float64(cfg.ThresholdMode),
 			"must be ThresholdRel or ThresholdAbs")
 	case !(cfg.Factor > 0 && cfg.Factor < 1):
-		return nil, scheduleConfigError(kindPlateau, "factor", cfg.Factor, "must be in (0, 1) (torch's default 0.1)")
+		return nil, configErr(kindPlateau, "factor", cfg.Factor, "must be in (0, 1) (torch's default 0.1)")
 	case cfg.Patience < 0:
-		return nil, scheduleConfigError(kindPlateau, "patience", float64(cfg.Patience), "must be >= 0")
+		return nil, configErr(kindPlateau, "patience", float64(cfg.Patience), "must be >= 0")
 	case !finite(cfg.Threshold) || cfg.Threshold < 0:
-		return nil, scheduleConfigError(kindPlateau, "threshold", cfg.Threshold, "must be finite and >= 0")
+		return nil, configErr(kindPlateau, "threshold", cfg.Threshold, "must be finite and >= 0")
 	case cfg.Cooldown < 0:
-		return nil, scheduleConfigError(kindPlateau, "cooldown", float64(cfg.Cooldown), "must be >= 0")
+		return nil, configErr(kindPlateau, "cooldown", float64(cfg.Cooldown), "must be >= 0")
 	case !finite(cfg.Eps) || cfg.Eps < 0:
-		return nil, scheduleConfigError(kindPlateau, "eps", cfg.Eps, "must be finite and >= 0")
+		return nil, configErr(kindPlateau, "eps", cfg.Eps, "must be finite and >= 0")
 	}
 	minLRs, err := perGroup(kindPlateau, "min_lr", cfg.MinLR, len(lrs), 0)
 	if err != nil {
@@ -126,7 +128,7 @@ func NewReduceLROnPlateau(g LRGroups, cfg ReduceLROnPlateauConfig) (*ReduceLROnP
 	}
 	for i, v := range minLRs {
 		if !finite(v) || v < 0 {
-			return nil, scheduleConfigError(kindPlateau, fmt.Sprintf("min_lr[%d]", i), v, "must be finite and >= 0")
+			return nil, configErr(kindPlateau, fmt.Sprintf("min_lr[%d]", i), v, "must be finite and >= 0")
 		}
 	}
 	cfg.MinLR = append([]float64(nil), cfg.MinLR...)
@@ -168,9 +170,9 @@ func (p *ReduceLROnPlateau) isBetter(a float64) bool {
 // leaves the counters as they were before the call.
 func (p *ReduceLROnPlateau) Step(metric float64) error {
 	if p.groups == nil {
-		return errScheduleNotMade(kindPlateau)
+		return errNotMade(kindPlateau)
 	}
-	if p.epoch >= MaxScheduleSteps {
+	if p.epoch >= MaxSteps {
 		return errPastMaxSteps(kindPlateau)
 	}
 	epoch, best, bad, cooldown := p.epoch+1, p.best, p.bad, p.cooldown
@@ -199,7 +201,7 @@ func (p *ReduceLROnPlateau) Step(metric float64) error {
 		}
 		for i, lr := range lrs {
 			if err := p.groups.SetGroupLR(i, lr); err != nil {
-				return fmt.Errorf("optim: ReduceLROnPlateau: epoch %d: group %d: lr %v: %w", epoch, i, lr, err)
+				return fmt.Errorf("schedule: ReduceLROnPlateau: epoch %d: group %d: lr %v: %w", epoch, i, lr, err)
 			}
 		}
 		cooldown, bad = p.cfg.Cooldown, 0
@@ -234,35 +236,35 @@ func (p *ReduceLROnPlateau) Config() ReduceLROnPlateauConfig {
 
 // State returns the step count, the last lrs and the counters (best, num_bad_epochs,
 // cooldown_counter).
-func (p *ReduceLROnPlateau) State() ScheduleState {
+func (p *ReduceLROnPlateau) State() State {
 	if p.groups == nil {
-		return ScheduleState{}
+		return State{}
 	}
-	return ScheduleState{Kind: kindPlateau, LastEpoch: p.epoch, LastLR: p.LastLR(), Best: p.best,
+	return State{Kind: kindPlateau, LastEpoch: p.epoch, LastLR: p.LastLR(), Best: p.best,
 		NumBadEpochs: p.bad, CooldownCounter: p.cooldown}
 }
 
 // SetState restores what State returned, on a ReduceLROnPlateau over as many groups.
 // It does not change the groups' lrs. It refuses counters Step cannot reach:
-// last_epoch above MaxScheduleSteps, and more bad epochs than epochs (so that
+// last_epoch above MaxSteps, and more bad epochs than epochs (so that
 // neither count can overflow as Step advances them).
-func (p *ReduceLROnPlateau) SetState(st ScheduleState) error {
+func (p *ReduceLROnPlateau) SetState(st State) error {
 	if p.groups == nil {
-		return errScheduleNotMade(kindPlateau)
+		return errNotMade(kindPlateau)
 	}
 	n := p.groups.NumGroups()
 	switch {
 	case st.Kind != kindPlateau:
-		return fmt.Errorf("optim: %s: state of a %s: %w", kindPlateau, st.Kind, ErrCheckpoint)
+		return fmt.Errorf("schedule: %s: state of a %s: %w", kindPlateau, st.Kind, optim.ErrCheckpoint)
 	case st.LastEpoch < 0 || st.NumBadEpochs < 0 || st.CooldownCounter < 0:
-		return fmt.Errorf("optim: %s: state has a negative counter: %w", kindPlateau, ErrCheckpoint)
-	case st.LastEpoch > MaxScheduleSteps:
+		return fmt.Errorf("schedule: %s: state has a negative counter: %w", kindPlateau, optim.ErrCheckpoint)
+	case st.LastEpoch > MaxSteps:
 		return errStateEpoch(kindPlateau, st.LastEpoch)
 	case st.NumBadEpochs > st.LastEpoch:
-		return fmt.Errorf("optim: %s: state has num_bad_epochs %d after %d epochs: %w",
-			kindPlateau, st.NumBadEpochs, st.LastEpoch, ErrCheckpoint)
+		return fmt.Errorf("schedule: %s: state has num_bad_epochs %d after %d epochs: %w",
+			kindPlateau, st.NumBadEpochs, st.LastEpoch, optim.ErrCheckpoint)
 	case len(st.LastLR) != n || len(st.BaseLRs) != 0 || len(st.Children) != 0:
-		return fmt.Errorf("optim: %s: state for %d groups, have %d: %w", kindPlateau, len(st.LastLR), n, ErrCheckpoint)
+		return fmt.Errorf("schedule: %s: state for %d groups, have %d: %w", kindPlateau, len(st.LastLR), n, optim.ErrCheckpoint)
 	}
 	p.epoch, p.best, p.bad, p.cooldown = st.LastEpoch, st.Best, st.NumBadEpochs, st.CooldownCounter
 	p.last = append([]float64(nil), st.LastLR...)

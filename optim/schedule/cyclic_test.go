@@ -1,4 +1,4 @@
-package optim_test
+package schedule_test
 
 import (
 	"math"
@@ -7,35 +7,36 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/goptim/goptim/optim"
+	"github.com/goptim/goptim/optim/schedule"
 )
 
 func TestScheduleCyclicValidation(t *testing.T) {
 	g := func() *fakeGroups { return newFakeGroups([]float64{0.1, 0.2}, []float64{0.9, 0.9}) }
-	with := func(f func(*optim.CyclicLRConfig)) func() error {
+	with := func(f func(*schedule.CyclicLRConfig)) func() error {
 		return func() error {
-			c := optim.CyclicLRDefaults(0.01, 0.1)
+			c := schedule.CyclicLRDefaults(0.01, 0.1)
 			f(&c)
-			_, err := optim.NewCyclicLR(g(), c)
+			_, err := schedule.NewCyclicLR(g(), c)
 			return err
 		}
 	}
 	cases := []schedConfigCase{
-		{"no base_lr", "base_lr", with(func(c *optim.CyclicLRConfig) { c.BaseLR = nil })},
-		{"no max_lr", "max_lr", with(func(c *optim.CyclicLRConfig) { c.MaxLR = nil })},
-		{"base_lr count", "base_lr", with(func(c *optim.CyclicLRConfig) { c.BaseLR = []float64{0.1, 0.1, 0.1} })},
-		{"negative base_lr", "base_lr[1]", with(func(c *optim.CyclicLRConfig) { c.BaseLR = []float64{0.1, -0.1} })},
-		{"nan max_lr", "max_lr[0]", with(func(c *optim.CyclicLRConfig) { c.MaxLR = []float64{math.NaN()} })},
-		{"step_size_up 0", "step_size_up", with(func(c *optim.CyclicLRConfig) { c.StepSizeUp = 0 })},
-		{"step_size_down < 0", "step_size_down", with(func(c *optim.CyclicLRConfig) { c.StepSizeDown = -1 })},
-		{"mode", "mode", with(func(c *optim.CyclicLRConfig) { c.Mode = 9 })},
-		{"gamma", "gamma", with(func(c *optim.CyclicLRConfig) { c.Mode, c.Gamma = optim.CyclicExpRange, 0 })},
-		{"scale_mode", "scale_mode", with(func(c *optim.CyclicLRConfig) {
+		{"no base_lr", "base_lr", with(func(c *schedule.CyclicLRConfig) { c.BaseLR = nil })},
+		{"no max_lr", "max_lr", with(func(c *schedule.CyclicLRConfig) { c.MaxLR = nil })},
+		{"base_lr count", "base_lr", with(func(c *schedule.CyclicLRConfig) { c.BaseLR = []float64{0.1, 0.1, 0.1} })},
+		{"negative base_lr", "base_lr[1]", with(func(c *schedule.CyclicLRConfig) { c.BaseLR = []float64{0.1, -0.1} })},
+		{"nan max_lr", "max_lr[0]", with(func(c *schedule.CyclicLRConfig) { c.MaxLR = []float64{math.NaN()} })},
+		{"step_size_up 0", "step_size_up", with(func(c *schedule.CyclicLRConfig) { c.StepSizeUp = 0 })},
+		{"step_size_down < 0", "step_size_down", with(func(c *schedule.CyclicLRConfig) { c.StepSizeDown = -1 })},
+		{"mode", "mode", with(func(c *schedule.CyclicLRConfig) { c.Mode = 9 })},
+		{"gamma", "gamma", with(func(c *schedule.CyclicLRConfig) { c.Mode, c.Gamma = schedule.CyclicExpRange, 0 })},
+		{"scale_mode", "scale_mode", with(func(c *schedule.CyclicLRConfig) {
 			c.ScaleFn, c.ScaleMode = func(float64) float64 { return 1 }, 5
 		})},
-		{"momentum count", "max_momentum", with(func(c *optim.CyclicLRConfig) { c.MaxMomentum = []float64{0.9, 0.9, 0.9} })},
-		{"momentum inf", "base_momentum[0]", with(func(c *optim.CyclicLRConfig) { c.BaseMomentum = []float64{math.Inf(-1)} })},
+		{"momentum count", "max_momentum", with(func(c *schedule.CyclicLRConfig) { c.MaxMomentum = []float64{0.9, 0.9, 0.9} })},
+		{"momentum inf", "base_momentum[0]", with(func(c *schedule.CyclicLRConfig) { c.BaseMomentum = []float64{math.Inf(-1)} })},
 		{"no momentum", "cycle_momentum", func() error {
-			_, err := optim.NewCyclicLR(newFakeGroups([]float64{0.1}, nil), optim.CyclicLRDefaults(0.01, 0.1))
+			_, err := schedule.NewCyclicLR(newFakeGroups([]float64{0.1}, nil), schedule.CyclicLRDefaults(0.01, 0.1))
 			return err
 		}},
 	}
@@ -47,11 +48,11 @@ func TestScheduleCyclicValidation(t *testing.T) {
 // max_lr at step_size_up into it; triangular2 halves the amplitude every cycle.
 func TestScheduleCyclicShape(t *testing.T) {
 	const up, down = 4, 6
-	for _, mode := range []optim.CyclicMode{optim.CyclicTriangular, optim.CyclicTriangular2} {
+	for _, mode := range []schedule.CyclicMode{schedule.CyclicTriangular, schedule.CyclicTriangular2} {
 		g := newFakeGroups([]float64{0.3}, []float64{0.5})
-		c := optim.CyclicLRDefaults(0.01, 0.11)
+		c := schedule.CyclicLRDefaults(0.01, 0.11)
 		c.StepSizeUp, c.StepSizeDown, c.Mode = up, down, mode
-		s, err := optim.NewCyclicLR(g, c)
+		s, err := schedule.NewCyclicLR(g, c)
 		require.NoError(t, err)
 		require.Equal(t, []float64{0.01}, g.lr) // construction: base_lr, max_momentum
 		require.Equal(t, []float64{0.9}, g.mom)
@@ -64,7 +65,7 @@ func TestScheduleCyclicShape(t *testing.T) {
 			require.InDelta(t, (lr-0.01)/0.1, (0.9-m)/0.1, 1e-12, "%v iteration %d", mode, it)
 			cycle := it/(up+down) + 1
 			amp := 0.1
-			if mode == optim.CyclicTriangular2 {
+			if mode == schedule.CyclicTriangular2 {
 				amp /= math.Pow(2, float64(cycle-1))
 			}
 			switch it % (up + down) {
@@ -85,9 +86,9 @@ func TestScheduleCyclicWithAdam(t *testing.T) {
 	adam, err := optim.NewAdam([]*optim.Param{p}, optim.AdamDefaults())
 	require.NoError(t, err)
 	defer adam.Close()
-	c := optim.CyclicLRDefaults(1e-4, 1e-3)
+	c := schedule.CyclicLRDefaults(1e-4, 1e-3)
 	c.StepSizeUp, c.StepSizeDown = 5, 5
-	s, err := optim.NewCyclicLR(adam, c)
+	s, err := schedule.NewCyclicLR(adam, c)
 	require.NoError(t, err)
 	b1, ok := adam.GroupMomentum(0)
 	require.True(t, ok)
@@ -105,9 +106,9 @@ func TestScheduleCyclicWithAdam(t *testing.T) {
 // A momentum the optimizer refuses fails construction and puts back what was set.
 func TestScheduleCyclicRefusedMomentum(t *testing.T) {
 	g := newFakeGroups([]float64{0.1, 0.2}, []float64{0.5, 0.6})
-	c := optim.CyclicLRDefaults(0.01, 0.1)
+	c := schedule.CyclicLRDefaults(0.01, 0.1)
 	c.MaxMomentum = []float64{0.9, 1.5} // group 1's is refused (fakeGroups wants < 1)
-	_, err := optim.NewCyclicLR(g, c)
+	_, err := schedule.NewCyclicLR(g, c)
 	require.ErrorIs(t, err, optim.ErrInvalidConfig)
 	require.Contains(t, err.Error(), "group 1 cannot cycle its momentum to 1.5")
 	require.Equal(t, []float64{0.1, 0.2}, g.lr)
@@ -121,18 +122,18 @@ func TestScheduleCyclicRefusedMomentum(t *testing.T) {
 	sgd, err := optim.NewSGD([]*optim.Param{p}, optim.SGDConfig{LR: 0.1, Momentum: 0.9})
 	require.NoError(t, err)
 	defer sgd.Close()
-	c = optim.CyclicLRDefaults(0.01, 0.1)
+	c = schedule.CyclicLRDefaults(0.01, 0.1)
 	c.BaseMomentum = []float64{0}
-	_, err = optim.NewCyclicLR(sgd, c)
+	_, err = schedule.NewCyclicLR(sgd, c)
 	require.ErrorIs(t, err, optim.ErrInvalidConfig)
 	m, _ := sgd.GroupMomentum(0)
 	require.Equal(t, 0.9, m)
 	require.Equal(t, 0.1, sgd.GroupLR(0))
 
 	// OneCycleLR tries its momentum ends the same way.
-	oc := optim.OneCycleLRDefaults(100, 0.5)
+	oc := schedule.OneCycleLRDefaults(100, 0.5)
 	oc.BaseMomentum = []float64{0}
-	_, err = optim.NewOneCycleLR(sgd, oc)
+	_, err = schedule.NewOneCycleLR(sgd, oc)
 	require.ErrorIs(t, err, optim.ErrInvalidConfig)
 	require.Contains(t, err.Error(), "OneCycleLR: group 0 cannot cycle its momentum to 0")
 	m, _ = sgd.GroupMomentum(0)
@@ -144,17 +145,17 @@ func TestScheduleCyclicRefusedMomentum(t *testing.T) {
 // puts back the momenta the step had already set.
 func TestScheduleCyclicFailedStepRollsBack(t *testing.T) {
 	g := newFakeGroups([]float64{0.1, 0.2}, []float64{0.5, 0.6})
-	c := optim.CyclicLRDefaults(0.01, 0.1)
+	c := schedule.CyclicLRDefaults(0.01, 0.1)
 	c.StepSizeUp, c.StepSizeDown = 4, 4
 	c.BaseMomentum, c.MaxMomentum = []float64{0.8, 0.5}, []float64{0.9, 0.9}
-	c.ScaleMode = optim.ScaleIterations
+	c.ScaleMode = schedule.ScaleIterations
 	c.ScaleFn = func(x float64) float64 {
 		if x == 2 {
 			return 10 // group 1: 0.9 - 0.4*0.5*10 < 0
 		}
 		return 1
 	}
-	s, err := optim.NewCyclicLR(g, c)
+	s, err := schedule.NewCyclicLR(g, c)
 	require.NoError(t, err)
 	require.NoError(t, s.Step())
 	lr, mom := append([]float64(nil), g.lr...), append([]float64(nil), g.mom...)

@@ -1,4 +1,4 @@
-package optim_test
+package schedule_test
 
 import (
 	"math"
@@ -7,32 +7,33 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/goptim/goptim/optim"
+	"github.com/goptim/goptim/optim/schedule"
 )
 
 func TestScheduleLambdaValidation(t *testing.T) {
 	g := func() *fakeGroups { return newFakeGroups([]float64{0.1, 0.2}, nil) }
 	half := func(int) float64 { return 0.5 }
 	cases := []schedConfigCase{
-		{"lambda none", "lr_lambda", func() error { _, err := optim.NewLambdaLR(g(), optim.LambdaLRConfig{}); return err }},
+		{"lambda none", "lr_lambda", func() error { _, err := schedule.NewLambdaLR(g(), schedule.LambdaLRConfig{}); return err }},
 		{"lambda count", "lr_lambda", func() error {
-			_, err := optim.NewLambdaLR(g(), optim.LambdaLRConfig{LRLambda: []optim.LRLambda{half, half, half}})
+			_, err := schedule.NewLambdaLR(g(), schedule.LambdaLRConfig{LRLambda: []schedule.LRLambda{half, half, half}})
 			return err
 		}},
 		{"lambda nil", "lr_lambda[1]", func() error {
-			_, err := optim.NewLambdaLR(g(), optim.LambdaLRConfig{LRLambda: []optim.LRLambda{half, nil}})
+			_, err := schedule.NewLambdaLR(g(), schedule.LambdaLRConfig{LRLambda: []schedule.LRLambda{half, nil}})
 			return err
 		}},
 		{"multiplicative none", "lr_lambda", func() error {
-			_, err := optim.NewMultiplicativeLR(g(), optim.MultiplicativeLRConfig{})
+			_, err := schedule.NewMultiplicativeLR(g(), schedule.MultiplicativeLRConfig{})
 			return err
 		}},
 		{"multiplicative nil", "lr_lambda[0]", func() error {
-			_, err := optim.NewMultiplicativeLR(g(), optim.MultiplicativeLRConfig{LRLambda: []optim.LRLambda{nil}})
+			_, err := schedule.NewMultiplicativeLR(g(), schedule.MultiplicativeLRConfig{LRLambda: []schedule.LRLambda{nil}})
 			return err
 		}},
 	}
 	requireConfigErrors(t, cases)
-	_, err := optim.NewLambdaLR(nil, optim.LambdaLRConfig{LRLambda: []optim.LRLambda{half}})
+	_, err := schedule.NewLambdaLR(nil, schedule.LambdaLRConfig{LRLambda: []schedule.LRLambda{half}})
 	require.ErrorIs(t, err, optim.ErrInvalidConfig)
 }
 
@@ -42,7 +43,7 @@ func TestScheduleLambdaLR(t *testing.T) {
 	g := newFakeGroups([]float64{0.1, 0.4}, nil)
 	var seen []int
 	f := func(e int) float64 { seen = append(seen, e); return 1 / float64(e+1) }
-	s, err := optim.NewLambdaLR(g, optim.LambdaLRConfig{LRLambda: []optim.LRLambda{f}})
+	s, err := schedule.NewLambdaLR(g, schedule.LambdaLRConfig{LRLambda: []schedule.LRLambda{f}})
 	require.NoError(t, err)
 	require.Equal(t, []float64{0.1, 0.4}, g.lr)
 	require.Equal(t, []float64{0.1, 0.4}, s.BaseLRs())
@@ -59,7 +60,7 @@ func TestScheduleLambdaLR(t *testing.T) {
 // MultiplicativeLR is chainable: lr = lr * f(epoch), from whatever the lr is now.
 func TestScheduleMultiplicativeLR(t *testing.T) {
 	g := newFakeGroups([]float64{1, 2}, nil)
-	s, err := optim.NewMultiplicativeLR(g, optim.MultiplicativeLRConfig{LRLambda: []optim.LRLambda{
+	s, err := schedule.NewMultiplicativeLR(g, schedule.MultiplicativeLRConfig{LRLambda: []schedule.LRLambda{
 		func(int) float64 { return 0.5 },
 		func(e int) float64 { return float64(e) },
 	}})
@@ -79,7 +80,7 @@ func TestScheduleMultiplicativeLR(t *testing.T) {
 func TestScheduleLambdaBadValue(t *testing.T) {
 	for _, bad := range []float64{math.NaN(), math.Inf(1), -0.5} {
 		g := newFakeGroups([]float64{0.1, 0.2}, nil)
-		_, err := optim.NewLambdaLR(g, optim.LambdaLRConfig{LRLambda: []optim.LRLambda{func(int) float64 { return bad }}})
+		_, err := schedule.NewLambdaLR(g, schedule.LambdaLRConfig{LRLambda: []schedule.LRLambda{func(int) float64 { return bad }}})
 		require.ErrorIs(t, err, optim.ErrInvalidConfig)
 		require.Equal(t, []float64{0.1, 0.2}, g.lr)
 
@@ -89,7 +90,7 @@ func TestScheduleLambdaBadValue(t *testing.T) {
 			}
 			return 0.9
 		}
-		s, err := optim.NewMultiplicativeLR(g, optim.MultiplicativeLRConfig{LRLambda: []optim.LRLambda{f}})
+		s, err := schedule.NewMultiplicativeLR(g, schedule.MultiplicativeLRConfig{LRLambda: []schedule.LRLambda{f}})
 		require.NoError(t, err)
 		require.NoError(t, s.Step())
 		require.NoError(t, s.Step())

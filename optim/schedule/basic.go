@@ -1,8 +1,10 @@
-package optim
+package schedule
 
 import (
 	"fmt"
 	"math"
+
+	"github.com/goptim/goptim/optim"
 )
 
 // The simple epoch-driven schedules. Each formula below is torch 1.13's get_lr(): the
@@ -11,7 +13,7 @@ import (
 // every operation.
 
 // mulAll returns lr*f for the current lr of every group.
-func mulAll(g LRGroups, f float64) []float64 {
+func mulAll(g optim.LRGroups, f float64) []float64 {
 	lrs := groupLRs(g)
 	for i := range lrs {
 		lrs[i] = float64(lrs[i] * f)
@@ -21,7 +23,7 @@ func mulAll(g LRGroups, f float64) []float64 {
 
 func checkGamma(kind string, gamma float64) error {
 	if !finite(gamma) || gamma <= 0 {
-		return scheduleConfigError(kind, "gamma", gamma, "must be finite and > 0 (torch's default is 0.1)")
+		return configErr(kind, "gamma", gamma, "must be finite and > 0 (torch's default is 0.1)")
 	}
 	return nil
 }
@@ -42,9 +44,9 @@ type StepLR struct {
 
 // NewStepLR records the groups' lrs as base lrs and returns a StepLR at epoch 0 (the
 // lrs are unchanged).
-func NewStepLR(g LRGroups, cfg StepLRConfig) (*StepLR, error) {
+func NewStepLR(g optim.LRGroups, cfg StepLRConfig) (*StepLR, error) {
 	if cfg.StepSize <= 0 {
-		return nil, scheduleConfigError(kindStep, "step_size", float64(cfg.StepSize), "must be > 0")
+		return nil, configErr(kindStep, "step_size", float64(cfg.StepSize), "must be > 0")
 	}
 	if err := checkGamma(kindStep, cfg.Gamma); err != nil {
 		return nil, err
@@ -89,7 +91,7 @@ type MultiStepLR struct {
 
 // NewMultiStepLR records the groups' lrs as base lrs and returns a MultiStepLR at epoch
 // 0 (the lrs are unchanged).
-func NewMultiStepLR(g LRGroups, cfg MultiStepLRConfig) (*MultiStepLR, error) {
+func NewMultiStepLR(g optim.LRGroups, cfg MultiStepLRConfig) (*MultiStepLR, error) {
 	if err := checkMilestones(kindMultiStep, cfg.Milestones); err != nil {
 		return nil, err
 	}
@@ -135,10 +137,10 @@ func checkMilestones(kind string, ms []int) error {
 	for i, m := range ms {
 		field := fmt.Sprintf("milestones[%d]", i)
 		if m <= 0 {
-			return scheduleConfigError(kind, field, float64(m), "must be > 0")
+			return configErr(kind, field, float64(m), "must be > 0")
 		}
 		if i > 0 && m <= ms[i-1] {
-			return scheduleConfigError(kind, field, float64(m),
+			return configErr(kind, field, float64(m),
 				fmt.Sprintf("must be greater than milestones[%d] = %d (milestones must be strictly increasing)", i-1, ms[i-1]))
 		}
 	}
@@ -163,13 +165,13 @@ type ConstantLR struct {
 }
 
 // NewConstantLR records the groups' lrs as base lrs and sets lr = base_lr*factor.
-func NewConstantLR(g LRGroups, cfg ConstantLRConfig) (*ConstantLR, error) {
+func NewConstantLR(g optim.LRGroups, cfg ConstantLRConfig) (*ConstantLR, error) {
 	// torch allows factor 0, which makes 1/factor infinite at total_iters.
 	if !(cfg.Factor > 0 && cfg.Factor <= 1) {
-		return nil, scheduleConfigError(kindConstant, "factor", cfg.Factor, "must be in (0, 1]")
+		return nil, configErr(kindConstant, "factor", cfg.Factor, "must be in (0, 1]")
 	}
 	if cfg.TotalIters < 0 {
-		return nil, scheduleConfigError(kindConstant, "total_iters", float64(cfg.TotalIters), "must be >= 0")
+		return nil, configErr(kindConstant, "total_iters", float64(cfg.TotalIters), "must be >= 0")
 	}
 	s, err := newLRSchedule(kindConstant, g)
 	if err != nil {
@@ -228,16 +230,16 @@ type LinearLR struct {
 }
 
 // NewLinearLR records the groups' lrs as base lrs and sets lr = base_lr*start_factor.
-func NewLinearLR(g LRGroups, cfg LinearLRConfig) (*LinearLR, error) {
+func NewLinearLR(g optim.LRGroups, cfg LinearLRConfig) (*LinearLR, error) {
 	// torch allows start_factor 0, which divides by zero at the first step.
 	if !(cfg.StartFactor > 0 && cfg.StartFactor <= 1) {
-		return nil, scheduleConfigError(kindLinear, "start_factor", cfg.StartFactor, "must be in (0, 1]")
+		return nil, configErr(kindLinear, "start_factor", cfg.StartFactor, "must be in (0, 1]")
 	}
 	if !(cfg.EndFactor >= 0 && cfg.EndFactor <= 1) {
-		return nil, scheduleConfigError(kindLinear, "end_factor", cfg.EndFactor, "must be in [0, 1]")
+		return nil, configErr(kindLinear, "end_factor", cfg.EndFactor, "must be in [0, 1]")
 	}
 	if cfg.TotalIters <= 0 {
-		return nil, scheduleConfigError(kindLinear, "total_iters", float64(cfg.TotalIters), "must be > 0")
+		return nil, configErr(kindLinear, "total_iters", float64(cfg.TotalIters), "must be > 0")
 	}
 	s, err := newLRSchedule(kindLinear, g)
 	if err != nil {
@@ -283,7 +285,7 @@ type ExponentialLR struct {
 
 // NewExponentialLR records the groups' lrs as base lrs and returns an ExponentialLR at
 // epoch 0 (the lrs are unchanged).
-func NewExponentialLR(g LRGroups, cfg ExponentialLRConfig) (*ExponentialLR, error) {
+func NewExponentialLR(g optim.LRGroups, cfg ExponentialLRConfig) (*ExponentialLR, error) {
 	if err := checkGamma(kindExponential, cfg.Gamma); err != nil {
 		return nil, err
 	}
@@ -331,12 +333,12 @@ type PolynomialLR struct {
 
 // NewPolynomialLR records the groups' lrs as base lrs and returns a PolynomialLR at
 // epoch 0 (the lrs are unchanged).
-func NewPolynomialLR(g LRGroups, cfg PolynomialLRConfig) (*PolynomialLR, error) {
+func NewPolynomialLR(g optim.LRGroups, cfg PolynomialLRConfig) (*PolynomialLR, error) {
 	if cfg.TotalIters <= 0 {
-		return nil, scheduleConfigError(kindPolynomial, "total_iters", float64(cfg.TotalIters), "must be > 0")
+		return nil, configErr(kindPolynomial, "total_iters", float64(cfg.TotalIters), "must be > 0")
 	}
 	if !finite(cfg.Power) || cfg.Power < 0 {
-		return nil, scheduleConfigError(kindPolynomial, "power", cfg.Power, "must be finite and >= 0")
+		return nil, configErr(kindPolynomial, "power", cfg.Power, "must be finite and >= 0")
 	}
 	s, err := newLRSchedule(kindPolynomial, g)
 	if err != nil {
@@ -389,12 +391,12 @@ type CosineAnnealingLR struct {
 
 // NewCosineAnnealingLR records the groups' lrs as base lrs (eta_max) and returns a
 // CosineAnnealingLR at epoch 0 (the lrs are unchanged).
-func NewCosineAnnealingLR(g LRGroups, cfg CosineAnnealingLRConfig) (*CosineAnnealingLR, error) {
+func NewCosineAnnealingLR(g optim.LRGroups, cfg CosineAnnealingLRConfig) (*CosineAnnealingLR, error) {
 	if cfg.TMax <= 0 {
-		return nil, scheduleConfigError(kindCosine, "T_max", float64(cfg.TMax), "must be > 0")
+		return nil, configErr(kindCosine, "T_max", float64(cfg.TMax), "must be > 0")
 	}
 	if !finite(cfg.EtaMin) || cfg.EtaMin < 0 {
-		return nil, scheduleConfigError(kindCosine, "eta_min", cfg.EtaMin, "must be finite and >= 0")
+		return nil, configErr(kindCosine, "eta_min", cfg.EtaMin, "must be finite and >= 0")
 	}
 	s, err := newLRSchedule(kindCosine, g)
 	if err != nil {
