@@ -1,10 +1,10 @@
 /*
  * adam_math.h - Adam and AdamW (decoupled_weight_decay), written once for every backend.
  *
- * torch.optim's single-tensor path, op by op (fused where torch fuses, see gm_ops.h):
+ * torch 2.x's single-tensor path, op by op (fused where torch fuses, see gm_ops.h):
  *   param.mul_(1 - lr*wd)                                            (AdamW)
  *   grad = grad.add(param, alpha=wd)                                 (Adam, wd != 0)
- *   exp_avg.mul_(beta1).add_(grad, alpha=1-beta1)
+ *   exp_avg.lerp_(grad, 1-beta1)
  *   exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1-beta2)
  *   torch.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)    (amsgrad)
  *   denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
@@ -25,7 +25,8 @@
 enum { GM_WD_NONE = 0, GM_WD_L2 = 1, GM_WD_DECOUPLED = 2 };
 
 typedef struct {
-    float beta1, one_minus_beta1, beta2, one_minus_beta2;
+    gm_lerp_w m_weight; /* lerp weight 1 - beta1 */
+    float beta2, one_minus_beta2;
     float neg_step_size; /* -(lr / (1 - beta1^t)) */
     float bc2_sqrt;      /* sqrt(1 - beta2^t) */
     float eps, weight_decay;
@@ -38,8 +39,7 @@ GM_HOST gm_adam_k gm_adam_scalars(const goptim_adam_params *hp, int64_t step) {
     const double bias_correction1 = 1 - pow(hp->beta1, t);
     const double bias_correction2 = 1 - pow(hp->beta2, t);
     gm_adam_k k;
-    k.beta1 = (float)hp->beta1;
-    k.one_minus_beta1 = (float)(1 - hp->beta1);
+    k.m_weight = gm_lerp_weight(1 - hp->beta1);
     k.beta2 = (float)hp->beta2;
     k.one_minus_beta2 = (float)(1 - hp->beta2);
     k.neg_step_size = (float)(-(hp->lr / bias_correction1));
@@ -58,7 +58,7 @@ GM_FN void gm_adam_update(const gm_adam_k *k, float *p, float g, float *m, float
     float param = *p;
     if (WD == GM_WD_DECOUPLED) param = GM_MUL(param, k->decay);
     if (WD == GM_WD_L2) g = GM_FMA(k->weight_decay, param, g);
-    const float exp_avg = GM_FMA(k->one_minus_beta1, g, GM_MUL(*m, k->beta1));
+    const float exp_avg = gm_lerp(*m, g, k->m_weight GM_HW);
     const float exp_avg_sq = GM_FMA(GM_MUL(k->one_minus_beta2, g), g, GM_MUL(*v, k->beta2));
     float vhat = exp_avg_sq;
     if (AMS) {

@@ -93,6 +93,30 @@ GM_FN float gm_clip_coef(float norm, float max_norm) {
 }
 
 /*
+ * torch.lerp(self, end, weight) with a scalar weight, as torch's CPU kernel rounds it: one
+ * fused multiply-add, fma(w, end - self, self) when |w| < 0.5 and fma(w - 1, end - self,
+ * end) otherwise (the second keeps lerp exact at weight 1). The branch depends on the
+ * weight only, so the host picks it once: gm_lerp_weight gives the multiplier and which
+ * end the product is added to.
+ */
+typedef struct {
+    float w;   /* weight, or weight - 1 (exact for weight in [0.5, 2]) */
+    int small; /* |weight| < 0.5: add to self, else to end */
+} gm_lerp_w;
+
+GM_HOST gm_lerp_w gm_lerp_weight(double weight) {
+    const float w = (float)weight;
+    gm_lerp_w r;
+    r.small = w > -0.5f && w < 0.5f;
+    r.w = r.small ? w : w - 1.0f;
+    return r;
+}
+
+GM_FN float gm_lerp(float self, float end, gm_lerp_w w GM_HW_PARAM) {
+    return GM_FMA(w.w, GM_ADD(end, -self), w.small ? self : end);
+}
+
+/*
  * The gradient as every update reads it (goptim_step_aux): divided by the AMP loss scale
  * when SC (torch's fused kernels divide; the caller writes the result back to the
  * gradient), then multiplied by gmul: the clip coefficient, negated for maximize

@@ -5,10 +5,10 @@
  * none of these):
  *  - no implicit FP contraction: the compiler never fuses a*b+c on its own. Fused
  *    multiply-adds appear only where written, with gi_fma, exactly where torch's CPU
- *    kernels fuse (measured on torch 1.13, AVX2 dispatch: add(x, alpha=a) is
- *    fma(a, x, self) through Vectorized::fmadd, and addcmul(t1, t2, value=v) is
- *    fma(v*t1, t2, self) because GCC contracts its vector expression; mul, div,
- *    sqrt and addcdiv are not fused). gi_fma is correctly rounded on every build
+ *    kernels fuse (measured on torch 1.13 and 2.6, AVX2 dispatch: add(x, alpha=a) is
+ *    fma(a, x, self) through Vectorized::fmadd, addcmul(t1, t2, value=v) is
+ *    fma(v*t1, t2, self) because GCC contracts its vector expression, and lerp is one
+ *    fma (gm_ops.h); mul, div, sqrt and addcdiv are not fused). gi_fma is correctly rounded on every build
  *    (hardware FMA, or an exact emulation where the ISA has none), so every ISA and
  *    thread count gives bit-identical results, equal to torch's bit for bit.
  *  - sqrtf declared const: the kernels never look at errno, and a const sqrtf is what

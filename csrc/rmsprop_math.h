@@ -2,10 +2,10 @@
  * rmsprop_math.h - RMSprop (centered, momentum, weight decay), written once for every
  * backend.
  *
- * torch.optim's single-tensor path, op by op (fused where torch fuses, see gm_ops.h):
+ * torch 2.x's single-tensor path, op by op (fused where torch fuses, see gm_ops.h):
  *   grad = grad.add(param, alpha=weight_decay)                 (weight_decay != 0)
  *   square_avg.mul_(alpha).addcmul_(grad, grad, value=1-alpha)
- *   grad_avg.mul_(alpha).add_(grad, alpha=1-alpha)             (centered)
+ *   grad_avg.lerp_(grad, 1-alpha)                              (centered)
  *   avg = square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()   (centered)
  *   avg = square_avg.sqrt()                                    (not centered)
  *   avg = avg.add_(eps)
@@ -19,6 +19,7 @@
 
 typedef struct {
     float alpha, one_minus_alpha, eps, weight_decay, momentum, neg_lr;
+    gm_lerp_w avg_weight; /* lerp weight 1 - alpha (centered) */
     int wd, centered, mom;
 } gm_rmsprop_k;
 
@@ -27,6 +28,7 @@ GM_HOST gm_rmsprop_k gm_rmsprop_scalars(const goptim_rmsprop_params *hp, int64_t
     gm_rmsprop_k k;
     k.alpha = (float)hp->alpha;
     k.one_minus_alpha = (float)(1 - hp->alpha);
+    k.avg_weight = gm_lerp_weight(1 - hp->alpha);
     k.eps = (float)hp->eps;
     k.weight_decay = (float)hp->weight_decay;
     k.momentum = (float)hp->momentum;
@@ -47,7 +49,7 @@ GM_FN void gm_rmsprop_update(const gm_rmsprop_k *k, float *p, float g, float *sq
     *sq = square_avg;
     float avg;
     if (CENT) {
-        const float grad_avg = GM_FMA(k->one_minus_alpha, g, GM_MUL(*gavg, k->alpha));
+        const float grad_avg = gm_lerp(*gavg, g, k->avg_weight GM_HW);
         *gavg = grad_avg;
         avg = GM_SQRT(GM_FMA(-grad_avg, grad_avg, square_avg)); /* fma(-1*ga, ga, sq) */
     } else {

@@ -10,7 +10,7 @@ import (
 	"github.com/goptim/goptim/internal/golden"
 )
 
-// Golden tolerances against torch 1.13's fp32 trajectories (testdata/torch): a
+// Golden tolerances against torch 2.6's fp32 trajectories (testdata/torch): a
 // relative error per element, with an absolute floor scaled by the tensor's largest
 // magnitude for elements that pass near zero, where a relative error means nothing.
 const (

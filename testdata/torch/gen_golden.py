@@ -12,9 +12,10 @@ Produces, next to this script:
               on single tensors and multi-tensor groups: the gradients before and after
               clipping and the total norm torch returns.
 
-Regenerate from the repository root with Debian's torch (python3-torch 1.13):
+Regenerate from the repository root with torch 2.6 (Debian 13's, in the root that
+../shared/torch2/setup.sh builds beside this machine):
 
-    /usr/bin/python3 testdata/torch/gen_golden.py
+    ../shared/torch2/python testdata/torch/gen_golden.py
 
 The output is deterministic: every case seeds its own torch.Generator from a CRC32 of
 its name (adding or removing a case leaves the others unchanged), torch runs on one
