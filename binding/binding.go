@@ -461,6 +461,20 @@ func (ctx *Context) AdagradStep(l *List, h *AdagradParams, step int64, aux *Aux)
 	return check(ctx, "adagrad_step", C.goptim_adagrad_step(ctx.c, &l.c.list, &hp, C.int64_t(step), aux.c()))
 }
 
+// AdamaxParams mirrors goptim_adamax_params.
+type AdamaxParams struct {
+	LR, Beta1, Beta2, Eps, WeightDecay float64
+	Maximize                           bool
+}
+
+// AdamaxStep is goptim_adamax_step.
+func (ctx *Context) AdamaxStep(l *List, h *AdamaxParams, step int64, aux *Aux) error {
+	defer ctx.lock()()
+	hp := C.goptim_adamax_params{lr: C.double(h.LR), beta1: C.double(h.Beta1), beta2: C.double(h.Beta2),
+		eps: C.double(h.Eps), weight_decay: C.double(h.WeightDecay), maximize: cbool(h.Maximize)}
+	return check(ctx, "adamax_step", C.goptim_adamax_step(ctx.c, &l.c.list, &hp, C.int64_t(step), aux.c()))
+}
+
 // RMSpropParams mirrors goptim_rmsprop_params.
 type RMSpropParams struct {
 	LR, Alpha, Eps, WeightDecay, Momentum float64

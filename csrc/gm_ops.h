@@ -41,6 +41,7 @@
 #define GM_FMA(a, b, c) __fmaf_rn((a), (b), (c))
 #define GM_SQRT(a) __fsqrt_rn(a)
 #define GM_RCP(a) __frcp_rn(a)
+#define GM_ABS(a) fabsf(a)
 #else
 #define GM_MUL(a, b) ((a) * (b))
 #define GM_ADD(a, b) ((a) + (b))
@@ -48,6 +49,7 @@
 #define GM_FMA(a, b, c) fmaf((a), (b), (c))
 #define GM_SQRT(a) sqrtf(a)
 #define GM_RCP(a) (1.0f / (a))
+#define GM_ABS(a) fabsf(a)
 #endif
 #define GM_HW_PARAM
 #define GM_HW
@@ -64,6 +66,7 @@
 #define GM_FMA(a, b, c) fmaf((a), (b), (c))
 #define GM_SQRT(a) sqrtf(a)
 #define GM_RCP(a) (1.0f / (a))
+#define GM_ABS(a) fabsf(a)
 #define GM_HW_PARAM
 #define GM_HW
 #else
@@ -74,6 +77,7 @@
 #define GM_FMA(a, b, c) gi_fma((a), (b), (c), HW)
 #define GM_SQRT(a) sqrtf(a)
 #define GM_RCP(a) (1.0f / (a))
+#define GM_ABS(a) fabsf(a)
 #define GM_HW_PARAM , const int HW
 #define GM_HW , HW
 #endif

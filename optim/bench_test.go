@@ -29,6 +29,7 @@ var benchOpts = []benchOpt{
 	{"adamw", 2, func(p []*Param) (Optimizer, error) { return NewAdamW(p, AdamWDefaults()) }},
 	{"adagrad", 1, func(p []*Param) (Optimizer, error) { return NewAdagrad(p, AdagradDefaults()) }},
 	{"rmsprop", 1, func(p []*Param) (Optimizer, error) { return NewRMSprop(p, RMSpropDefaults()) }},
+	{"adamax", 2, func(p []*Param) (Optimizer, error) { return NewAdamax(p, AdamaxDefaults()) }},
 }
 
 // BenchmarkCopy is the baseline: a backend copy moving as many bytes as an Adam step

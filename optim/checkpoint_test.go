@@ -64,6 +64,11 @@ func newTrainer(t *testing.T, kind string) *trainer {
 		require.NoError(t, err)
 		require.NoError(t, o.AddParamGroup(g2, RMSpropDefaults()))
 		tr.opt = o
+	case "adamax":
+		o, err := NewAdamax(g1, AdamaxConfig{LR: 0.01, Beta1: 0.8, Beta2: 0.99, Eps: 1e-6, WeightDecay: 0.01})
+		require.NoError(t, err)
+		require.NoError(t, o.AddParamGroup(g2, AdamaxDefaults()))
+		tr.opt = o
 	default:
 		t.Fatalf("unknown optimizer %s", kind)
 	}

@@ -41,6 +41,9 @@ func newFromGolden(c *golden.OptimCase, params []*Param) (Optimizer, error) {
 	case golden.RMSprop:
 		return NewRMSprop(params, RMSpropConfig{LR: h.LR, Alpha: h.Alpha, Eps: h.Eps, WeightDecay: h.WeightDecay,
 			Momentum: h.Momentum, Centered: h.Centered, Maximize: h.Maximize})
+	case golden.Adamax:
+		return NewAdamax(params, AdamaxConfig{LR: h.LR, Beta1: h.Beta1, Beta2: h.Beta2, Eps: h.Eps,
+			WeightDecay: h.WeightDecay, Maximize: h.Maximize})
 	}
 	return nil, fmt.Errorf("unknown optimizer %q", c.Optimizer)
 }

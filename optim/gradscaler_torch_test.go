@@ -153,6 +153,10 @@ func newFromScalerGolden(t *testing.T, c *scalerGoldenCase, params []*Param) Opt
 	case "sgd":
 		opt, err = NewSGD(params, SGDConfig{LR: f("lr"), Momentum: f("momentum"), Dampening: f("dampening"),
 			WeightDecay: f("weight_decay"), Nesterov: b("nesterov"), Maximize: b("maximize")})
+	case "adamax":
+		betas := o["betas"].([]any)
+		opt, err = NewAdamax(params, AdamaxConfig{LR: f("lr"), Beta1: betas[0].(float64), Beta2: betas[1].(float64),
+			Eps: f("eps"), WeightDecay: f("weight_decay"), Maximize: b("maximize")})
 	case "adagrad":
 		opt, err = NewAdagrad(params, AdagradConfig{LR: f("lr"), LRDecay: f("lr_decay"), WeightDecay: f("weight_decay"),
 			InitialAccumulatorValue: f("initial_accumulator_value"), Eps: f("eps"), Maximize: b("maximize")})

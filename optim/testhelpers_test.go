@@ -17,7 +17,7 @@ import (
 // everything a call may change, params of every origin, forged checkpoints.
 
 // allKinds is every optimizer kind, by the names newKind takes.
-var allKinds = []string{"sgd", "adam", "adamw", "adagrad", "rmsprop"}
+var allKinds = []string{"sgd", "adam", "adamw", "adagrad", "rmsprop", "adamax"}
 
 // newKind makes an optimizer of kind over params with a config that uses every state
 // tensor the kind has (SGD with momentum, Adam with AMSGrad, centered RMSprop with
@@ -41,6 +41,10 @@ func newKind(kind string, params []*Param) (Optimizer, error) {
 		c := RMSpropDefaults()
 		c.Momentum, c.Centered = 0.5, true
 		return NewRMSprop(params, c)
+	case "adamax":
+		c := AdamaxDefaults()
+		c.WeightDecay = 0.01
+		return NewAdamax(params, c)
 	}
 	return nil, fmt.Errorf("unknown kind %q", kind)
 }
@@ -62,6 +66,8 @@ func addKindGroup(kind string, opt Optimizer, params []*Param) error {
 		return o.AddParamGroup(params, AdagradConfig{LR: 0.05, InitialAccumulatorValue: 0.1, Eps: 1e-10})
 	case *RMSprop:
 		return o.AddParamGroup(params, RMSpropConfig{LR: 0.01, Alpha: 0.9, Eps: 1e-8, Momentum: 0.9, Centered: true})
+	case *Adamax:
+		return o.AddParamGroup(params, AdamaxConfig{LR: 0.005, Beta1: 0.8, Beta2: 0.99, Eps: 1e-6})
 	}
 	return fmt.Errorf("unknown optimizer %T", opt)
 }

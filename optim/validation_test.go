@@ -320,7 +320,7 @@ func firstSlot(kind string) string {
 	switch kind {
 	case "sgd":
 		return "momentum_buffer"
-	case "adam", "adamw":
+	case "adam", "adamw", "adamax":
 		return "exp_avg"
 	case "adagrad":
 		return "sum"

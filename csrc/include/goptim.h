@@ -227,6 +227,14 @@ typedef struct {
 goptim_status goptim_adagrad_step(goptim_context *ctx, const goptim_tensor_list *list,
                                   const goptim_adagrad_params *hp, int64_t step, const goptim_step_aux *aux);
 
+/* Adamax. state[0] = exp_avg, state[1] = exp_inf (both start at 0). */
+typedef struct {
+    double lr, beta1, beta2, eps, weight_decay;
+    int32_t maximize;
+} goptim_adamax_params;
+goptim_status goptim_adamax_step(goptim_context *ctx, const goptim_tensor_list *list,
+                                 const goptim_adamax_params *hp, int64_t step, const goptim_step_aux *aux);
+
 /* RMSprop. state[0] = square_avg, state[1] = momentum_buffer (only when momentum > 0),
  * state[2] = grad_avg (only when centered). */
 typedef struct {

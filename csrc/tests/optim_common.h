@@ -11,10 +11,11 @@
 #define GM_HOST_REFERENCE 1
 #include "adagrad_math.h"
 #include "adam_math.h"
+#include "adamax_math.h"
 #include "rmsprop_math.h"
 #include "sgd_math.h"
 
-typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAGRAD, OPT_RMSPROP } opt_kind;
+typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAGRAD, OPT_RMSPROP, OPT_ADAMAX } opt_kind;
 
 typedef struct {
     const char *name;
@@ -23,6 +24,7 @@ typedef struct {
     goptim_adam_params adam;
     goptim_adagrad_params adagrad;
     goptim_rmsprop_params rms;
+    goptim_adamax_params adamax;
     double init_acc; /* Adagrad's initial_accumulator_value */
 } opt_config;
 
@@ -44,6 +46,8 @@ static const opt_config tu_configs[] = {
     {.name = "rmsprop", .kind = OPT_RMSPROP, .rms = {.lr = 1e-2, .alpha = 0.99, .eps = 1e-8}},
     {.name = "rmsprop_centered", .kind = OPT_RMSPROP, .rms = {.lr = 1e-2, .alpha = 0.9, .eps = 1e-8, .centered = 1}},
     {.name = "rmsprop_momentum_wd", .kind = OPT_RMSPROP, .rms = {.lr = 1e-2, .alpha = 0.99, .eps = 1e-8, .momentum = 0.9, .weight_decay = 0.01}},
+    {.name = "adamax", .kind = OPT_ADAMAX, .adamax = {.lr = 2e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8}},
+    {.name = "adamax_wd_maximize_smallbeta", .kind = OPT_ADAMAX, .adamax = {.lr = 1e-2, .beta1 = 0.3, .beta2 = 0.95, .eps = 1e-6, .weight_decay = 0.01, .maximize = 1}},
     {.name = "rmsprop_centered_momentum_maximize", .kind = OPT_RMSPROP, .rms = {.lr = 1e-3, .alpha = 0.95, .eps = 1e-6, .momentum = 0.5, .centered = 1, .maximize = 1}},
 };
 #define TU_NCONFIGS ((int)(sizeof tu_configs / sizeof tu_configs[0]))
@@ -54,6 +58,7 @@ static inline int opt_maximize(const opt_config *c) {
     case OPT_ADAM: return c->adam.maximize;
     case OPT_ADAGRAD: return c->adagrad.maximize;
     case OPT_RMSPROP: return c->rms.maximize;
+    case OPT_ADAMAX: return c->adamax.maximize;
     }
     return 0;
 }
@@ -65,6 +70,7 @@ static inline unsigned opt_state_mask(const opt_config *c) {
     case OPT_ADAM: return c->adam.amsgrad ? 7u : 3u;
     case OPT_ADAGRAD: return 1u;
     case OPT_RMSPROP: return 1u | (c->rms.momentum > 0 ? 2u : 0u) | (c->rms.centered ? 4u : 0u);
+    case OPT_ADAMAX: return 3u;
     }
     return 0;
 }
@@ -80,6 +86,7 @@ static inline goptim_status opt_step(goptim_context *ctx, const opt_config *c, c
     case OPT_ADAM: return goptim_adam_step(ctx, l, &c->adam, t, aux);
     case OPT_ADAGRAD: return goptim_adagrad_step(ctx, l, &c->adagrad, t, aux);
     case OPT_RMSPROP: return goptim_rmsprop_step(ctx, l, &c->rms, t, aux);
+    case OPT_ADAMAX: return goptim_adamax_step(ctx, l, &c->adamax, t, aux);
     }
     return GOPTIM_ERR_INVALID_ARGUMENT;
 }
@@ -105,6 +112,11 @@ static inline void ref_step(const opt_config *c, int64_t n, float *p, const floa
         case OPT_ADAGRAD: {
             const gm_adagrad_k k = gm_adagrad_scalars(&c->adagrad, t);
             gm_adagrad_update(&k, &p[i], g, &s0[i], k.wd);
+            break;
+        }
+        case OPT_ADAMAX: {
+            const gm_adamax_k k = gm_adamax_scalars(&c->adamax, t);
+            gm_adamax_update(&k, &p[i], g, &s0[i], &s1[i], k.wd);
             break;
         }
         case OPT_RMSPROP: {

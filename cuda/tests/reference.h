@@ -12,6 +12,7 @@
 
 #include "adagrad_math.h"
 #include "adam_math.h"
+#include "adamax_math.h"
 #include "rmsprop_math.h"
 #include "sgd_math.h"
 
@@ -24,7 +25,7 @@ struct AuxCfg {
     double max_norm = 0;
 };
 
-enum Opt { SGD, ADAM, ADAGRAD, RMSPROP };
+enum Opt { SGD, ADAM, ADAGRAD, RMSPROP, ADAMAX };
 
 struct OptCfg {
     Opt opt;
@@ -33,11 +34,13 @@ struct OptCfg {
     goptim_adam_params adam;
     goptim_adagrad_params adagrad;
     goptim_rmsprop_params rms;
+    goptim_adamax_params adamax;
     int nstate() const {
         switch (opt) {
         case SGD: return sgd.momentum != 0 ? 1 : 0;
         case ADAM: return adam.amsgrad ? 3 : 2;
         case ADAGRAD: return 1;
+        case ADAMAX: return 2;
         default: return 3;
         }
     }
@@ -57,6 +60,7 @@ inline void ref_float(const OptCfg &c, const AuxCfg &a, float norm, int64_t step
     case SGD: maximize = c.sgd.maximize != 0; break;
     case ADAM: maximize = c.adam.maximize != 0; break;
     case ADAGRAD: maximize = c.adagrad.maximize != 0; break;
+    case ADAMAX: maximize = c.adamax.maximize != 0; break;
     default: maximize = c.rms.maximize != 0; break;
     }
     const float gu = gm_grad_use(g, maximize ? -coef : coef);
@@ -66,6 +70,9 @@ inline void ref_float(const OptCfg &c, const AuxCfg &a, float norm, int64_t step
     } else if (c.opt == ADAM) {
         const gm_adam_k k = gm_adam_scalars(&c.adam, step);
         gm_adam_update(&k, &v[0], gu, &v[2], &v[3], &v[4], k.wd_mode, c.adam.amsgrad != 0);
+    } else if (c.opt == ADAMAX) {
+        const gm_adamax_k k = gm_adamax_scalars(&c.adamax, step);
+        gm_adamax_update(&k, &v[0], gu, &v[2], &v[3], k.wd);
     } else if (c.opt == ADAGRAD) {
         const gm_adagrad_k k = gm_adagrad_scalars(&c.adagrad, step);
         gm_adagrad_update(&k, &v[0], gu, &v[2], k.wd);
@@ -117,6 +124,15 @@ inline std::vector<OptCfg> all_configs() {
         c.rms = goptim_rmsprop_params{1e-2, 0.99, 1e-8, wd, mom, cen, mx};
         v.push_back(c);
     };
+    auto adamax = [&](const char *n, double b1, double wd, int mx) {
+        OptCfg c{};
+        c.opt = ADAMAX;
+        c.name = n;
+        c.adamax = goptim_adamax_params{1e-2, b1, 0.999, 1e-8, wd, mx};
+        v.push_back(c);
+    };
+    adamax("adamax", 0.9, 0, 0);
+    adamax("adamax small beta1 wd maximize", 0.3, 0.01, 1);
     rms("rmsprop", 0, 0, 0, 0);
     rms("rmsprop centered", 0, 0, 1, 0);
     rms("rmsprop momentum", 0, 0.9, 0, 0);

@@ -194,6 +194,7 @@ static void init_state(const OptCfg &c, Rng &r, float v[5]) {
         v[4] = std::fabs(v[4]) * 0.01f;
     }
     if (c.opt == ADAGRAD) v[2] = std::fabs(v[2]);
+    if (c.opt == ADAMAX) v[3] = std::fabs(v[3]);
     if (c.opt == RMSPROP) {
         v[2] = std::fabs(v[2]) + 0.05f;
         v[4] = 0.01f * r.normal();
@@ -269,6 +270,7 @@ static void run_opt_case(goptim_context *ctx, const Layout &L, const OptCfg &c, 
         case SGD: st = goptim_sgd_step(ctx, &l, &c.sgd, step, ap); break;
         case ADAM: st = goptim_adam_step(ctx, &l, &c.adam, step, ap); break;
         case ADAGRAD: st = goptim_adagrad_step(ctx, &l, &c.adagrad, step, ap); break;
+        case ADAMAX: st = goptim_adamax_step(ctx, &l, &c.adamax, step, ap); break;
         default: st = goptim_rmsprop_step(ctx, &l, &c.rms, step, ap); break;
         }
         if (st != GOPTIM_OK) {

@@ -17,6 +17,7 @@
 #define GOPTIM_OPS_ONLY 1
 #include "optim_adagrad.cu"
 #include "optim_adam.cu"
+#include "optim_adamax.cu"
 #include "optim_rmsprop.cu"
 #include "optim_sgd.cu"
 #include "reference.h"
@@ -118,6 +119,7 @@ static void init_values(HostList &l, const OptCfg &c, Rng &r) {
                 l.at(4, i, j) = std::fabs(l.at(4, i, j)) * 0.01f;
             }
             if (c.opt == ADAGRAD) l.at(2, i, j) = std::fabs(l.at(2, i, j));
+            if (c.opt == ADAMAX) l.at(3, i, j) = std::fabs(l.at(3, i, j));
             if (c.opt == RMSPROP) {
                 l.at(2, i, j) = std::fabs(l.at(2, i, j)) + 0.05f;
                 l.at(4, i, j) = 0.01f * r.normal();
@@ -157,6 +159,7 @@ static void run_case(const std::vector<int64_t> &numel, const int shift[5], int6
         case SGD: st = dispatch_sgd(c.sgd, step, ap, launch); break;
         case ADAM: st = dispatch_adam(c.adam, step, ap, launch); break;
         case ADAGRAD: st = dispatch_adagrad(c.adagrad, step, ap, launch); break;
+        case ADAMAX: st = dispatch_adamax(c.adamax, step, ap, launch); break;
         default: st = dispatch_rmsprop(c.rms, step, ap, launch); break;
         }
         if (st != GOPTIM_OK) {

@@ -35,10 +35,11 @@ const (
 	AdamW   = "adamw"
 	Adagrad = "adagrad"
 	RMSprop = "rmsprop"
+	Adamax  = "adamax"
 )
 
 // Optimizers lists every optimizer that optim.json covers.
-var Optimizers = []string{SGD, Adam, AdamW, Adagrad, RMSprop}
+var Optimizers = []string{SGD, Adam, AdamW, Adagrad, RMSprop, Adamax}
 
 // OptionKeys lists, per optimizer, every torch keyword argument that each case's
 // options record (always all of them, defaults included).
@@ -48,6 +49,7 @@ var OptionKeys = map[string][]string{
 	AdamW:   {"lr", "betas", "eps", "weight_decay", "amsgrad", "maximize"},
 	Adagrad: {"lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps", "maximize"},
 	RMSprop: {"lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize"},
+	Adamax:  {"lr", "betas", "eps", "weight_decay", "maximize"},
 }
 
 // boolOptions are the options whose JSON values are booleans; "betas" is a pair of
@@ -215,13 +217,13 @@ type Hyper struct {
 	LR          float64 // lr (all)
 	WeightDecay float64 // weight_decay (all)
 	Maximize    bool    // maximize (all)
-	Eps         float64 // eps (adam, adamw, adagrad, rmsprop)
+	Eps         float64 // eps (adam, adamw, adagrad, rmsprop, adamax)
 
 	Momentum  float64 // momentum (sgd, rmsprop)
 	Dampening float64 // dampening (sgd)
 	Nesterov  bool    // nesterov (sgd)
 
-	Beta1, Beta2 float64 // betas (adam, adamw)
+	Beta1, Beta2 float64 // betas (adam, adamw, adamax)
 	Amsgrad      bool    // amsgrad (adam, adamw)
 
 	LRDecay                 float64 // lr_decay (adagrad)

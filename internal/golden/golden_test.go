@@ -19,6 +19,7 @@ var defaults = map[string]map[string]any{
 	AdamW:   {"lr": 0.001, "eps": 1e-8, "weight_decay": 0.01, "amsgrad": false, "maximize": false},
 	Adagrad: {"lr": 0.01, "lr_decay": 0.0, "weight_decay": 0.0, "initial_accumulator_value": 0.0, "eps": 1e-10, "maximize": false},
 	RMSprop: {"lr": 0.01, "alpha": 0.99, "eps": 1e-8, "weight_decay": 0.0, "momentum": 0.0, "centered": false, "maximize": false},
+	Adamax:  {"lr": 0.002, "eps": 1e-8, "weight_decay": 0.0, "maximize": false},
 }
 
 func loadOptim(t *testing.T) *OptimFile {
@@ -134,6 +135,8 @@ func checkState(t *testing.T, c *OptimCase) {
 		}
 	case Adagrad:
 		want = []string{"sum"}
+	case Adamax:
+		want = []string{"exp_avg", "exp_inf"}
 	case RMSprop:
 		want = []string{"square_avg"}
 		if h.Momentum != 0 {
@@ -231,6 +234,10 @@ func TestOptimCoverage(t *testing.T) {
 	}), "adagrad all options")
 	require.True(t, has(RMSprop, func(h Hyper) bool { return h.Centered && h.Momentum != 0 }), "rmsprop centered+momentum")
 	require.True(t, has(RMSprop, func(h Hyper) bool { return h.Centered && h.Momentum != 0 && h.WeightDecay != 0 && h.Maximize }), "rmsprop all options")
+	require.True(t, has(Adamax, func(h Hyper) bool {
+		return h.Beta1 != 0.9 && h.Beta2 != 0.999 && h.Eps != 1e-8 && h.WeightDecay != 0 && h.Maximize
+	}), "adamax all options")
+	require.True(t, has(Adamax, func(h Hyper) bool { return h.Beta1 < 0.5 }), "adamax lerp weight 1-beta1 > 0.5")
 }
 
 func isDefault(t *testing.T, opt, key string, c *OptimCase) bool {
@@ -282,6 +289,10 @@ func TestOptimFirstStep(t *testing.T) {
 						g += h.Momentum * g // buf = g at step 1
 					}
 					want = p - h.LR*g
+				case Adamax:
+					// m/bc1 = g and u = |g| + eps at step 1.
+					g += h.WeightDecay * p
+					want = p - h.LR*g/(math.Abs(g)+h.Eps)
 				case Adam, AdamW:
 					if c.Optimizer == AdamW {
 						p *= 1 - h.LR*h.WeightDecay

@@ -110,6 +110,31 @@ func (o Adagrad) Step(p, g, sum []float64, t int64) {
 	}
 }
 
+// Adamax holds torch.optim.Adamax's options.
+type Adamax struct {
+	LR, Beta1, Beta2, Eps, WeightDecay float64
+	Maximize                           bool
+	Round                              func(float64) float64
+}
+
+// Step applies step t to p; m and u are exp_avg and exp_inf.
+func (o Adamax) Step(p, g, m, u []float64, t int64) {
+	q := rounder(o.Round)
+	clr := q(o.LR / q(1-math.Pow(o.Beta1, float64(t))))
+	for i := range p {
+		gi := g[i]
+		if o.Maximize {
+			gi = -gi
+		}
+		if o.WeightDecay != 0 {
+			gi = q(gi + q(o.WeightDecay*p[i]))
+		}
+		m[i] = q(q(o.Beta1*m[i]) + q(q(1-o.Beta1)*gi))
+		u[i] = math.Max(q(o.Beta2*u[i]), q(math.Abs(gi)+o.Eps))
+		p[i] = q(p[i] - q(clr*q(m[i]/u[i])))
+	}
+}
+
 // RMSprop holds torch.optim.RMSprop's options.
 type RMSprop struct {
 	LR, Alpha, Eps, WeightDecay, Momentum float64

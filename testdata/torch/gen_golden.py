@@ -3,7 +3,7 @@
 
 Produces, next to this script:
 
-  optim.json  fp32 trajectories of torch.optim.SGD, Adam, AdamW, Adagrad and RMSprop
+  optim.json  fp32 trajectories of torch.optim.SGD, Adam, AdamW, Adagrad, RMSprop and Adamax
               (single-tensor path: foreach=False, and fused=False where the optimizer
               has that argument). Each case lists every hyperparameter explicitly, the
               initial parameters, the gradient fed at every step, the parameters after
@@ -141,6 +141,8 @@ DEFAULTS = {
                 "initial_accumulator_value": 0.0, "eps": 1e-10, "maximize": False},
     "rmsprop": {"lr": 0.01, "alpha": 0.99, "eps": 1e-08, "weight_decay": 0.0,
                 "momentum": 0.0, "centered": False, "maximize": False},
+    "adamax": {"lr": 0.002, "betas": [0.9, 0.999], "eps": 1e-08, "weight_decay": 0.0,
+               "maximize": False},
 }
 
 CLASSES = {
@@ -149,6 +151,7 @@ CLASSES = {
     "adamw": torch.optim.AdamW,
     "adagrad": torch.optim.Adagrad,
     "rmsprop": torch.optim.RMSprop,
+    "adamax": torch.optim.Adamax,
 }
 
 # Arguments that pick torch's implementation, not its math. Passed to every optimizer
@@ -331,6 +334,20 @@ def optim_cases():
          "maximize": True, "lr": 0.005})
     add("rmsprop/momentum=0.9/wd=0.01/len=7/steps=60", "rmsprop", [7],
         {"momentum": 0.9, "weight_decay": 0.01, "lr": 0.001}, steps=60)
+
+    add("adamax/defaults/len=1", "adamax", [1])
+    add("adamax/defaults/len=7", "adamax", [7])
+    add("adamax/defaults/len=1000", "adamax", [1000])
+    add("adamax/defaults/multi", "adamax", MULTI)
+    add("adamax/defaults/len=7/steps=100", "adamax", [7], steps=100)
+    add("adamax/lr=0.1/len=33", "adamax", [33], {"lr": 0.1})
+    add("adamax/betas=(0.3,0.9)/len=33", "adamax", [33], {"betas": [0.3, 0.9]})
+    add("adamax/eps=1e-3/len=7", "adamax", [7], {"eps": 0.001})
+    add("adamax/wd=0.1/len=7", "adamax", [7], {"weight_decay": 0.1})
+    add("adamax/maximize/len=33", "adamax", [33], {"maximize": True})
+    add("adamax/zero-grads/len=33", "adamax", [33], {}, grad_zeros=True)
+    add("adamax/lr=0.01/betas=(0.8,0.99)/eps=1e-6/wd=0.05/maximize/multi", "adamax", MULTI,
+        {"lr": 0.01, "betas": [0.8, 0.99], "eps": 1e-06, "weight_decay": 0.05, "maximize": True})
 
     names = [c["name"] for c in C]
     assert len(names) == len(set(names)), "duplicate case names"

@@ -106,6 +106,7 @@ ADAGRAD = dict(lr=0.05, lr_decay=0.0, weight_decay=0.0, initial_accumulator_valu
                maximize=False)
 RMSPROP = dict(lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False,
                maximize=False)
+ADAMAX = dict(lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, maximize=False)
 
 S_POW2 = dict(init_scale=65536.0, growth_factor=2.0, backoff_factor=0.5, growth_interval=4)
 S_ODD = dict(init_scale=3000.0, growth_factor=1.5, backoff_factor=0.6, growth_interval=3)
@@ -139,13 +140,16 @@ CASES = [
          dict(RMSPROP, momentum=0.5, weight_decay=0.01, maximize=True), S_ODD, INJECT_B, 11),
     case("rmsprop/centered+momentum/triple-scale", "rmsprop",
          dict(RMSPROP, momentum=0.3, centered=True), S_TRIPLE, INJECT_B, 12),
+    case("adamax/default", "adamax", dict(ADAMAX), S_POW2, INJECT_A, 13),
+    case("adamax/wd+betas+maximize/odd-scale", "adamax",
+         dict(ADAMAX, betas=(0.3, 0.95), weight_decay=0.01, maximize=True), S_ODD, INJECT_B, 14),
 ]
 
 CTORS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD,
-         "adagrad": torch.optim.Adagrad, "rmsprop": torch.optim.RMSprop}
+         "adagrad": torch.optim.Adagrad, "rmsprop": torch.optim.RMSprop, "adamax": torch.optim.Adamax}
 STATE = {"adam": ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"], "adamw": ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"],
          "sgd": ["momentum_buffer"], "adagrad": ["sum"],
-         "rmsprop": ["square_avg", "momentum_buffer", "grad_avg"]}
+         "rmsprop": ["square_avg", "momentum_buffer", "grad_avg"], "adamax": ["exp_avg", "exp_inf"]}
 
 
 def run(c):
@@ -153,7 +157,8 @@ def run(c):
     params = []
     for n in LENGTHS:
         params.append(torch.nn.Parameter(torch.tensor(np.array([rng.unit() for _ in range(n)], dtype=np.float32))))
-    impl = {"foreach": False} if c["optimizer"] == "rmsprop" else {"fused": True}
+    # torch has no fused RMSprop or Adamax: their single-tensor path.
+    impl = {"foreach": False} if c["optimizer"] in ("rmsprop", "adamax") else {"fused": True}
     opt = CTORS[c["optimizer"]](params, **c["options"], **impl)
     path = "fused" if getattr(opt, "_step_supports_amp_scaling", False) else "unscale"
     sc = c["scaler"]
