@@ -475,6 +475,35 @@ func (ctx *Context) AdamaxStep(l *List, h *AdamaxParams, step int64, aux *Aux) e
 	return check(ctx, "adamax_step", C.goptim_adamax_step(ctx.c, &l.c.list, &hp, C.int64_t(step), aux.c()))
 }
 
+// RAdamParams mirrors goptim_radam_params.
+type RAdamParams struct {
+	LR, Beta1, Beta2, Eps, WeightDecay float64
+	DecoupledWeightDecay, Maximize     bool
+}
+
+// RAdamStep is goptim_radam_step.
+func (ctx *Context) RAdamStep(l *List, h *RAdamParams, step int64, aux *Aux) error {
+	defer ctx.lock()()
+	hp := C.goptim_radam_params{lr: C.double(h.LR), beta1: C.double(h.Beta1), beta2: C.double(h.Beta2),
+		eps: C.double(h.Eps), weight_decay: C.double(h.WeightDecay),
+		decoupled_weight_decay: cbool(h.DecoupledWeightDecay), maximize: cbool(h.Maximize)}
+	return check(ctx, "radam_step", C.goptim_radam_step(ctx.c, &l.c.list, &hp, C.int64_t(step), aux.c()))
+}
+
+// AdadeltaParams mirrors goptim_adadelta_params.
+type AdadeltaParams struct {
+	LR, Rho, Eps, WeightDecay float64
+	Maximize                  bool
+}
+
+// AdadeltaStep is goptim_adadelta_step.
+func (ctx *Context) AdadeltaStep(l *List, h *AdadeltaParams, step int64, aux *Aux) error {
+	defer ctx.lock()()
+	hp := C.goptim_adadelta_params{lr: C.double(h.LR), rho: C.double(h.Rho), eps: C.double(h.Eps),
+		weight_decay: C.double(h.WeightDecay), maximize: cbool(h.Maximize)}
+	return check(ctx, "adadelta_step", C.goptim_adadelta_step(ctx.c, &l.c.list, &hp, C.int64_t(step), aux.c()))
+}
+
 // RMSpropParams mirrors goptim_rmsprop_params.
 type RMSpropParams struct {
 	LR, Alpha, Eps, WeightDecay, Momentum float64

@@ -20,7 +20,7 @@ typedef struct {
 
 GM_HOST gm_adagrad_k gm_adagrad_scalars(const goptim_adagrad_params *hp, int64_t step) {
     gm_adagrad_k k;
-    k.neg_clr = (float)(-(hp->lr / (1 + (double)(step - 1) * hp->lr_decay)));
+    k.neg_clr = (float)(-(hp->lr / (1 + (gm_torch_step(step) - 1) * hp->lr_decay)));
     k.eps = (float)hp->eps;
     k.weight_decay = (float)hp->weight_decay;
     k.wd = hp->weight_decay != 0;

@@ -35,7 +35,7 @@ typedef struct {
 } gm_adam_k;
 
 GM_HOST gm_adam_k gm_adam_scalars(const goptim_adam_params *hp, int64_t step) {
-    const double t = (double)step;
+    const double t = gm_torch_step(step);
     const double bias_correction1 = 1 - pow(hp->beta1, t);
     const double bias_correction2 = 1 - pow(hp->beta2, t);
     gm_adam_k k;

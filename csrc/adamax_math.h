@@ -22,7 +22,7 @@ typedef struct {
 } gm_adamax_k;
 
 GM_HOST gm_adamax_k gm_adamax_scalars(const goptim_adamax_params *hp, int64_t step) {
-    const double bias_correction = 1 - pow(hp->beta1, (double)step);
+    const double bias_correction = 1 - pow(hp->beta1, gm_torch_step(step));
     gm_adamax_k k;
     k.m_weight = gm_lerp_weight(1 - hp->beta1);
     k.beta2 = (float)hp->beta2;

@@ -86,6 +86,11 @@
  * torch's Python computes them). */
 #define GM_HOST static inline
 
+/* The step count as torch's Python reads it: a float32 tensor incremented by one each step
+ * (its default scalar dtype), which stops at 2^24 (2^24 + 1 rounds back to 2^24); the
+ * bias corrections and Adagrad's lr decay use that value. */
+GM_HOST double gm_torch_step(int64_t step) { return step < 16777216 ? (double)step : 16777216.0; }
+
 /* torch.maximum: NaN in either argument gives NaN. */
 GM_FN float gm_max_nan(float a, float b) { return (a != a || a > b) ? a : b; }
 

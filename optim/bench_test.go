@@ -30,6 +30,8 @@ var benchOpts = []benchOpt{
 	{"adagrad", 1, func(p []*Param) (Optimizer, error) { return NewAdagrad(p, AdagradDefaults()) }},
 	{"rmsprop", 1, func(p []*Param) (Optimizer, error) { return NewRMSprop(p, RMSpropDefaults()) }},
 	{"adamax", 2, func(p []*Param) (Optimizer, error) { return NewAdamax(p, AdamaxDefaults()) }},
+	{"radam", 2, func(p []*Param) (Optimizer, error) { return NewRAdam(p, RAdamDefaults()) }},
+	{"adadelta", 2, func(p []*Param) (Optimizer, error) { return NewAdadelta(p, AdadeltaDefaults()) }},
 }
 
 // BenchmarkCopy is the baseline: a backend copy moving as many bytes as an Adam step

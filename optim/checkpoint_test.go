@@ -69,6 +69,17 @@ func newTrainer(t *testing.T, kind string) *trainer {
 		require.NoError(t, err)
 		require.NoError(t, o.AddParamGroup(g2, AdamaxDefaults()))
 		tr.opt = o
+	case "radam":
+		o, err := NewRAdam(g1, RAdamConfig{LR: 0.01, Beta1: 0.8, Beta2: 0.99, Eps: 1e-6, WeightDecay: 0.01,
+			DecoupledWeightDecay: true})
+		require.NoError(t, err)
+		require.NoError(t, o.AddParamGroup(g2, RAdamDefaults()))
+		tr.opt = o
+	case "adadelta":
+		o, err := NewAdadelta(g1, AdadeltaConfig{LR: 0.5, Rho: 0.8, Eps: 1e-5, WeightDecay: 0.01})
+		require.NoError(t, err)
+		require.NoError(t, o.AddParamGroup(g2, AdadeltaDefaults()))
+		tr.opt = o
 	default:
 		t.Fatalf("unknown optimizer %s", kind)
 	}

@@ -1,5 +1,5 @@
 // Package optim is goptim's idiomatic API: fused optimizer steps (SGD with momentum
-// and Nesterov, Adam, AdamW, Adagrad, RMSprop, Adamax), gradient clipping and checkpoints,
+// and Nesterov, Adam, AdamW, Adagrad, RMSprop, Adamax, RAdam, Adadelta), gradient clipping and checkpoints,
 // with torch.optim's names, defaults and numbers. Learning-rate schedules stand
 // apart, as torch.optim.lr_scheduler does: package optim/schedule drives any
 // optimizer through its LRGroups methods.

@@ -41,6 +41,12 @@ func newFromGolden(c *golden.OptimCase, params []*Param) (Optimizer, error) {
 	case golden.RMSprop:
 		return NewRMSprop(params, RMSpropConfig{LR: h.LR, Alpha: h.Alpha, Eps: h.Eps, WeightDecay: h.WeightDecay,
 			Momentum: h.Momentum, Centered: h.Centered, Maximize: h.Maximize})
+	case golden.RAdam:
+		return NewRAdam(params, RAdamConfig{LR: h.LR, Beta1: h.Beta1, Beta2: h.Beta2, Eps: h.Eps,
+			WeightDecay: h.WeightDecay, DecoupledWeightDecay: h.DecoupledWeightDecay, Maximize: h.Maximize})
+	case golden.Adadelta:
+		return NewAdadelta(params, AdadeltaConfig{LR: h.LR, Rho: h.Rho, Eps: h.Eps, WeightDecay: h.WeightDecay,
+			Maximize: h.Maximize})
 	case golden.Adamax:
 		return NewAdamax(params, AdamaxConfig{LR: h.LR, Beta1: h.Beta1, Beta2: h.Beta2, Eps: h.Eps,
 			WeightDecay: h.WeightDecay, Maximize: h.Maximize})

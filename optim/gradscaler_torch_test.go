@@ -157,6 +157,14 @@ func newFromScalerGolden(t *testing.T, c *scalerGoldenCase, params []*Param) Opt
 		betas := o["betas"].([]any)
 		opt, err = NewAdamax(params, AdamaxConfig{LR: f("lr"), Beta1: betas[0].(float64), Beta2: betas[1].(float64),
 			Eps: f("eps"), WeightDecay: f("weight_decay"), Maximize: b("maximize")})
+	case "radam":
+		betas := o["betas"].([]any)
+		opt, err = NewRAdam(params, RAdamConfig{LR: f("lr"), Beta1: betas[0].(float64), Beta2: betas[1].(float64),
+			Eps: f("eps"), WeightDecay: f("weight_decay"), DecoupledWeightDecay: b("decoupled_weight_decay"),
+			Maximize: b("maximize")})
+	case "adadelta":
+		opt, err = NewAdadelta(params, AdadeltaConfig{LR: f("lr"), Rho: f("rho"), Eps: f("eps"),
+			WeightDecay: f("weight_decay"), Maximize: b("maximize")})
 	case "adagrad":
 		opt, err = NewAdagrad(params, AdagradConfig{LR: f("lr"), LRDecay: f("lr_decay"), WeightDecay: f("weight_decay"),
 			InitialAccumulatorValue: f("initial_accumulator_value"), Eps: f("eps"), Maximize: b("maximize")})

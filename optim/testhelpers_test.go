@@ -17,7 +17,7 @@ import (
 // everything a call may change, params of every origin, forged checkpoints.
 
 // allKinds is every optimizer kind, by the names newKind takes.
-var allKinds = []string{"sgd", "adam", "adamw", "adagrad", "rmsprop", "adamax"}
+var allKinds = []string{"sgd", "adam", "adamw", "adagrad", "rmsprop", "adamax", "radam", "adadelta"}
 
 // newKind makes an optimizer of kind over params with a config that uses every state
 // tensor the kind has (SGD with momentum, Adam with AMSGrad, centered RMSprop with
@@ -45,6 +45,14 @@ func newKind(kind string, params []*Param) (Optimizer, error) {
 		c := AdamaxDefaults()
 		c.WeightDecay = 0.01
 		return NewAdamax(params, c)
+	case "radam":
+		c := RAdamDefaults()
+		c.WeightDecay, c.DecoupledWeightDecay = 0.01, true
+		return NewRAdam(params, c)
+	case "adadelta":
+		c := AdadeltaDefaults()
+		c.WeightDecay = 0.01
+		return NewAdadelta(params, c)
 	}
 	return nil, fmt.Errorf("unknown kind %q", kind)
 }
@@ -68,6 +76,10 @@ func addKindGroup(kind string, opt Optimizer, params []*Param) error {
 		return o.AddParamGroup(params, RMSpropConfig{LR: 0.01, Alpha: 0.9, Eps: 1e-8, Momentum: 0.9, Centered: true})
 	case *Adamax:
 		return o.AddParamGroup(params, AdamaxConfig{LR: 0.005, Beta1: 0.8, Beta2: 0.99, Eps: 1e-6})
+	case *RAdam:
+		return o.AddParamGroup(params, RAdamConfig{LR: 0.005, Beta1: 0.8, Beta2: 0.99, Eps: 1e-6, WeightDecay: 0.1})
+	case *Adadelta:
+		return o.AddParamGroup(params, AdadeltaConfig{LR: 0.5, Rho: 0.8, Eps: 1e-5})
 	}
 	return fmt.Errorf("unknown optimizer %T", opt)
 }

@@ -320,8 +320,10 @@ func firstSlot(kind string) string {
 	switch kind {
 	case "sgd":
 		return "momentum_buffer"
-	case "adam", "adamw", "adamax":
+	case "adam", "adamw", "adamax", "radam":
 		return "exp_avg"
+	case "adadelta":
+		return "square_avg"
 	case "adagrad":
 		return "sum"
 	}

@@ -235,6 +235,23 @@ typedef struct {
 goptim_status goptim_adamax_step(goptim_context *ctx, const goptim_tensor_list *list,
                                  const goptim_adamax_params *hp, int64_t step, const goptim_step_aux *aux);
 
+/* RAdam, and RAdamW (decoupled_weight_decay = 1). state[0] = exp_avg, state[1] =
+ * exp_avg_sq (both start at 0). */
+typedef struct {
+    double lr, beta1, beta2, eps, weight_decay;
+    int32_t decoupled_weight_decay, maximize;
+} goptim_radam_params;
+goptim_status goptim_radam_step(goptim_context *ctx, const goptim_tensor_list *list,
+                                const goptim_radam_params *hp, int64_t step, const goptim_step_aux *aux);
+
+/* Adadelta. state[0] = square_avg, state[1] = acc_delta (both start at 0). */
+typedef struct {
+    double lr, rho, eps, weight_decay;
+    int32_t maximize;
+} goptim_adadelta_params;
+goptim_status goptim_adadelta_step(goptim_context *ctx, const goptim_tensor_list *list,
+                                   const goptim_adadelta_params *hp, int64_t step, const goptim_step_aux *aux);
+
 /* RMSprop. state[0] = square_avg, state[1] = momentum_buffer (only when momentum > 0),
  * state[2] = grad_avg (only when centered). */
 typedef struct {

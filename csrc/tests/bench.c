@@ -95,6 +95,8 @@ int main(int argc, char **argv) {
         {"adamw", {.kind = OPT_ADAM, .adam = {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0.01, .decoupled_weight_decay = 1}}, 28},
         {"sgd_momentum", {.kind = OPT_SGD, .sgd = {.lr = 0.01, .momentum = 0.9}}, 20},
         {"adagrad", {.kind = OPT_ADAGRAD, .adagrad = {.lr = 0.01, .eps = 1e-10}}, 20},
+        {"radam", {.kind = OPT_RADAM, .radam = {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8}}, 28},
+        {"adadelta", {.kind = OPT_ADADELTA, .adadelta = {.lr = 1.0, .rho = 0.9, .eps = 1e-6}}, 28},
         {"adamax", {.kind = OPT_ADAMAX, .adamax = {.lr = 2e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8}}, 28},
         {"rmsprop", {.kind = OPT_RMSPROP, .rms = {.lr = 0.01, .alpha = 0.99, .eps = 1e-8}}, 20},
     };

@@ -11,11 +11,13 @@
 #define GM_HOST_REFERENCE 1
 #include "adagrad_math.h"
 #include "adam_math.h"
+#include "adadelta_math.h"
 #include "adamax_math.h"
+#include "radam_math.h"
 #include "rmsprop_math.h"
 #include "sgd_math.h"
 
-typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAGRAD, OPT_RMSPROP, OPT_ADAMAX } opt_kind;
+typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAGRAD, OPT_RMSPROP, OPT_ADAMAX, OPT_RADAM, OPT_ADADELTA } opt_kind;
 
 typedef struct {
     const char *name;
@@ -25,6 +27,8 @@ typedef struct {
     goptim_adagrad_params adagrad;
     goptim_rmsprop_params rms;
     goptim_adamax_params adamax;
+    goptim_radam_params radam;
+    goptim_adadelta_params adadelta;
     double init_acc; /* Adagrad's initial_accumulator_value */
 } opt_config;
 
@@ -48,6 +52,11 @@ static const opt_config tu_configs[] = {
     {.name = "rmsprop_momentum_wd", .kind = OPT_RMSPROP, .rms = {.lr = 1e-2, .alpha = 0.99, .eps = 1e-8, .momentum = 0.9, .weight_decay = 0.01}},
     {.name = "adamax", .kind = OPT_ADAMAX, .adamax = {.lr = 2e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8}},
     {.name = "adamax_wd_maximize_smallbeta", .kind = OPT_ADAMAX, .adamax = {.lr = 1e-2, .beta1 = 0.3, .beta2 = 0.95, .eps = 1e-6, .weight_decay = 0.01, .maximize = 1}},
+    {.name = "radam", .kind = OPT_RADAM, .radam = {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8}},
+    {.name = "radam_decoupled_wd_maximize", .kind = OPT_RADAM, .radam = {.lr = 1e-2, .beta1 = 0.3, .beta2 = 0.7, .eps = 1e-6, .weight_decay = 0.05, .decoupled_weight_decay = 1, .maximize = 1}},
+    {.name = "radam_l2", .kind = OPT_RADAM, .radam = {.lr = 1e-2, .beta1 = 0.9, .beta2 = 0.99, .eps = 1e-8, .weight_decay = 0.01}},
+    {.name = "adadelta", .kind = OPT_ADADELTA, .adadelta = {.lr = 1.0, .rho = 0.9, .eps = 1e-6}},
+    {.name = "adadelta_wd_maximize", .kind = OPT_ADADELTA, .adadelta = {.lr = 0.5, .rho = 0.95, .eps = 1e-5, .weight_decay = 0.01, .maximize = 1}},
     {.name = "rmsprop_centered_momentum_maximize", .kind = OPT_RMSPROP, .rms = {.lr = 1e-3, .alpha = 0.95, .eps = 1e-6, .momentum = 0.5, .centered = 1, .maximize = 1}},
 };
 #define TU_NCONFIGS ((int)(sizeof tu_configs / sizeof tu_configs[0]))
@@ -59,6 +68,8 @@ static inline int opt_maximize(const opt_config *c) {
     case OPT_ADAGRAD: return c->adagrad.maximize;
     case OPT_RMSPROP: return c->rms.maximize;
     case OPT_ADAMAX: return c->adamax.maximize;
+    case OPT_RADAM: return c->radam.maximize;
+    case OPT_ADADELTA: return c->adadelta.maximize;
     }
     return 0;
 }
@@ -71,6 +82,8 @@ static inline unsigned opt_state_mask(const opt_config *c) {
     case OPT_ADAGRAD: return 1u;
     case OPT_RMSPROP: return 1u | (c->rms.momentum > 0 ? 2u : 0u) | (c->rms.centered ? 4u : 0u);
     case OPT_ADAMAX: return 3u;
+    case OPT_RADAM: return 3u;
+    case OPT_ADADELTA: return 3u;
     }
     return 0;
 }
@@ -87,6 +100,8 @@ static inline goptim_status opt_step(goptim_context *ctx, const opt_config *c, c
     case OPT_ADAGRAD: return goptim_adagrad_step(ctx, l, &c->adagrad, t, aux);
     case OPT_RMSPROP: return goptim_rmsprop_step(ctx, l, &c->rms, t, aux);
     case OPT_ADAMAX: return goptim_adamax_step(ctx, l, &c->adamax, t, aux);
+    case OPT_RADAM: return goptim_radam_step(ctx, l, &c->radam, t, aux);
+    case OPT_ADADELTA: return goptim_adadelta_step(ctx, l, &c->adadelta, t, aux);
     }
     return GOPTIM_ERR_INVALID_ARGUMENT;
 }
@@ -112,6 +127,16 @@ static inline void ref_step(const opt_config *c, int64_t n, float *p, const floa
         case OPT_ADAGRAD: {
             const gm_adagrad_k k = gm_adagrad_scalars(&c->adagrad, t);
             gm_adagrad_update(&k, &p[i], g, &s0[i], k.wd);
+            break;
+        }
+        case OPT_RADAM: {
+            const gm_radam_k k = gm_radam_scalars(&c->radam, t);
+            gm_radam_update(&k, &p[i], g, &s0[i], &s1[i], k.wd_mode, k.rectified);
+            break;
+        }
+        case OPT_ADADELTA: {
+            const gm_adadelta_k k = gm_adadelta_scalars(&c->adadelta, t);
+            gm_adadelta_update(&k, &p[i], g, &s0[i], &s1[i], k.wd);
             break;
         }
         case OPT_ADAMAX: {

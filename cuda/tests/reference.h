@@ -12,7 +12,9 @@
 
 #include "adagrad_math.h"
 #include "adam_math.h"
+#include "adadelta_math.h"
 #include "adamax_math.h"
+#include "radam_math.h"
 #include "rmsprop_math.h"
 #include "sgd_math.h"
 
@@ -25,7 +27,7 @@ struct AuxCfg {
     double max_norm = 0;
 };
 
-enum Opt { SGD, ADAM, ADAGRAD, RMSPROP, ADAMAX };
+enum Opt { SGD, ADAM, ADAGRAD, RMSPROP, ADAMAX, RADAM, ADADELTA };
 
 struct OptCfg {
     Opt opt;
@@ -35,12 +37,16 @@ struct OptCfg {
     goptim_adagrad_params adagrad;
     goptim_rmsprop_params rms;
     goptim_adamax_params adamax;
+    goptim_radam_params radam;
+    goptim_adadelta_params adadelta;
     int nstate() const {
         switch (opt) {
         case SGD: return sgd.momentum != 0 ? 1 : 0;
         case ADAM: return adam.amsgrad ? 3 : 2;
         case ADAGRAD: return 1;
         case ADAMAX: return 2;
+        case RADAM: return 2;
+        case ADADELTA: return 2;
         default: return 3;
         }
     }
@@ -61,6 +67,8 @@ inline void ref_float(const OptCfg &c, const AuxCfg &a, float norm, int64_t step
     case ADAM: maximize = c.adam.maximize != 0; break;
     case ADAGRAD: maximize = c.adagrad.maximize != 0; break;
     case ADAMAX: maximize = c.adamax.maximize != 0; break;
+    case RADAM: maximize = c.radam.maximize != 0; break;
+    case ADADELTA: maximize = c.adadelta.maximize != 0; break;
     default: maximize = c.rms.maximize != 0; break;
     }
     const float gu = gm_grad_use(g, maximize ? -coef : coef);
@@ -70,6 +78,12 @@ inline void ref_float(const OptCfg &c, const AuxCfg &a, float norm, int64_t step
     } else if (c.opt == ADAM) {
         const gm_adam_k k = gm_adam_scalars(&c.adam, step);
         gm_adam_update(&k, &v[0], gu, &v[2], &v[3], &v[4], k.wd_mode, c.adam.amsgrad != 0);
+    } else if (c.opt == RADAM) {
+        const gm_radam_k k = gm_radam_scalars(&c.radam, step);
+        gm_radam_update(&k, &v[0], gu, &v[2], &v[3], k.wd_mode, k.rectified);
+    } else if (c.opt == ADADELTA) {
+        const gm_adadelta_k k = gm_adadelta_scalars(&c.adadelta, step);
+        gm_adadelta_update(&k, &v[0], gu, &v[2], &v[3], k.wd);
     } else if (c.opt == ADAMAX) {
         const gm_adamax_k k = gm_adamax_scalars(&c.adamax, step);
         gm_adamax_update(&k, &v[0], gu, &v[2], &v[3], k.wd);
@@ -133,6 +147,25 @@ inline std::vector<OptCfg> all_configs() {
     };
     adamax("adamax", 0.9, 0, 0);
     adamax("adamax small beta1 wd maximize", 0.3, 0.01, 1);
+    auto radam = [&](const char *n, double b2, double wd, int dec, int mx) {
+        OptCfg c{};
+        c.opt = RADAM;
+        c.name = n;
+        c.radam = goptim_radam_params{1e-2, 0.9, b2, 1e-8, wd, dec, mx};
+        v.push_back(c);
+    };
+    radam("radam", 0.999, 0, 0, 0);
+    radam("radam rectified early l2", 0.5, 0.01, 0, 0);
+    radam("radam decoupled maximize", 0.7, 0.05, 1, 1);
+    auto adadelta = [&](const char *n, double wd, int mx) {
+        OptCfg c{};
+        c.opt = ADADELTA;
+        c.name = n;
+        c.adadelta = goptim_adadelta_params{1.0, 0.9, 1e-6, wd, mx};
+        v.push_back(c);
+    };
+    adadelta("adadelta", 0, 0);
+    adadelta("adadelta wd maximize", 0.01, 1);
     rms("rmsprop", 0, 0, 0, 0);
     rms("rmsprop centered", 0, 0, 1, 0);
     rms("rmsprop momentum", 0, 0.9, 0, 0);

@@ -16,8 +16,10 @@
 // The optimizers' ops and option dispatch, without their entry points.
 #define GOPTIM_OPS_ONLY 1
 #include "optim_adagrad.cu"
+#include "optim_adadelta.cu"
 #include "optim_adam.cu"
 #include "optim_adamax.cu"
+#include "optim_radam.cu"
 #include "optim_rmsprop.cu"
 #include "optim_sgd.cu"
 #include "reference.h"
@@ -120,6 +122,11 @@ static void init_values(HostList &l, const OptCfg &c, Rng &r) {
             }
             if (c.opt == ADAGRAD) l.at(2, i, j) = std::fabs(l.at(2, i, j));
             if (c.opt == ADAMAX) l.at(3, i, j) = std::fabs(l.at(3, i, j));
+            if (c.opt == RADAM) l.at(3, i, j) = std::fabs(l.at(3, i, j)) * 0.01f;
+            if (c.opt == ADADELTA) {
+                l.at(2, i, j) = std::fabs(l.at(2, i, j));
+                l.at(3, i, j) = std::fabs(l.at(3, i, j));
+            }
             if (c.opt == RMSPROP) {
                 l.at(2, i, j) = std::fabs(l.at(2, i, j)) + 0.05f;
                 l.at(4, i, j) = 0.01f * r.normal();
@@ -160,6 +167,8 @@ static void run_case(const std::vector<int64_t> &numel, const int shift[5], int6
         case ADAM: st = dispatch_adam(c.adam, step, ap, launch); break;
         case ADAGRAD: st = dispatch_adagrad(c.adagrad, step, ap, launch); break;
         case ADAMAX: st = dispatch_adamax(c.adamax, step, ap, launch); break;
+        case RADAM: st = dispatch_radam(c.radam, step, ap, launch); break;
+        case ADADELTA: st = dispatch_adadelta(c.adadelta, step, ap, launch); break;
         default: st = dispatch_rmsprop(c.rms, step, ap, launch); break;
         }
         if (st != GOPTIM_OK) {

@@ -30,31 +30,36 @@ import (
 
 // Optimizer names used in OptimCase.Optimizer.
 const (
-	SGD     = "sgd"
-	Adam    = "adam"
-	AdamW   = "adamw"
-	Adagrad = "adagrad"
-	RMSprop = "rmsprop"
-	Adamax  = "adamax"
+	SGD      = "sgd"
+	Adam     = "adam"
+	AdamW    = "adamw"
+	Adagrad  = "adagrad"
+	RMSprop  = "rmsprop"
+	Adamax   = "adamax"
+	RAdam    = "radam"
+	Adadelta = "adadelta"
 )
 
 // Optimizers lists every optimizer that optim.json covers.
-var Optimizers = []string{SGD, Adam, AdamW, Adagrad, RMSprop, Adamax}
+var Optimizers = []string{SGD, Adam, AdamW, Adagrad, RMSprop, Adamax, RAdam, Adadelta}
 
 // OptionKeys lists, per optimizer, every torch keyword argument that each case's
 // options record (always all of them, defaults included).
 var OptionKeys = map[string][]string{
-	SGD:     {"lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize"},
-	Adam:    {"lr", "betas", "eps", "weight_decay", "amsgrad", "maximize"},
-	AdamW:   {"lr", "betas", "eps", "weight_decay", "amsgrad", "maximize"},
-	Adagrad: {"lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps", "maximize"},
-	RMSprop: {"lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize"},
-	Adamax:  {"lr", "betas", "eps", "weight_decay", "maximize"},
+	SGD:      {"lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize"},
+	Adam:     {"lr", "betas", "eps", "weight_decay", "amsgrad", "maximize"},
+	AdamW:    {"lr", "betas", "eps", "weight_decay", "amsgrad", "maximize"},
+	Adagrad:  {"lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps", "maximize"},
+	RMSprop:  {"lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize"},
+	Adamax:   {"lr", "betas", "eps", "weight_decay", "maximize"},
+	RAdam:    {"lr", "betas", "eps", "weight_decay", "decoupled_weight_decay", "maximize"},
+	Adadelta: {"lr", "rho", "eps", "weight_decay", "maximize"},
 }
 
 // boolOptions are the options whose JSON values are booleans; "betas" is a pair of
 // numbers; every other option is a number.
-var boolOptions = map[string]bool{"nesterov": true, "maximize": true, "amsgrad": true, "centered": true}
+var boolOptions = map[string]bool{"nesterov": true, "maximize": true, "amsgrad": true, "centered": true,
+	"decoupled_weight_decay": true}
 
 // OptimFile is testdata/torch/optim.json.
 type OptimFile struct {
@@ -217,13 +222,13 @@ type Hyper struct {
 	LR          float64 // lr (all)
 	WeightDecay float64 // weight_decay (all)
 	Maximize    bool    // maximize (all)
-	Eps         float64 // eps (adam, adamw, adagrad, rmsprop, adamax)
+	Eps         float64 // eps (adam, adamw, adagrad, rmsprop, adamax, radam, adadelta)
 
 	Momentum  float64 // momentum (sgd, rmsprop)
 	Dampening float64 // dampening (sgd)
 	Nesterov  bool    // nesterov (sgd)
 
-	Beta1, Beta2 float64 // betas (adam, adamw, adamax)
+	Beta1, Beta2 float64 // betas (adam, adamw, adamax, radam)
 	Amsgrad      bool    // amsgrad (adam, adamw)
 
 	LRDecay                 float64 // lr_decay (adagrad)
@@ -231,6 +236,10 @@ type Hyper struct {
 
 	Alpha    float64 // alpha (rmsprop)
 	Centered bool    // centered (rmsprop)
+
+	DecoupledWeightDecay bool // decoupled_weight_decay (radam)
+
+	Rho float64 // rho (adadelta)
 }
 
 // Hyper decodes the case's options into a Hyper. It fails unless the options hold
@@ -285,6 +294,10 @@ func (c *OptimCase) Hyper() (Hyper, error) {
 			num(k, &h.Alpha)
 		case "centered":
 			flag(k, &h.Centered)
+		case "decoupled_weight_decay":
+			flag(k, &h.DecoupledWeightDecay)
+		case "rho":
+			num(k, &h.Rho)
 		default:
 			err = fmt.Errorf("%w: unhandled key %q", ErrOption, k)
 		}

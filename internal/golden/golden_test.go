@@ -19,7 +19,9 @@ var defaults = map[string]map[string]any{
 	AdamW:   {"lr": 0.001, "eps": 1e-8, "weight_decay": 0.01, "amsgrad": false, "maximize": false},
 	Adagrad: {"lr": 0.01, "lr_decay": 0.0, "weight_decay": 0.0, "initial_accumulator_value": 0.0, "eps": 1e-10, "maximize": false},
 	RMSprop: {"lr": 0.01, "alpha": 0.99, "eps": 1e-8, "weight_decay": 0.0, "momentum": 0.0, "centered": false, "maximize": false},
-	Adamax:  {"lr": 0.002, "eps": 1e-8, "weight_decay": 0.0, "maximize": false},
+	Adamax:   {"lr": 0.002, "eps": 1e-8, "weight_decay": 0.0, "maximize": false},
+	RAdam:    {"lr": 0.001, "eps": 1e-8, "weight_decay": 0.0, "decoupled_weight_decay": false, "maximize": false},
+	Adadelta: {"lr": 1.0, "rho": 0.9, "eps": 1e-6, "weight_decay": 0.0, "maximize": false},
 }
 
 func loadOptim(t *testing.T) *OptimFile {
@@ -137,6 +139,10 @@ func checkState(t *testing.T, c *OptimCase) {
 		want = []string{"sum"}
 	case Adamax:
 		want = []string{"exp_avg", "exp_inf"}
+	case RAdam:
+		want = []string{"exp_avg", "exp_avg_sq"}
+	case Adadelta:
+		want = []string{"square_avg", "acc_delta"}
 	case RMSprop:
 		want = []string{"square_avg"}
 		if h.Momentum != 0 {
@@ -238,6 +244,14 @@ func TestOptimCoverage(t *testing.T) {
 		return h.Beta1 != 0.9 && h.Beta2 != 0.999 && h.Eps != 1e-8 && h.WeightDecay != 0 && h.Maximize
 	}), "adamax all options")
 	require.True(t, has(Adamax, func(h Hyper) bool { return h.Beta1 < 0.5 }), "adamax lerp weight 1-beta1 > 0.5")
+	require.True(t, has(RAdam, func(h Hyper) bool {
+		return h.Beta1 != 0.9 && h.Eps != 1e-8 && h.WeightDecay != 0 && h.DecoupledWeightDecay && h.Maximize
+	}), "radam all options")
+	require.True(t, has(RAdam, func(h Hyper) bool { return h.WeightDecay != 0 && !h.DecoupledWeightDecay }), "radam L2")
+	require.True(t, has(RAdam, func(h Hyper) bool { return h.Beta2 == 0.6 }), "radam never rectified")
+	require.True(t, has(Adadelta, func(h Hyper) bool {
+		return h.Rho != 0.9 && h.Eps != 1e-6 && h.WeightDecay != 0 && h.Maximize
+	}), "adadelta all options")
 }
 
 func isDefault(t *testing.T, opt, key string, c *OptimCase) bool {
@@ -289,6 +303,19 @@ func TestOptimFirstStep(t *testing.T) {
 						g += h.Momentum * g // buf = g at step 1
 					}
 					want = p - h.LR*g
+				case RAdam:
+					// Not rectified at step 1: p -= lr * m/bc1 = lr*g.
+					if h.DecoupledWeightDecay {
+						p *= 1 - h.LR*h.WeightDecay
+					} else {
+						g += h.WeightDecay * p
+					}
+					want = p - h.LR*g
+				case Adadelta:
+					g += h.WeightDecay * p
+					sq := (1 - h.Rho) * g * g
+					delta := math.Sqrt(h.Eps) / math.Sqrt(sq+h.Eps) * g
+					want = p - h.LR*delta
 				case Adamax:
 					// m/bc1 = g and u = |g| + eps at step 1.
 					g += h.WeightDecay * p

@@ -135,6 +135,67 @@ func (o Adamax) Step(p, g, m, u []float64, t int64) {
 	}
 }
 
+// RAdam holds torch.optim.RAdam's options; Decoupled is decoupled_weight_decay.
+type RAdam struct {
+	LR, Beta1, Beta2, Eps, WeightDecay float64
+	Decoupled, Maximize                bool
+	Round                              func(float64) float64
+}
+
+// Step applies step t to p; m and v are exp_avg and exp_avg_sq.
+func (o RAdam) Step(p, g, m, v []float64, t int64) {
+	q := rounder(o.Round)
+	ft := float64(t)
+	bc1 := q(1 - math.Pow(o.Beta1, ft))
+	bc2 := q(1 - math.Pow(o.Beta2, ft))
+	rhoInf := 2/(1-o.Beta2) - 1
+	rhoT := rhoInf - 2*ft*math.Pow(o.Beta2, ft)/bc2
+	for i := range p {
+		gi := g[i]
+		if o.Maximize {
+			gi = -gi
+		}
+		if o.Decoupled {
+			p[i] = q(p[i] * q(1-o.LR*o.WeightDecay))
+		} else if o.WeightDecay != 0 {
+			gi = q(gi + q(o.WeightDecay*p[i]))
+		}
+		m[i] = q(q(o.Beta1*m[i]) + q(q(1-o.Beta1)*gi))
+		v[i] = q(q(o.Beta2*v[i]) + q(q(q(1-o.Beta2)*gi)*gi))
+		upd := q(q(m[i]/bc1) * o.LR)
+		if rhoT > 5 {
+			rect := math.Sqrt((rhoT - 4) * (rhoT - 2) * rhoInf / ((rhoInf - 4) * (rhoInf - 2) * rhoT))
+			upd = q(q(upd*q(math.Sqrt(bc2)/q(q(math.Sqrt(v[i]))+o.Eps))) * rect)
+		}
+		p[i] = q(p[i] - upd)
+	}
+}
+
+// Adadelta holds torch.optim.Adadelta's options.
+type Adadelta struct {
+	LR, Rho, Eps, WeightDecay float64
+	Maximize                  bool
+	Round                     func(float64) float64
+}
+
+// Step applies one step to p; sq and acc are square_avg and acc_delta.
+func (o Adadelta) Step(p, g, sq, acc []float64) {
+	q := rounder(o.Round)
+	for i := range p {
+		gi := g[i]
+		if o.Maximize {
+			gi = -gi
+		}
+		if o.WeightDecay != 0 {
+			gi = q(gi + q(o.WeightDecay*p[i]))
+		}
+		sq[i] = q(q(o.Rho*sq[i]) + q(q(q(1-o.Rho)*gi)*gi))
+		delta := q(q(q(math.Sqrt(q(acc[i]+o.Eps)))/q(math.Sqrt(q(sq[i]+o.Eps)))) * gi)
+		acc[i] = q(q(o.Rho*acc[i]) + q(q(q(1-o.Rho)*delta)*delta))
+		p[i] = q(p[i] - q(o.LR*delta))
+	}
+}
+
 // RMSprop holds torch.optim.RMSprop's options.
 type RMSprop struct {
 	LR, Alpha, Eps, WeightDecay, Momentum float64

@@ -3,7 +3,8 @@
 
 Produces, next to this script:
 
-  optim.json  fp32 trajectories of torch.optim.SGD, Adam, AdamW, Adagrad, RMSprop and Adamax
+  optim.json  fp32 trajectories of torch.optim.SGD, Adam, AdamW, Adagrad, RMSprop, Adamax,
+              RAdam and Adadelta
               (single-tensor path: foreach=False, and fused=False where the optimizer
               has that argument). Each case lists every hyperparameter explicitly, the
               initial parameters, the gradient fed at every step, the parameters after
@@ -143,6 +144,9 @@ DEFAULTS = {
                 "momentum": 0.0, "centered": False, "maximize": False},
     "adamax": {"lr": 0.002, "betas": [0.9, 0.999], "eps": 1e-08, "weight_decay": 0.0,
                "maximize": False},
+    "radam": {"lr": 0.001, "betas": [0.9, 0.999], "eps": 1e-08, "weight_decay": 0.0,
+              "decoupled_weight_decay": False, "maximize": False},
+    "adadelta": {"lr": 1.0, "rho": 0.9, "eps": 1e-06, "weight_decay": 0.0, "maximize": False},
 }
 
 CLASSES = {
@@ -152,6 +156,8 @@ CLASSES = {
     "adagrad": torch.optim.Adagrad,
     "rmsprop": torch.optim.RMSprop,
     "adamax": torch.optim.Adamax,
+    "radam": torch.optim.RAdam,
+    "adadelta": torch.optim.Adadelta,
 }
 
 # Arguments that pick torch's implementation, not its math. Passed to every optimizer
@@ -348,6 +354,40 @@ def optim_cases():
     add("adamax/zero-grads/len=33", "adamax", [33], {}, grad_zeros=True)
     add("adamax/lr=0.01/betas=(0.8,0.99)/eps=1e-6/wd=0.05/maximize/multi", "adamax", MULTI,
         {"lr": 0.01, "betas": [0.8, 0.99], "eps": 1e-06, "weight_decay": 0.05, "maximize": True})
+
+    # RAdam rectifies from step 6 with the defaults; beta2 = 0.7 from step 10; 0.6 never.
+    add("radam/defaults/len=1", "radam", [1])
+    add("radam/defaults/len=7", "radam", [7])
+    add("radam/defaults/len=1000", "radam", [1000])
+    add("radam/defaults/multi", "radam", MULTI)
+    add("radam/defaults/len=7/steps=100", "radam", [7], steps=100)
+    add("radam/lr=0.01/len=33", "radam", [33], {"lr": 0.01})
+    add("radam/betas=(0.3,0.7)/len=33", "radam", [33], {"betas": [0.3, 0.7]})
+    add("radam/betas=(0.9,0.6)/never-rectified/len=7", "radam", [7], {"betas": [0.9, 0.6]})
+    add("radam/eps=1e-3/len=7", "radam", [7], {"eps": 0.001})
+    add("radam/wd=0.1/len=7", "radam", [7], {"weight_decay": 0.1})
+    add("radam/decoupled/wd=0.1/len=33", "radam", [33], {"weight_decay": 0.1, "decoupled_weight_decay": True})
+    add("radam/decoupled/wd=0/len=7", "radam", [7], {"decoupled_weight_decay": True})
+    add("radam/maximize/len=33", "radam", [33], {"maximize": True})
+    add("radam/zero-grads/len=33", "radam", [33], {}, grad_zeros=True)
+    add("radam/lr=0.01/betas=(0.8,0.99)/eps=1e-6/wd=0.05/decoupled/maximize/multi", "radam", MULTI,
+        {"lr": 0.01, "betas": [0.8, 0.99], "eps": 1e-06, "weight_decay": 0.05,
+         "decoupled_weight_decay": True, "maximize": True}, steps=40)
+
+    add("adadelta/defaults/len=1", "adadelta", [1])
+    add("adadelta/defaults/len=7", "adadelta", [7])
+    add("adadelta/defaults/len=1000", "adadelta", [1000])
+    add("adadelta/defaults/multi", "adadelta", MULTI)
+    add("adadelta/defaults/len=7/steps=100", "adadelta", [7], steps=100)
+    add("adadelta/lr=0.1/len=33", "adadelta", [33], {"lr": 0.1})
+    add("adadelta/rho=0.5/len=33", "adadelta", [33], {"rho": 0.5})
+    add("adadelta/rho=1/len=7", "adadelta", [7], {"rho": 1.0})
+    add("adadelta/eps=1e-3/len=7", "adadelta", [7], {"eps": 0.001})
+    add("adadelta/wd=0.1/len=7", "adadelta", [7], {"weight_decay": 0.1})
+    add("adadelta/maximize/len=33", "adadelta", [33], {"maximize": True})
+    add("adadelta/zero-grads/len=33", "adadelta", [33], {}, grad_zeros=True)
+    add("adadelta/lr=0.5/rho=0.95/eps=1e-5/wd=0.05/maximize/multi", "adadelta", MULTI,
+        {"lr": 0.5, "rho": 0.95, "eps": 1e-05, "weight_decay": 0.05, "maximize": True})
 
     names = [c["name"] for c in C]
     assert len(names) == len(set(names)), "duplicate case names"
