@@ -504,6 +504,20 @@ func (ctx *Context) AdadeltaStep(l *List, h *AdadeltaParams, step int64, aux *Au
 	return check(ctx, "adadelta_step", C.goptim_adadelta_step(ctx.c, &l.c.list, &hp, C.int64_t(step), aux.c()))
 }
 
+// RpropParams mirrors goptim_rprop_params.
+type RpropParams struct {
+	LR, EtaMinus, EtaPlus, StepSizeMin, StepSizeMax float64
+	Maximize                                        bool
+}
+
+// RpropStep is goptim_rprop_step.
+func (ctx *Context) RpropStep(l *List, h *RpropParams, step int64, aux *Aux) error {
+	defer ctx.lock()()
+	hp := C.goptim_rprop_params{lr: C.double(h.LR), etaminus: C.double(h.EtaMinus), etaplus: C.double(h.EtaPlus),
+		step_size_min: C.double(h.StepSizeMin), step_size_max: C.double(h.StepSizeMax), maximize: cbool(h.Maximize)}
+	return check(ctx, "rprop_step", C.goptim_rprop_step(ctx.c, &l.c.list, &hp, C.int64_t(step), aux.c()))
+}
+
 // RMSpropParams mirrors goptim_rmsprop_params.
 type RMSpropParams struct {
 	LR, Alpha, Eps, WeightDecay, Momentum float64

@@ -32,6 +32,7 @@ var benchOpts = []benchOpt{
 	{"adamax", 2, func(p []*Param) (Optimizer, error) { return NewAdamax(p, AdamaxDefaults()) }},
 	{"radam", 2, func(p []*Param) (Optimizer, error) { return NewRAdam(p, RAdamDefaults()) }},
 	{"adadelta", 2, func(p []*Param) (Optimizer, error) { return NewAdadelta(p, AdadeltaDefaults()) }},
+	{"rprop", 2, func(p []*Param) (Optimizer, error) { return NewRprop(p, RpropDefaults()) }},
 }
 
 // BenchmarkCopy is the baseline: a backend copy moving as many bytes as an Adam step

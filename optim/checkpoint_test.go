@@ -80,6 +80,11 @@ func newTrainer(t *testing.T, kind string) *trainer {
 		require.NoError(t, err)
 		require.NoError(t, o.AddParamGroup(g2, AdadeltaDefaults()))
 		tr.opt = o
+	case "rprop":
+		o, err := NewRprop(g1, RpropConfig{LR: 0.05, EtaMinus: 0.4, EtaPlus: 1.3, StepSizeMin: 1e-4, StepSizeMax: 1})
+		require.NoError(t, err)
+		require.NoError(t, o.AddParamGroup(g2, RpropDefaults()))
+		tr.opt = o
 	default:
 		t.Fatalf("unknown optimizer %s", kind)
 	}

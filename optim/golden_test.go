@@ -47,6 +47,9 @@ func newFromGolden(c *golden.OptimCase, params []*Param) (Optimizer, error) {
 	case golden.Adadelta:
 		return NewAdadelta(params, AdadeltaConfig{LR: h.LR, Rho: h.Rho, Eps: h.Eps, WeightDecay: h.WeightDecay,
 			Maximize: h.Maximize})
+	case golden.Rprop:
+		return NewRprop(params, RpropConfig{LR: h.LR, EtaMinus: h.EtaMinus, EtaPlus: h.EtaPlus,
+			StepSizeMin: h.StepSizeMin, StepSizeMax: h.StepSizeMax, Maximize: h.Maximize})
 	case golden.Adamax:
 		return NewAdamax(params, AdamaxConfig{LR: h.LR, Beta1: h.Beta1, Beta2: h.Beta2, Eps: h.Eps,
 			WeightDecay: h.WeightDecay, Maximize: h.Maximize})

@@ -162,6 +162,10 @@ func newFromScalerGolden(t *testing.T, c *scalerGoldenCase, params []*Param) Opt
 		opt, err = NewRAdam(params, RAdamConfig{LR: f("lr"), Beta1: betas[0].(float64), Beta2: betas[1].(float64),
 			Eps: f("eps"), WeightDecay: f("weight_decay"), DecoupledWeightDecay: b("decoupled_weight_decay"),
 			Maximize: b("maximize")})
+	case "rprop":
+		etas, sizes := o["etas"].([]any), o["step_sizes"].([]any)
+		opt, err = NewRprop(params, RpropConfig{LR: f("lr"), EtaMinus: etas[0].(float64), EtaPlus: etas[1].(float64),
+			StepSizeMin: sizes[0].(float64), StepSizeMax: sizes[1].(float64), Maximize: b("maximize")})
 	case "adadelta":
 		opt, err = NewAdadelta(params, AdadeltaConfig{LR: f("lr"), Rho: f("rho"), Eps: f("eps"),
 			WeightDecay: f("weight_decay"), Maximize: b("maximize")})

@@ -98,7 +98,9 @@ func TestCheckFiniteSkipsEveryGroup(t *testing.T) {
 }
 
 // Without SetCheckFinite, a NaN gradient flows into the update as in torch: the
-// element it belongs to becomes NaN, the others are untouched by it.
+// element it belongs to becomes NaN, the others are untouched by it. Rprop moves an
+// element by sign(grad), and torch's sign of NaN is 0: there the element does not move,
+// as with a zero gradient.
 func TestNonFiniteWithoutCheckStaysLocal(t *testing.T) {
 	for _, kind := range allKinds {
 		t.Run(kind, func(t *testing.T) {
@@ -110,8 +112,10 @@ func TestNonFiniteWithoutCheckStaysLocal(t *testing.T) {
 			require.NoError(t, twin.Step())
 			got := takeSnapshot(t, nil, params).data
 			want := takeSnapshot(t, nil, twinParams).data
-			require.True(t, math.IsNaN(float64(math.Float32frombits(got[2][10]))))
-			got[2][10], want[2][10] = 0, 0
+			if kind != "rprop" {
+				require.True(t, math.IsNaN(float64(math.Float32frombits(got[2][10]))))
+				got[2][10], want[2][10] = 0, 0
+			}
 			require.Equal(t, want, got)
 		})
 	}

@@ -93,7 +93,12 @@ type spec[C any] struct {
 	slots func(C) [binding.MaxState]string
 	// initial is the value a fresh state tensor in slot k starts at.
 	initial func(C, int) float32
-	step    func(ctx *binding.Context, l *binding.List, cfg C, step int64, aux *binding.Aux) error
+	// initialAtFirstStep: torch creates this optimizer's state at a param's first step,
+	// from the group's options then (Rprop's step_size is the lr of that moment), so the
+	// state is filled again from the current config right before each param's first
+	// step, after whatever changed the lr since the group was made.
+	initialAtFirstStep bool
+	step               func(ctx *binding.Context, l *binding.List, cfg C, step int64, aux *binding.Aux) error
 	// fusedScaling: torch's GradScaler hands its scale to this optimizer's fused kernel
 	// (the optimizer sets _step_supports_amp_scaling), which divides the gradients by it
 	// during the step; otherwise GradScaler multiplies them by 1/scale in place first.
@@ -700,6 +705,11 @@ func (c *core[C]) stepLocked(x stepExtras) error {
 					rest = append(rest, i)
 				}
 			}
+			if t == 0 && c.spec.initialAtFirstStep {
+				if err := c.initialState(ctx, g, same); err != nil {
+					return err
+				}
+			}
 			c.fill(g, same)
 			if err := c.spec.step(ctx, c.list, g.cfg, t+1, aux); err != nil {
 				return fmt.Errorf("optim: %s: step of group %d: %w", c.spec.kind, gi, err)
@@ -750,6 +760,23 @@ func (c *core[C]) clipInPlace(ctx *binding.Context, aux *binding.Aux, norm unsaf
 		}
 	}
 	return ctx.ClipGradByNorm(c.list, maxNorm, norm)
+}
+
+// initialState fills the state of params idx of group g with the values a fresh state
+// starts at under the group's current config.
+func (c *core[C]) initialState(ctx *binding.Context, g *group[C], idx []int) error {
+	for k, name := range c.spec.slots(g.cfg) {
+		if name == "" || g.state[k] == nil {
+			continue
+		}
+		v := c.spec.initial(g.cfg, k)
+		for _, i := range idx {
+			if err := ctx.Fill(unsafe.Add(g.state[k].ptr(), 4*g.off[i]), v, int64(g.numel[i])); err != nil {
+				return fmt.Errorf("optim: %s: state %s: %w", c.spec.kind, name, err)
+			}
+		}
+	}
+	return nil
 }
 
 // gradsList puts the gradients of the active params of every group into the list.

@@ -32,7 +32,7 @@ import (
 // legitimately differ.
 
 // optionKinds are the optimizers as torch, the golden data and newKind name them.
-var optionKinds = []string{"sgd", "adam", "adamw", "adagrad", "rmsprop", "adamax", "radam", "adadelta"}
+var optionKinds = []string{"sgd", "adam", "adamw", "adagrad", "rmsprop", "adamax", "radam", "adadelta", "rprop"}
 
 // optionAliases maps a normalised name to torch's where the two differ for a reason.
 var optionAliases = map[string]string{
@@ -41,6 +41,11 @@ var optionAliases = map[string]string{
 	"beta2": "betas",
 	// reference.Adam names the AdamW switch Decoupled.
 	"decoupled": "decoupledweightdecay",
+	// Rprop's etas and step_sizes are pairs in torch, two numbers each elsewhere.
+	"etaminus":    "etas",
+	"etaplus":     "etas",
+	"stepsizemin": "stepsizes",
+	"stepsizemax": "stepsizes",
 }
 
 // Options that the step's params (binding, C ABI, reference) hold differently from
@@ -138,11 +143,11 @@ func reflectPlace(name string, step, tags bool, types map[string]reflect.Type) o
 }
 
 // The structs of each kind; Adam and AdamW share theirs.
-func perKind(sgd, adam, adagrad, rmsprop, adamax, radam, adadelta any) map[string]reflect.Type {
+func perKind(sgd, adam, adagrad, rmsprop, adamax, radam, adadelta, rprop any) map[string]reflect.Type {
 	return map[string]reflect.Type{
 		"sgd": reflect.TypeOf(sgd), "adam": reflect.TypeOf(adam), "adamw": reflect.TypeOf(adam),
 		"adagrad": reflect.TypeOf(adagrad), "rmsprop": reflect.TypeOf(rmsprop), "adamax": reflect.TypeOf(adamax),
-		"radam": reflect.TypeOf(radam), "adadelta": reflect.TypeOf(adadelta),
+		"radam": reflect.TypeOf(radam), "adadelta": reflect.TypeOf(adadelta), "rprop": reflect.TypeOf(rprop),
 	}
 }
 
@@ -162,7 +167,7 @@ var (
 
 // abiKinds maps the C ABI's params structs (and the binding's literals) to kinds.
 var abiKinds = map[string][]string{"sgd": {"sgd"}, "adam": {"adam", "adamw"}, "adagrad": {"adagrad"}, "rmsprop": {"rmsprop"},
-	"adamax": {"adamax"}, "radam": {"radam"}, "adadelta": {"adadelta"}}
+	"adamax": {"adamax"}, "radam": {"radam"}, "adadelta": {"adadelta"}, "rprop": {"rprop"}}
 
 // parseHeader reads every typedef struct {...} goptim_<name>_params of goptim.h.
 func parseHeader(src []byte) (optionPlace, error) {
@@ -282,7 +287,7 @@ func parseGenGolden(src []byte) (optionPlace, error) {
 func parseGenScaler(src []byte) (optionPlace, error) {
 	p := optionPlace{name: "tests/torch/gen_gradscaler.py (ADAM, SGD, ADAGRAD, RMSPROP, ADAMAX)", sets: map[string]optionSet{}}
 	dicts := map[string][]string{"SGD": {"sgd"}, "ADAM": {"adam", "adamw"}, "ADAGRAD": {"adagrad"}, "RMSPROP": {"rmsprop"},
-		"ADAMAX": {"adamax"}, "RADAM": {"radam"}, "ADADELTA": {"adadelta"}}
+		"ADAMAX": {"adamax"}, "RADAM": {"radam"}, "ADADELTA": {"adadelta"}, "RPROP": {"rprop"}}
 	for _, d := range pyDictCall.FindAllSubmatch(src, -1) {
 		kinds, ok := dicts[string(d[1])]
 		if !ok {
@@ -353,14 +358,14 @@ func optionPlaces(src optionSources) ([]optionPlace, error) {
 	places := []optionPlace{
 		reflectPlace("optim config json tags (SGDConfig, AdamConfig, AdagradConfig, RMSpropConfig, AdamaxConfig)", false, true,
 			perKind(SGDConfig{}, AdamConfig{}, AdagradConfig{}, RMSpropConfig{}, AdamaxConfig{}, RAdamConfig{},
-				AdadeltaConfig{})),
+				AdadeltaConfig{}, RpropConfig{})),
 		reflectPlace("binding params structs (binding.SGDParams, AdamParams, AdagradParams, RMSpropParams, AdamaxParams)", true, false,
 			perKind(binding.SGDParams{}, binding.AdamParams{}, binding.AdagradParams{}, binding.RMSpropParams{},
-				binding.AdamaxParams{}, binding.RAdamParams{}, binding.AdadeltaParams{})),
+				binding.AdamaxParams{}, binding.RAdamParams{}, binding.AdadeltaParams{}, binding.RpropParams{})),
 		parseBindingLiterals(src.bindingGo),
 		reflectPlace("internal/reference (reference.SGD, Adam, Adagrad, RMSprop, Adamax)", true, false,
 			perKind(reference.SGD{}, reference.Adam{}, reference.Adagrad{}, reference.RMSprop{}, reference.Adamax{},
-				reference.RAdam{}, reference.Adadelta{})),
+				reference.RAdam{}, reference.Adadelta{}, reference.Rprop{})),
 	}
 	keys := optionPlace{name: "internal/golden (OptionKeys)", sets: map[string]optionSet{}}
 	for kind, names := range golden.OptionKeys {
@@ -469,7 +474,7 @@ func TestOptionListsAgree(t *testing.T) {
 	}
 	// The comparison has something to compare: torch's options of each optimizer.
 	want := map[string]int{"sgd": 6, "adam": 6, "adamw": 6, "adagrad": 6, "rmsprop": 7, "adamax": 5, "radam": 6,
-		"adadelta": 5}
+		"adadelta": 5, "rprop": 4}
 	for kind, n := range want {
 		require.Len(t, places[0].sets[kind], n, "%s's options in %s", kind, places[0].name)
 	}

@@ -17,7 +17,7 @@ import (
 // everything a call may change, params of every origin, forged checkpoints.
 
 // allKinds is every optimizer kind, by the names newKind takes.
-var allKinds = []string{"sgd", "adam", "adamw", "adagrad", "rmsprop", "adamax", "radam", "adadelta"}
+var allKinds = []string{"sgd", "adam", "adamw", "adagrad", "rmsprop", "adamax", "radam", "adadelta", "rprop"}
 
 // newKind makes an optimizer of kind over params with a config that uses every state
 // tensor the kind has (SGD with momentum, Adam with AMSGrad, centered RMSprop with
@@ -53,6 +53,8 @@ func newKind(kind string, params []*Param) (Optimizer, error) {
 		c := AdadeltaDefaults()
 		c.WeightDecay = 0.01
 		return NewAdadelta(params, c)
+	case "rprop":
+		return NewRprop(params, RpropDefaults())
 	}
 	return nil, fmt.Errorf("unknown kind %q", kind)
 }
@@ -80,6 +82,9 @@ func addKindGroup(kind string, opt Optimizer, params []*Param) error {
 		return o.AddParamGroup(params, RAdamConfig{LR: 0.005, Beta1: 0.8, Beta2: 0.99, Eps: 1e-6, WeightDecay: 0.1})
 	case *Adadelta:
 		return o.AddParamGroup(params, AdadeltaConfig{LR: 0.5, Rho: 0.8, Eps: 1e-5})
+	case *Rprop:
+		return o.AddParamGroup(params, RpropConfig{LR: 0.05, EtaMinus: 0.4, EtaPlus: 1.3, StepSizeMin: 1e-4,
+			StepSizeMax: 1})
 	}
 	return fmt.Errorf("unknown optimizer %T", opt)
 }

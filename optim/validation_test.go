@@ -324,6 +324,8 @@ func firstSlot(kind string) string {
 		return "exp_avg"
 	case "adadelta":
 		return "square_avg"
+	case "rprop":
+		return "prev"
 	case "adagrad":
 		return "sum"
 	}

@@ -13,7 +13,7 @@
 //	go run ./cmd/bench -scale 0.1            # a tenth of the sizes, for a quick look
 //
 // Effective bytes per parameter are what a fused step must move: read param, grad
-// and state, write param and state (Adam/AdamW/Adamax/RAdam/Adadelta 28 B, SGD-momentum, Adagrad and
+// and state, write param and state (Adam/AdamW/Adamax/RAdam/Adadelta/Rprop 28 B, SGD-momentum, Adagrad and
 // RMSprop 20 B). The copy baseline moves the same total (half read, half written)
 // with the backend's own copy on the same threads, alternating with the steps; on the
 // CPU a second baseline, libc memcpy of the same bytes in one piece per thread, runs
@@ -60,6 +60,7 @@ var opts = []optSpec{
 	{"rmsprop", 1, func(p []*optim.Param) (optim.Optimizer, error) { return optim.NewRMSprop(p, optim.RMSpropDefaults()) }},
 	{"adamax", 2, func(p []*optim.Param) (optim.Optimizer, error) { return optim.NewAdamax(p, optim.AdamaxDefaults()) }},
 	{"radam", 2, func(p []*optim.Param) (optim.Optimizer, error) { return optim.NewRAdam(p, optim.RAdamDefaults()) }},
+	{"rprop", 2, func(p []*optim.Param) (optim.Optimizer, error) { return optim.NewRprop(p, optim.RpropDefaults()) }},
 	{"adadelta", 2, func(p []*optim.Param) (optim.Optimizer, error) {
 		return optim.NewAdadelta(p, optim.AdadeltaDefaults())
 	}},
@@ -119,7 +120,7 @@ type config struct {
 }
 
 func main() {
-	optsFlag := flag.String("opt", "all", "optimizers, comma-separated: sgd-momentum,adam,adamw,adagrad,rmsprop,adamax,radam,adadelta")
+	optsFlag := flag.String("opt", "all", "optimizers, comma-separated: sgd-momentum,adam,adamw,adagrad,rmsprop,adamax,radam,adadelta,rprop")
 	layoutFlag := flag.String("layout", "single,gpt2-medium,small",
 		"layouts: single (one 64M tensor), gpt2-medium (292 tensors, 355M), small (10,000 x 10,000)")
 	threadsFlag := flag.String("threads", "", "thread counts to run, comma-separated (default 1,2,all cores)")

@@ -252,6 +252,16 @@ typedef struct {
 goptim_status goptim_adadelta_step(goptim_context *ctx, const goptim_tensor_list *list,
                                    const goptim_adadelta_params *hp, int64_t step, const goptim_step_aux *aux);
 
+/* Rprop. state[0] = prev (starts at 0), state[1] = step_size (starts at lr rounded to
+ * float: the caller fills it when the param's state is created). lr is not read by the
+ * step. */
+typedef struct {
+    double lr, etaminus, etaplus, step_size_min, step_size_max;
+    int32_t maximize;
+} goptim_rprop_params;
+goptim_status goptim_rprop_step(goptim_context *ctx, const goptim_tensor_list *list,
+                                const goptim_rprop_params *hp, int64_t step, const goptim_step_aux *aux);
+
 /* RMSprop. state[0] = square_avg, state[1] = momentum_buffer (only when momentum > 0),
  * state[2] = grad_avg (only when centered). */
 typedef struct {

@@ -97,6 +97,7 @@ int main(int argc, char **argv) {
         {"adagrad", {.kind = OPT_ADAGRAD, .adagrad = {.lr = 0.01, .eps = 1e-10}}, 20},
         {"radam", {.kind = OPT_RADAM, .radam = {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8}}, 28},
         {"adadelta", {.kind = OPT_ADADELTA, .adadelta = {.lr = 1.0, .rho = 0.9, .eps = 1e-6}}, 28},
+        {"rprop", {.kind = OPT_RPROP, .rprop = {.lr = 1e-2, .etaminus = 0.5, .etaplus = 1.2, .step_size_min = 1e-6, .step_size_max = 50}}, 28},
         {"adamax", {.kind = OPT_ADAMAX, .adamax = {.lr = 2e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8}}, 28},
         {"rmsprop", {.kind = OPT_RMSPROP, .rms = {.lr = 0.01, .alpha = 0.99, .eps = 1e-8}}, 20},
     };

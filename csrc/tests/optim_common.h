@@ -14,10 +14,11 @@
 #include "adadelta_math.h"
 #include "adamax_math.h"
 #include "radam_math.h"
+#include "rprop_math.h"
 #include "rmsprop_math.h"
 #include "sgd_math.h"
 
-typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAGRAD, OPT_RMSPROP, OPT_ADAMAX, OPT_RADAM, OPT_ADADELTA } opt_kind;
+typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAGRAD, OPT_RMSPROP, OPT_ADAMAX, OPT_RADAM, OPT_ADADELTA, OPT_RPROP } opt_kind;
 
 typedef struct {
     const char *name;
@@ -29,6 +30,7 @@ typedef struct {
     goptim_adamax_params adamax;
     goptim_radam_params radam;
     goptim_adadelta_params adadelta;
+    goptim_rprop_params rprop;
     double init_acc; /* Adagrad's initial_accumulator_value */
 } opt_config;
 
@@ -57,6 +59,8 @@ static const opt_config tu_configs[] = {
     {.name = "radam_l2", .kind = OPT_RADAM, .radam = {.lr = 1e-2, .beta1 = 0.9, .beta2 = 0.99, .eps = 1e-8, .weight_decay = 0.01}},
     {.name = "adadelta", .kind = OPT_ADADELTA, .adadelta = {.lr = 1.0, .rho = 0.9, .eps = 1e-6}},
     {.name = "adadelta_wd_maximize", .kind = OPT_ADADELTA, .adadelta = {.lr = 0.5, .rho = 0.95, .eps = 1e-5, .weight_decay = 0.01, .maximize = 1}},
+    {.name = "rprop", .kind = OPT_RPROP, .rprop = {.lr = 1e-2, .etaminus = 0.5, .etaplus = 1.2, .step_size_min = 1e-6, .step_size_max = 50}},
+    {.name = "rprop_narrow_maximize", .kind = OPT_RPROP, .rprop = {.lr = 5e-2, .etaminus = 0.4, .etaplus = 1.3, .step_size_min = 1e-4, .step_size_max = 0.06, .maximize = 1}},
     {.name = "rmsprop_centered_momentum_maximize", .kind = OPT_RMSPROP, .rms = {.lr = 1e-3, .alpha = 0.95, .eps = 1e-6, .momentum = 0.5, .centered = 1, .maximize = 1}},
 };
 #define TU_NCONFIGS ((int)(sizeof tu_configs / sizeof tu_configs[0]))
@@ -70,6 +74,7 @@ static inline int opt_maximize(const opt_config *c) {
     case OPT_ADAMAX: return c->adamax.maximize;
     case OPT_RADAM: return c->radam.maximize;
     case OPT_ADADELTA: return c->adadelta.maximize;
+    case OPT_RPROP: return c->rprop.maximize;
     }
     return 0;
 }
@@ -84,11 +89,13 @@ static inline unsigned opt_state_mask(const opt_config *c) {
     case OPT_ADAMAX: return 3u;
     case OPT_RADAM: return 3u;
     case OPT_ADADELTA: return 3u;
+    case OPT_RPROP: return 3u;
     }
     return 0;
 }
 
 static inline double opt_state_init(const opt_config *c, int k) {
+    if (c->kind == OPT_RPROP && k == 1) return c->rprop.lr; /* step_size starts at lr */
     return (c->kind == OPT_ADAGRAD && k == 0) ? c->init_acc : 0.0;
 }
 
@@ -102,6 +109,7 @@ static inline goptim_status opt_step(goptim_context *ctx, const opt_config *c, c
     case OPT_ADAMAX: return goptim_adamax_step(ctx, l, &c->adamax, t, aux);
     case OPT_RADAM: return goptim_radam_step(ctx, l, &c->radam, t, aux);
     case OPT_ADADELTA: return goptim_adadelta_step(ctx, l, &c->adadelta, t, aux);
+    case OPT_RPROP: return goptim_rprop_step(ctx, l, &c->rprop, t, aux);
     }
     return GOPTIM_ERR_INVALID_ARGUMENT;
 }
@@ -132,6 +140,11 @@ static inline void ref_step(const opt_config *c, int64_t n, float *p, const floa
         case OPT_RADAM: {
             const gm_radam_k k = gm_radam_scalars(&c->radam, t);
             gm_radam_update(&k, &p[i], g, &s0[i], &s1[i], k.wd_mode, k.rectified);
+            break;
+        }
+        case OPT_RPROP: {
+            const gm_rprop_k k = gm_rprop_scalars(&c->rprop, t);
+            gm_rprop_update(&k, &p[i], g, &s0[i], &s1[i]);
             break;
         }
         case OPT_ADADELTA: {

@@ -15,6 +15,7 @@
 #include "adadelta_math.h"
 #include "adamax_math.h"
 #include "radam_math.h"
+#include "rprop_math.h"
 #include "rmsprop_math.h"
 #include "sgd_math.h"
 
@@ -27,7 +28,7 @@ struct AuxCfg {
     double max_norm = 0;
 };
 
-enum Opt { SGD, ADAM, ADAGRAD, RMSPROP, ADAMAX, RADAM, ADADELTA };
+enum Opt { SGD, ADAM, ADAGRAD, RMSPROP, ADAMAX, RADAM, ADADELTA, RPROP };
 
 struct OptCfg {
     Opt opt;
@@ -39,6 +40,7 @@ struct OptCfg {
     goptim_adamax_params adamax;
     goptim_radam_params radam;
     goptim_adadelta_params adadelta;
+    goptim_rprop_params rprop;
     int nstate() const {
         switch (opt) {
         case SGD: return sgd.momentum != 0 ? 1 : 0;
@@ -47,6 +49,7 @@ struct OptCfg {
         case ADAMAX: return 2;
         case RADAM: return 2;
         case ADADELTA: return 2;
+        case RPROP: return 2;
         default: return 3;
         }
     }
@@ -69,6 +72,7 @@ inline void ref_float(const OptCfg &c, const AuxCfg &a, float norm, int64_t step
     case ADAMAX: maximize = c.adamax.maximize != 0; break;
     case RADAM: maximize = c.radam.maximize != 0; break;
     case ADADELTA: maximize = c.adadelta.maximize != 0; break;
+    case RPROP: maximize = c.rprop.maximize != 0; break;
     default: maximize = c.rms.maximize != 0; break;
     }
     const float gu = gm_grad_use(g, maximize ? -coef : coef);
@@ -81,6 +85,9 @@ inline void ref_float(const OptCfg &c, const AuxCfg &a, float norm, int64_t step
     } else if (c.opt == RADAM) {
         const gm_radam_k k = gm_radam_scalars(&c.radam, step);
         gm_radam_update(&k, &v[0], gu, &v[2], &v[3], k.wd_mode, k.rectified);
+    } else if (c.opt == RPROP) {
+        const gm_rprop_k k = gm_rprop_scalars(&c.rprop, step);
+        gm_rprop_update(&k, &v[0], gu, &v[2], &v[3]);
     } else if (c.opt == ADADELTA) {
         const gm_adadelta_k k = gm_adadelta_scalars(&c.adadelta, step);
         gm_adadelta_update(&k, &v[0], gu, &v[2], &v[3], k.wd);
@@ -166,6 +173,15 @@ inline std::vector<OptCfg> all_configs() {
     };
     adadelta("adadelta", 0, 0);
     adadelta("adadelta wd maximize", 0.01, 1);
+    auto rprop = [&](const char *n, double lo, double hi, int mx) {
+        OptCfg c{};
+        c.opt = RPROP;
+        c.name = n;
+        c.rprop = goptim_rprop_params{1e-2, 0.5, 1.2, lo, hi, mx};
+        v.push_back(c);
+    };
+    rprop("rprop", 1e-6, 50, 0);
+    rprop("rprop narrow maximize", 1e-3, 0.02, 1);
     rms("rmsprop", 0, 0, 0, 0);
     rms("rmsprop centered", 0, 0, 1, 0);
     rms("rmsprop momentum", 0, 0.9, 0, 0);

@@ -196,6 +196,7 @@ static void init_state(const OptCfg &c, Rng &r, float v[5]) {
     if (c.opt == ADAGRAD) v[2] = std::fabs(v[2]);
     if (c.opt == ADAMAX) v[3] = std::fabs(v[3]);
     if (c.opt == RADAM) v[3] = std::fabs(v[3]) * 0.01f;
+    if (c.opt == RPROP) v[3] = std::fabs(v[3]) * 0.1f;
     if (c.opt == ADADELTA) {
         v[2] = std::fabs(v[2]);
         v[3] = std::fabs(v[3]);
@@ -278,6 +279,7 @@ static void run_opt_case(goptim_context *ctx, const Layout &L, const OptCfg &c, 
         case ADAMAX: st = goptim_adamax_step(ctx, &l, &c.adamax, step, ap); break;
         case RADAM: st = goptim_radam_step(ctx, &l, &c.radam, step, ap); break;
         case ADADELTA: st = goptim_adadelta_step(ctx, &l, &c.adadelta, step, ap); break;
+        case RPROP: st = goptim_rprop_step(ctx, &l, &c.rprop, step, ap); break;
         default: st = goptim_rmsprop_step(ctx, &l, &c.rms, step, ap); break;
         }
         if (st != GOPTIM_OK) {

@@ -20,6 +20,7 @@
 #include "optim_adam.cu"
 #include "optim_adamax.cu"
 #include "optim_radam.cu"
+#include "optim_rprop.cu"
 #include "optim_rmsprop.cu"
 #include "optim_sgd.cu"
 #include "reference.h"
@@ -123,6 +124,7 @@ static void init_values(HostList &l, const OptCfg &c, Rng &r) {
             if (c.opt == ADAGRAD) l.at(2, i, j) = std::fabs(l.at(2, i, j));
             if (c.opt == ADAMAX) l.at(3, i, j) = std::fabs(l.at(3, i, j));
             if (c.opt == RADAM) l.at(3, i, j) = std::fabs(l.at(3, i, j)) * 0.01f;
+            if (c.opt == RPROP) l.at(3, i, j) = std::fabs(l.at(3, i, j)) * 0.1f;
             if (c.opt == ADADELTA) {
                 l.at(2, i, j) = std::fabs(l.at(2, i, j));
                 l.at(3, i, j) = std::fabs(l.at(3, i, j));
@@ -169,6 +171,7 @@ static void run_case(const std::vector<int64_t> &numel, const int shift[5], int6
         case ADAMAX: st = dispatch_adamax(c.adamax, step, ap, launch); break;
         case RADAM: st = dispatch_radam(c.radam, step, ap, launch); break;
         case ADADELTA: st = dispatch_adadelta(c.adadelta, step, ap, launch); break;
+        case RPROP: st = dispatch_rprop(c.rprop, step, ap, launch); break;
         default: st = dispatch_rmsprop(c.rms, step, ap, launch); break;
         }
         if (st != GOPTIM_OK) {

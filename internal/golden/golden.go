@@ -38,10 +38,11 @@ const (
 	Adamax   = "adamax"
 	RAdam    = "radam"
 	Adadelta = "adadelta"
+	Rprop    = "rprop"
 )
 
 // Optimizers lists every optimizer that optim.json covers.
-var Optimizers = []string{SGD, Adam, AdamW, Adagrad, RMSprop, Adamax, RAdam, Adadelta}
+var Optimizers = []string{SGD, Adam, AdamW, Adagrad, RMSprop, Adamax, RAdam, Adadelta, Rprop}
 
 // OptionKeys lists, per optimizer, every torch keyword argument that each case's
 // options record (always all of them, defaults included).
@@ -54,10 +55,11 @@ var OptionKeys = map[string][]string{
 	Adamax:   {"lr", "betas", "eps", "weight_decay", "maximize"},
 	RAdam:    {"lr", "betas", "eps", "weight_decay", "decoupled_weight_decay", "maximize"},
 	Adadelta: {"lr", "rho", "eps", "weight_decay", "maximize"},
+	Rprop:    {"lr", "etas", "step_sizes", "maximize"},
 }
 
-// boolOptions are the options whose JSON values are booleans; "betas" is a pair of
-// numbers; every other option is a number.
+// boolOptions are the options whose JSON values are booleans; "betas", "etas" and
+// "step_sizes" are pairs of numbers; every other option is a number.
 var boolOptions = map[string]bool{"nesterov": true, "maximize": true, "amsgrad": true, "centered": true,
 	"decoupled_weight_decay": true}
 
@@ -189,21 +191,24 @@ func (o Options) Bool(key string) (bool, error) {
 }
 
 // Betas returns Adam's and AdamW's (beta1, beta2).
-func (o Options) Betas() (beta1, beta2 float64, err error) {
-	v, ok := o["betas"]
+func (o Options) Betas() (beta1, beta2 float64, err error) { return o.Pair("betas") }
+
+// Pair decodes an option torch takes as a pair of numbers (betas, etas, step_sizes).
+func (o Options) Pair(key string) (a, b float64, err error) {
+	v, ok := o[key]
 	if !ok {
-		return 0, 0, fmt.Errorf("%w: \"betas\" missing", ErrOption)
+		return 0, 0, fmt.Errorf("%w: %q missing", ErrOption, key)
 	}
 	pair, ok := v.([]any)
 	if !ok || len(pair) != 2 {
-		return 0, 0, fmt.Errorf("%w: \"betas\" is %v, not a pair", ErrOption, v)
+		return 0, 0, fmt.Errorf("%w: %q is %v, not a pair", ErrOption, key, v)
 	}
-	b1, ok1 := pair[0].(float64)
-	b2, ok2 := pair[1].(float64)
+	a, ok1 := pair[0].(float64)
+	b, ok2 := pair[1].(float64)
 	if !ok1 || !ok2 {
-		return 0, 0, fmt.Errorf("%w: \"betas\" is %v, not a pair of numbers", ErrOption, v)
+		return 0, 0, fmt.Errorf("%w: %q is %v, not a pair of numbers", ErrOption, key, v)
 	}
-	return b1, b2, nil
+	return a, b, nil
 }
 
 // Keys returns the option names, sorted.
@@ -220,7 +225,7 @@ func (o Options) Keys() []string {
 // fills the fields of the case's optimizer; the others stay zero.
 type Hyper struct {
 	LR          float64 // lr (all)
-	WeightDecay float64 // weight_decay (all)
+	WeightDecay float64 // weight_decay (sgd, adam, adamw, adagrad, rmsprop, adamax, radam, adadelta)
 	Maximize    bool    // maximize (all)
 	Eps         float64 // eps (adam, adamw, adagrad, rmsprop, adamax, radam, adadelta)
 
@@ -240,6 +245,9 @@ type Hyper struct {
 	DecoupledWeightDecay bool // decoupled_weight_decay (radam)
 
 	Rho float64 // rho (adadelta)
+
+	EtaMinus, EtaPlus        float64 // etas (rprop)
+	StepSizeMin, StepSizeMax float64 // step_sizes (rprop)
 }
 
 // Hyper decodes the case's options into a Hyper. It fails unless the options hold
@@ -298,6 +306,14 @@ func (c *OptimCase) Hyper() (Hyper, error) {
 			flag(k, &h.DecoupledWeightDecay)
 		case "rho":
 			num(k, &h.Rho)
+		case "etas":
+			if err == nil {
+				h.EtaMinus, h.EtaPlus, err = c.Options.Pair(k)
+			}
+		case "step_sizes":
+			if err == nil {
+				h.StepSizeMin, h.StepSizeMax, err = c.Options.Pair(k)
+			}
 		default:
 			err = fmt.Errorf("%w: unhandled key %q", ErrOption, k)
 		}

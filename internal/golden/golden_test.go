@@ -14,14 +14,15 @@ import (
 // defaults are torch's defaults for every option (sgd's lr has none; 0.01 is used
 // by the generator's defaults table). "betas" is checked separately.
 var defaults = map[string]map[string]any{
-	SGD:     {"momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0, "nesterov": false, "maximize": false},
-	Adam:    {"lr": 0.001, "eps": 1e-8, "weight_decay": 0.0, "amsgrad": false, "maximize": false},
-	AdamW:   {"lr": 0.001, "eps": 1e-8, "weight_decay": 0.01, "amsgrad": false, "maximize": false},
-	Adagrad: {"lr": 0.01, "lr_decay": 0.0, "weight_decay": 0.0, "initial_accumulator_value": 0.0, "eps": 1e-10, "maximize": false},
-	RMSprop: {"lr": 0.01, "alpha": 0.99, "eps": 1e-8, "weight_decay": 0.0, "momentum": 0.0, "centered": false, "maximize": false},
+	SGD:      {"momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0, "nesterov": false, "maximize": false},
+	Adam:     {"lr": 0.001, "eps": 1e-8, "weight_decay": 0.0, "amsgrad": false, "maximize": false},
+	AdamW:    {"lr": 0.001, "eps": 1e-8, "weight_decay": 0.01, "amsgrad": false, "maximize": false},
+	Adagrad:  {"lr": 0.01, "lr_decay": 0.0, "weight_decay": 0.0, "initial_accumulator_value": 0.0, "eps": 1e-10, "maximize": false},
+	RMSprop:  {"lr": 0.01, "alpha": 0.99, "eps": 1e-8, "weight_decay": 0.0, "momentum": 0.0, "centered": false, "maximize": false},
 	Adamax:   {"lr": 0.002, "eps": 1e-8, "weight_decay": 0.0, "maximize": false},
 	RAdam:    {"lr": 0.001, "eps": 1e-8, "weight_decay": 0.0, "decoupled_weight_decay": false, "maximize": false},
 	Adadelta: {"lr": 1.0, "rho": 0.9, "eps": 1e-6, "weight_decay": 0.0, "maximize": false},
+	Rprop:    {"lr": 0.01, "maximize": false},
 }
 
 func loadOptim(t *testing.T) *OptimFile {
@@ -143,6 +144,8 @@ func checkState(t *testing.T, c *OptimCase) {
 		want = []string{"exp_avg", "exp_avg_sq"}
 	case Adadelta:
 		want = []string{"square_avg", "acc_delta"}
+	case Rprop:
+		want = []string{"prev", "step_size"}
 	case RMSprop:
 		want = []string{"square_avg"}
 		if h.Momentum != 0 {
@@ -252,6 +255,9 @@ func TestOptimCoverage(t *testing.T) {
 	require.True(t, has(Adadelta, func(h Hyper) bool {
 		return h.Rho != 0.9 && h.Eps != 1e-6 && h.WeightDecay != 0 && h.Maximize
 	}), "adadelta all options")
+	require.True(t, has(Rprop, func(h Hyper) bool {
+		return h.EtaMinus != 0.5 && h.EtaPlus != 1.2 && h.StepSizeMin != 1e-6 && h.StepSizeMax != 50 && h.Maximize
+	}), "rprop all options")
 }
 
 func isDefault(t *testing.T, opt, key string, c *OptimCase) bool {
@@ -260,6 +266,14 @@ func isDefault(t *testing.T, opt, key string, c *OptimCase) bool {
 		b1, b2, err := c.Options.Betas()
 		require.NoError(t, err, c.Name)
 		return b1 == 0.9 && b2 == 0.999
+	}
+	if key == "etas" || key == "step_sizes" {
+		a, b, err := c.Options.Pair(key)
+		require.NoError(t, err, c.Name)
+		if key == "etas" {
+			return a == 0.5 && b == 1.2
+		}
+		return a == 1e-6 && b == 50
 	}
 	if opt == SGD && key == "lr" {
 		return false // torch's SGD has no default lr
@@ -311,6 +325,16 @@ func TestOptimFirstStep(t *testing.T) {
 						g += h.WeightDecay * p
 					}
 					want = p - h.LR*g
+				case Rprop:
+					// prev = 0 at step 1: sign 0, factor 1, step_size = lr (clamped).
+					ss := math.Min(math.Max(h.LR, h.StepSizeMin), h.StepSizeMax)
+					sign := 0.0
+					if g > 0 {
+						sign = 1
+					} else if g < 0 {
+						sign = -1
+					}
+					want = p - sign*ss
 				case Adadelta:
 					g += h.WeightDecay * p
 					sq := (1 - h.Rho) * g * g

@@ -196,6 +196,45 @@ func (o Adadelta) Step(p, g, sq, acc []float64) {
 	}
 }
 
+// Rprop holds torch.optim.Rprop's options.
+type Rprop struct {
+	LR, EtaMinus, EtaPlus, StepSizeMin, StepSizeMax float64
+	Maximize                                        bool
+	Round                                           func(float64) float64
+}
+
+// Step applies one step to p; prev and ss are prev and step_size (ss starts at LR, which
+// the caller fills at the first step).
+func (o Rprop) Step(p, g, prev, ss []float64) {
+	q := rounder(o.Round)
+	sign := func(x float64) float64 {
+		switch {
+		case x > 0:
+			return 1
+		case x < 0:
+			return -1
+		}
+		return 0
+	}
+	for i := range p {
+		gi := g[i]
+		if o.Maximize {
+			gi = -gi
+		}
+		f := 1.0
+		switch sign(q(gi * prev[i])) {
+		case 1:
+			f = o.EtaPlus
+		case -1:
+			f = o.EtaMinus
+			gi = 0
+		}
+		ss[i] = math.Min(math.Max(q(ss[i]*f), o.StepSizeMin), o.StepSizeMax)
+		p[i] = q(p[i] - sign(gi)*ss[i])
+		prev[i] = gi
+	}
+}
+
 // RMSprop holds torch.optim.RMSprop's options.
 type RMSprop struct {
 	LR, Alpha, Eps, WeightDecay, Momentum float64

@@ -4,7 +4,7 @@
 Produces, next to this script:
 
   optim.json  fp32 trajectories of torch.optim.SGD, Adam, AdamW, Adagrad, RMSprop, Adamax,
-              RAdam and Adadelta
+              RAdam, Adadelta and Rprop
               (single-tensor path: foreach=False, and fused=False where the optimizer
               has that argument). Each case lists every hyperparameter explicitly, the
               initial parameters, the gradient fed at every step, the parameters after
@@ -147,6 +147,7 @@ DEFAULTS = {
     "radam": {"lr": 0.001, "betas": [0.9, 0.999], "eps": 1e-08, "weight_decay": 0.0,
               "decoupled_weight_decay": False, "maximize": False},
     "adadelta": {"lr": 1.0, "rho": 0.9, "eps": 1e-06, "weight_decay": 0.0, "maximize": False},
+    "rprop": {"lr": 0.01, "etas": [0.5, 1.2], "step_sizes": [1e-06, 50.0], "maximize": False},
 }
 
 CLASSES = {
@@ -158,6 +159,7 @@ CLASSES = {
     "adamax": torch.optim.Adamax,
     "radam": torch.optim.RAdam,
     "adadelta": torch.optim.Adadelta,
+    "rprop": torch.optim.Rprop,
 }
 
 # Arguments that pick torch's implementation, not its math. Passed to every optimizer
@@ -180,7 +182,7 @@ def run_case(name, opt, lengths, overrides=None, steps=STEPS, grad_zeros=False, 
     for k, v in (overrides or {}).items():
         assert k in options, (name, k)
         options[k] = v
-    kwargs = {k: (tuple(v) if k == "betas" else v) for k, v in options.items()}
+    kwargs = {k: (tuple(v) if k in ("betas", "etas", "step_sizes") else v) for k, v in options.items()}
     cls = CLASSES[opt]
 
     gen = torch.Generator().manual_seed(seed_of(name))
@@ -388,6 +390,19 @@ def optim_cases():
     add("adadelta/zero-grads/len=33", "adadelta", [33], {}, grad_zeros=True)
     add("adadelta/lr=0.5/rho=0.95/eps=1e-5/wd=0.05/maximize/multi", "adadelta", MULTI,
         {"lr": 0.5, "rho": 0.95, "eps": 1e-05, "weight_decay": 0.05, "maximize": True})
+
+    add("rprop/defaults/len=1", "rprop", [1])
+    add("rprop/defaults/len=7", "rprop", [7])
+    add("rprop/defaults/len=1000", "rprop", [1000])
+    add("rprop/defaults/multi", "rprop", MULTI)
+    add("rprop/defaults/len=7/steps=100", "rprop", [7], steps=100)
+    add("rprop/lr=0.1/len=33", "rprop", [33], {"lr": 0.1})
+    add("rprop/etas=(0.3,1.5)/len=33", "rprop", [33], {"etas": [0.3, 1.5]})
+    add("rprop/step_sizes=(1e-3,0.05)/len=33", "rprop", [33], {"step_sizes": [0.001, 0.05]})
+    add("rprop/maximize/len=33", "rprop", [33], {"maximize": True})
+    add("rprop/zero-grads/len=33", "rprop", [33], {}, grad_zeros=True)
+    add("rprop/lr=0.05/etas=(0.4,1.3)/step_sizes=(1e-4,1)/maximize/multi", "rprop", MULTI,
+        {"lr": 0.05, "etas": [0.4, 1.3], "step_sizes": [0.0001, 1.0], "maximize": True}, steps=40)
 
     names = [c["name"] for c in C]
     assert len(names) == len(set(names)), "duplicate case names"

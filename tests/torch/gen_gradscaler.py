@@ -109,6 +109,7 @@ RMSPROP = dict(lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, ce
 ADAMAX = dict(lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, maximize=False)
 RADAM = dict(lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled_weight_decay=False, maximize=False)
 ADADELTA = dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False)
+RPROP = dict(lr=0.01, etas=(0.5, 1.2), step_sizes=(1e-6, 50.0), maximize=False)
 
 S_POW2 = dict(init_scale=65536.0, growth_factor=2.0, backoff_factor=0.5, growth_interval=4)
 S_ODD = dict(init_scale=3000.0, growth_factor=1.5, backoff_factor=0.6, growth_interval=3)
@@ -151,15 +152,19 @@ CASES = [
     case("adadelta/default", "adadelta", dict(ADADELTA), S_POW2, INJECT_A, 17),
     case("adadelta/wd+maximize/triple-scale", "adadelta",
          dict(ADADELTA, rho=0.8, weight_decay=0.01, maximize=True), S_TRIPLE, INJECT_B, 18),
+    case("rprop/default", "rprop", dict(RPROP), S_POW2, INJECT_A, 19),
+    case("rprop/etas+step_sizes+maximize/odd-scale", "rprop",
+         dict(RPROP, etas=(0.4, 1.3), step_sizes=(1e-4, 1.0), maximize=True), S_ODD, INJECT_B, 20),
 ]
 
 CTORS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD,
          "adagrad": torch.optim.Adagrad, "rmsprop": torch.optim.RMSprop, "adamax": torch.optim.Adamax,
-         "radam": torch.optim.RAdam, "adadelta": torch.optim.Adadelta}
+         "radam": torch.optim.RAdam, "adadelta": torch.optim.Adadelta, "rprop": torch.optim.Rprop}
 STATE = {"adam": ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"], "adamw": ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"],
          "sgd": ["momentum_buffer"], "adagrad": ["sum"],
          "rmsprop": ["square_avg", "momentum_buffer", "grad_avg"], "adamax": ["exp_avg", "exp_inf"],
-         "radam": ["exp_avg", "exp_avg_sq"], "adadelta": ["square_avg", "acc_delta"]}
+         "radam": ["exp_avg", "exp_avg_sq"], "adadelta": ["square_avg", "acc_delta"],
+         "rprop": ["prev", "step_size"]}
 
 
 def run(c):
@@ -167,8 +172,8 @@ def run(c):
     params = []
     for n in LENGTHS:
         params.append(torch.nn.Parameter(torch.tensor(np.array([rng.unit() for _ in range(n)], dtype=np.float32))))
-    # torch has no fused RMSprop, Adamax, RAdam or Adadelta: their single-tensor path.
-    impl = {"foreach": False} if c["optimizer"] in ("rmsprop", "adamax", "radam", "adadelta") else {"fused": True}
+    # torch has no fused RMSprop, Adamax, RAdam, Adadelta or Rprop: their single-tensor path.
+    impl = {"foreach": False} if c["optimizer"] in ("rmsprop", "adamax", "radam", "adadelta", "rprop") else {"fused": True}
     opt = CTORS[c["optimizer"]](params, **c["options"], **impl)
     path = "fused" if getattr(opt, "_step_supports_amp_scaling", False) else "unscale"
     sc = c["scaler"]
