@@ -5,7 +5,7 @@ import (
 	"math"
 )
 
-// The kernels compute in float32 (csrc/*.c, cuda/ops.cuh): every hyperparameter, and
+// The kernels compute in float32 (csrc/<optimizer>_math.h): every hyperparameter, and
 // every scalar the host derives from them in double (1-dampening, 1-beta, the step
 // size lr/(1-beta1^t), sqrt(1-beta2^t), 1-lr*weight_decay, Adagrad's
 // lr/(1+(t-1)*lr_decay), ...), is rounded to float32 once per step. A value past

@@ -50,9 +50,9 @@ type Optimizer interface {
 	Close() error
 }
 
-// OptimizerOf is an Optimizer with its config type C: *SGD is an
-// OptimizerOf[SGDConfig], *Adam (Adam and AdamW) an OptimizerOf[AdamConfig],
-// *Adagrad an OptimizerOf[AdagradConfig], *RMSprop an OptimizerOf[RMSpropConfig].
+// OptimizerOf is an Optimizer with its config type C: each optimizer of this package
+// is one of its config (*SGD an OptimizerOf[SGDConfig], *Adam, for Adam and AdamW, an
+// OptimizerOf[AdamConfig], *Rprop an OptimizerOf[RpropConfig], and so on).
 // A function generic in C reaches param groups and configs through it, for
 // instance to add params with the config of group 0:
 //
@@ -94,9 +94,9 @@ type spec[C any] struct {
 	// initial is the value a fresh state tensor in slot k starts at.
 	initial func(C, int) float32
 	// initialAtFirstStep: torch creates this optimizer's state at a param's first step,
-	// from the group's options then (Rprop's step_size is the lr of that moment), so the
-	// state is filled again from the current config right before each param's first
-	// step, after whatever changed the lr since the group was made.
+	// from the group's options then (Rprop's step_size is the lr of that moment), so
+	// every config change fills the state of the params that have not stepped yet
+	// again; a skipped step changes nothing.
 	initialAtFirstStep bool
 	step               func(ctx *binding.Context, l *binding.List, cfg C, step int64, aux *binding.Aux) error
 	// fusedScaling: torch's GradScaler hands its scale to this optimizer's fused kernel
@@ -294,8 +294,35 @@ func (c *core[C]) setConfig(g int, cfg C) error {
 		return fmt.Errorf("optim: %s: group %d: the new config needs state tensors %q, the group has %q: %w",
 			c.spec.kind, g, c.spec.slots(cfg), c.spec.slots(c.groups[g].cfg), ErrInvalidConfig)
 	}
+	if c.spec.initialAtFirstStep {
+		// The params that have not stepped yet have no state in torch: it is created
+		// at their first step from the options then, so theirs follows the config.
+		if err := c.refillFresh(c.groups[g], cfg); err != nil {
+			_ = c.refillFresh(c.groups[g], c.groups[g].cfg) // put back what was there
+			return err
+		}
+	}
 	c.groups[g].cfg = cfg
 	return nil
+}
+
+// refillFresh fills the state of group g's params that have not stepped yet with the
+// values a fresh state starts at under cfg.
+func (c *core[C]) refillFresh(g *group[C], cfg C) error {
+	var fresh []int
+	for i, t := range g.steps {
+		if t == 0 {
+			fresh = append(fresh, i)
+		}
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	ctx, err := engine()
+	if err != nil {
+		return err
+	}
+	return c.initialState(ctx, g, cfg, fresh)
 }
 
 func (c *core[C]) groupIndex(g int) error {
@@ -705,11 +732,6 @@ func (c *core[C]) stepLocked(x stepExtras) error {
 					rest = append(rest, i)
 				}
 			}
-			if t == 0 && c.spec.initialAtFirstStep {
-				if err := c.initialState(ctx, g, same); err != nil {
-					return err
-				}
-			}
 			c.fill(g, same)
 			if err := c.spec.step(ctx, c.list, g.cfg, t+1, aux); err != nil {
 				return fmt.Errorf("optim: %s: step of group %d: %w", c.spec.kind, gi, err)
@@ -763,15 +785,15 @@ func (c *core[C]) clipInPlace(ctx *binding.Context, aux *binding.Aux, norm unsaf
 }
 
 // initialState fills the state of params idx of group g with the values a fresh state
-// starts at under the group's current config.
-func (c *core[C]) initialState(ctx *binding.Context, g *group[C], idx []int) error {
-	for k, name := range c.spec.slots(g.cfg) {
+// starts at under cfg.
+func (c *core[C]) initialState(ctx *binding.Context, g *group[C], cfg C, idx []int) error {
+	for k, name := range c.spec.slots(cfg) {
 		if name == "" || g.state[k] == nil {
 			continue
 		}
-		v := c.spec.initial(g.cfg, k)
+		v := c.spec.initial(cfg, k)
 		for _, i := range idx {
-			if err := ctx.Fill(unsafe.Add(g.state[k].ptr(), 4*g.off[i]), v, int64(g.numel[i])); err != nil {
+			if err := ctx.Fill(g.stateAt(k, i), v, int64(g.numel[i])); err != nil {
 				return fmt.Errorf("optim: %s: state %s: %w", c.spec.kind, name, err)
 			}
 		}

@@ -41,8 +41,8 @@ func (c RAdamConfig) validate() error {
 		return err
 	}
 	// The kernel takes lr, 1-beta1, beta2, 1-beta2, eps, weight_decay and, per step,
-	// 1-beta1^t, sqrt(1-beta2^t) (both in (0, 1]) and the rectification term (at most
-	// about 1.6) as float32; RAdamW also 1-lr*weight_decay.
+	// 1-beta1^t, sqrt(1-beta2^t) (both in (0, 1]) and the rectification term (in
+	// (0, 1), as rho_t < rho_inf) as float32; RAdamW also 1-lr*weight_decay.
 	if err := checkFloat32(k, float32Field{"lr", c.LR}, float32Field{"weight_decay", c.WeightDecay}); err != nil {
 		return err
 	}

@@ -1,6 +1,8 @@
 package optim
 
 import (
+	"math"
+
 	"github.com/goptim/goptim/binding"
 )
 
@@ -37,6 +39,14 @@ func (c RpropConfig) validate() error {
 	}
 	// torch leaves step_sizes unchecked; the kernel clamps to them as float32, so they
 	// must be numbers in its range (min above max is allowed: the clamp then gives max).
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"step_sizes[0]", c.StepSizeMin}, {"step_sizes[1]", c.StepSizeMax}} {
+		if math.IsNaN(f.v) {
+			return &ConfigError{Optimizer: k, Field: f.name, Value: f.v, Reason: "must be a number"}
+		}
+	}
 	return checkFloat32(k, float32Field{"lr", c.LR}, float32Field{"etas[1]", c.EtaPlus},
 		float32Field{"step_sizes[0]", c.StepSizeMin}, float32Field{"step_sizes[1]", c.StepSizeMax})
 }

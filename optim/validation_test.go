@@ -468,6 +468,65 @@ func TestHyperparametersMatchTorchRules(t *testing.T) {
 		field{"rmsprop weight_decay", finiteNonNeg, rms(func(c *RMSpropConfig, v float64) { c.WeightDecay = v })},
 		field{"rmsprop momentum", finiteNonNeg, rms(func(c *RMSpropConfig, v float64) { c.Momentum = v })},
 	)
+	adamax := func(set func(*AdamaxConfig, float64)) func(float64) error {
+		return func(v float64) error {
+			c := AdamaxDefaults()
+			set(&c, v)
+			_, err := NewAdamax(ps, c)
+			return err
+		}
+	}
+	radam := func(set func(*RAdamConfig, float64)) func(float64) error {
+		return func(v float64) error {
+			c := RAdamDefaults()
+			set(&c, v)
+			_, err := NewRAdam(ps, c)
+			return err
+		}
+	}
+	adadelta := func(set func(*AdadeltaConfig, float64)) func(float64) error {
+		return func(v float64) error {
+			c := AdadeltaDefaults()
+			set(&c, v)
+			_, err := NewAdadelta(ps, c)
+			return err
+		}
+	}
+	rprop := func(set func(*RpropConfig, float64)) func(float64) error {
+		return func(v float64) error {
+			c := RpropDefaults()
+			set(&c, v)
+			_, err := NewRprop(ps, c)
+			return err
+		}
+	}
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	fields = append(fields,
+		field{"adamax lr", finiteNonNeg, adamax(func(c *AdamaxConfig, v float64) { c.LR = v })},
+		field{"adamax betas[0]", unit, adamax(func(c *AdamaxConfig, v float64) { c.Beta1 = v })},
+		field{"adamax betas[1]", unit, adamax(func(c *AdamaxConfig, v float64) { c.Beta2 = v })},
+		field{"adamax eps", finiteNonNeg, adamax(func(c *AdamaxConfig, v float64) { c.Eps = v })},
+		field{"adamax weight_decay", finiteNonNeg, adamax(func(c *AdamaxConfig, v float64) { c.WeightDecay = v })},
+		field{"radam lr", finiteNonNeg, radam(func(c *RAdamConfig, v float64) { c.LR = v })},
+		field{"radam betas[0]", unit, radam(func(c *RAdamConfig, v float64) { c.Beta1 = v })},
+		field{"radam betas[1]", unit, radam(func(c *RAdamConfig, v float64) { c.Beta2 = v })},
+		field{"radam eps", finiteNonNeg, radam(func(c *RAdamConfig, v float64) { c.Eps = v })},
+		field{"radam weight_decay", finiteNonNeg, radam(func(c *RAdamConfig, v float64) { c.WeightDecay = v })},
+		field{"adadelta lr", finiteNonNeg, adadelta(func(c *AdadeltaConfig, v float64) { c.LR = v })},
+		// torch: 0 <= rho <= 1.
+		field{"adadelta rho", func(v float64) bool { return v >= 0 && v <= 1 },
+			adadelta(func(c *AdadeltaConfig, v float64) { c.Rho = v })},
+		field{"adadelta eps", finiteNonNeg, adadelta(func(c *AdadeltaConfig, v float64) { c.Eps = v })},
+		field{"adadelta weight_decay", finiteNonNeg, adadelta(func(c *AdadeltaConfig, v float64) { c.WeightDecay = v })},
+		field{"rprop lr", finiteNonNeg, rprop(func(c *RpropConfig, v float64) { c.LR = v })},
+		// torch: 0 < etaminus < 1 < etaplus; step_sizes unchecked (numbers here).
+		field{"rprop etas[0]", func(v float64) bool { return v > 0 && v < 1 },
+			rprop(func(c *RpropConfig, v float64) { c.EtaMinus = v })},
+		field{"rprop etas[1]", func(v float64) bool { return finite(v) && v > 1 },
+			rprop(func(c *RpropConfig, v float64) { c.EtaPlus = v })},
+		field{"rprop step_sizes[0]", finite, rprop(func(c *RpropConfig, v float64) { c.StepSizeMin = v })},
+		field{"rprop step_sizes[1]", finite, rprop(func(c *RpropConfig, v float64) { c.StepSizeMax = v })},
+	)
 	for _, f := range fields {
 		for _, v := range values {
 			err := f.build(v)
