@@ -1,6 +1,5 @@
 // context.cu - status strings, contexts, memory, the list-table cache and sgemm of the
 // CUDA backend of goptim.
-#include <climits>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -304,18 +303,6 @@ extern "C" goptim_status goptim_context_device(const goptim_context *ctx, int32_
     return GOPTIM_OK;
 }
 
-extern "C" goptim_status goptim_context_stream(const goptim_context *ctx, void **out) {
-    if (!ctx || !out) return GOPTIM_ERR_INVALID_ARGUMENT;
-    goptim_context *c = const_cast<goptim_context *>(ctx);
-    try {
-        std::lock_guard<std::mutex> lock(c->mu);
-        *out = static_cast<void *>(c->stream);
-    } catch (...) {  // std::system_error from the lock
-        return GOPTIM_ERR_BACKEND;
-    }
-    return GOPTIM_OK;
-}
-
 extern "C" goptim_status goptim_context_set_stream(goptim_context *ctx, void *stream) {
     return enter(ctx, "context_set_stream", [&] {
         cudaStream_t next = stream ? static_cast<cudaStream_t>(stream) : ctx->own_stream;
@@ -495,22 +482,10 @@ extern "C" goptim_status goptim_sgemm(goptim_context *ctx, int32_t trans_a, int3
                                       int64_t k, float alpha, const float *a, int64_t lda, const float *b,
                                       int64_t ldb, float beta, float *c, int64_t ldc) {
     return enter(ctx, "sgemm", [&] {
-        // The checks and their order are the CPU backend's (csrc/gemm.c), so both return the
-        // same status for the same arguments.
-        if (m < 0 || n < 0 || k < 0)
-            return failf(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "sgemm: negative size m=%lld n=%lld k=%lld", (long long)m,
-                         (long long)n, (long long)k);
-        // cuBLAS takes int sizes and strides, as OpenBLAS does.
-        if (m > INT_MAX || n > INT_MAX || k > INT_MAX || lda > INT_MAX || ldb > INT_MAX || ldc > INT_MAX)
-            return fail(ctx, GOPTIM_ERR_UNSUPPORTED, "sgemm: sizes above 2^31-1 need a 64-bit-index BLAS");
-        // Row-major: op(A) is m x k, op(B) is k x n, C is m x n.
-        const int64_t min_lda = trans_a ? m : k, min_ldb = trans_b ? k : n;
-        if (lda < (min_lda > 1 ? min_lda : 1) || ldb < (min_ldb > 1 ? min_ldb : 1) || ldc < (n > 1 ? n : 1))
-            return failf(ctx, GOPTIM_ERR_INVALID_ARGUMENT,
-                         "sgemm: leading dimension too small (lda=%lld ldb=%lld ldc=%lld)", (long long)lda,
-                         (long long)ldb, (long long)ldc);
-        if (m == 0 || n == 0) return GOPTIM_OK;
-        if (!c || (k > 0 && (!a || !b))) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "sgemm: NULL matrix");
+        bool work;
+        const goptim_status st = sgemm_args(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, &work, ctx->last_error,
+                                            sizeof ctx->last_error);
+        if (st != GOPTIM_OK || !work) return st;
         // Column-major view: C^T (n x m) = op(B)^T (n x k) * op(A)^T (k x m).
         const cublasOperation_t ob = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
         const cublasOperation_t oa = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;

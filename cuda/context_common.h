@@ -1,6 +1,6 @@
 // context_common.h - the entry points whose text is the same in the CUDA library
 // (context.cu) and its host emulation (emu/context.cpp): status strings, the last error,
-// threads and instruction sets. Included by each after its own `enter` and `fail`
+// threads, instruction sets and the stream in use. Included by each after its own `enter` and `fail`
 // (goptim_cuda's or goptim_cuda_emu's), so one text serves both.
 #ifndef GOPTIM_CUDA_CONTEXT_COMMON_H
 #define GOPTIM_CUDA_CONTEXT_COMMON_H
@@ -69,6 +69,19 @@ extern "C" goptim_status goptim_context_set_isa(goptim_context *ctx, goptim_isa 
 extern "C" goptim_status goptim_context_isa(const goptim_context *ctx, goptim_isa *out) {
     if (!ctx || !out) return GOPTIM_ERR_INVALID_ARGUMENT;
     *out = GOPTIM_ISA_AUTO;
+    return GOPTIM_OK;
+}
+
+// The stream the context queues on (a cudaStream_t; the emulation's is a handle only).
+extern "C" goptim_status goptim_context_stream(const goptim_context *ctx, void **out) {
+    if (!ctx || !out) return GOPTIM_ERR_INVALID_ARGUMENT;
+    goptim_context *c = const_cast<goptim_context *>(ctx);
+    try {
+        std::lock_guard<std::mutex> lock(c->mu);
+        *out = static_cast<void *>(c->stream);
+    } catch (...) {  // std::system_error from the lock
+        return GOPTIM_ERR_BACKEND;
+    }
     return GOPTIM_OK;
 }
 

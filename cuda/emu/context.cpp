@@ -10,7 +10,6 @@
 
 #include <cblas.h>
 
-#include <climits>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -219,18 +218,6 @@ extern "C" goptim_status goptim_context_device(const goptim_context *ctx, int32_
     return GOPTIM_OK;
 }
 
-extern "C" goptim_status goptim_context_stream(const goptim_context *ctx, void **out) {
-    if (!ctx || !out) return GOPTIM_ERR_INVALID_ARGUMENT;
-    goptim_context *c = const_cast<goptim_context *>(ctx);
-    try {
-        std::lock_guard<std::mutex> lock(c->mu);
-        *out = c->stream;
-    } catch (...) {  // std::system_error from the lock
-        return GOPTIM_ERR_BACKEND;
-    }
-    return GOPTIM_OK;
-}
-
 extern "C" goptim_status goptim_context_set_stream(goptim_context *ctx, void *stream) {
     return enter(ctx, "context_set_stream", [&] {
         ctx->stream = stream ? stream : static_cast<void *>(&ctx->own_stream);
@@ -375,20 +362,10 @@ extern "C" goptim_status goptim_sgemm(goptim_context *ctx, int32_t trans_a, int3
                                       int64_t k, float alpha, const float *a, int64_t lda, const float *b,
                                       int64_t ldb, float beta, float *c, int64_t ldc) {
     return enter(ctx, "sgemm", [&] {
-        // context.cu's checks, in its order (which is csrc/gemm.c's).
-        if (m < 0 || n < 0 || k < 0)
-            return failf(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "sgemm: negative size m=%lld n=%lld k=%lld", (long long)m,
-                         (long long)n, (long long)k);
-        if (m > INT_MAX || n > INT_MAX || k > INT_MAX || lda > INT_MAX || ldb > INT_MAX || ldc > INT_MAX)
-            return fail(ctx, GOPTIM_ERR_UNSUPPORTED, "sgemm: sizes above 2^31-1 need a 64-bit-index BLAS");
-        // Row-major: op(A) is m x k, op(B) is k x n, C is m x n.
-        const int64_t min_lda = trans_a ? m : k, min_ldb = trans_b ? k : n;
-        if (lda < (min_lda > 1 ? min_lda : 1) || ldb < (min_ldb > 1 ? min_ldb : 1) || ldc < (n > 1 ? n : 1))
-            return failf(ctx, GOPTIM_ERR_INVALID_ARGUMENT,
-                         "sgemm: leading dimension too small (lda=%lld ldb=%lld ldc=%lld)", (long long)lda,
-                         (long long)ldb, (long long)ldc);
-        if (m == 0 || n == 0) return GOPTIM_OK;
-        if (!c || (k > 0 && (!a || !b))) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "sgemm: NULL matrix");
+        bool work;
+        const goptim_status st = sgemm_args(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, &work, ctx->last_error,
+                                            sizeof ctx->last_error);
+        if (st != GOPTIM_OK || !work) return st;
         std::shared_lock<std::shared_mutex> lock(heap_mutex());
         // The extents cuBLAS reads and writes: rows x cols as stored, row stride ld.
         const int64_t a_rows = trans_a ? k : m, a_cols = trans_a ? m : k;
