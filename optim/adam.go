@@ -28,40 +28,51 @@ func AdamWDefaults() AdamConfig {
 	return c
 }
 
+// checkAdamOptions checks the options the Adam family (Adam, AdamW, Adamax, RAdam)
+// shares with torch's rules (lr, eps and weight_decay >= 0, betas in [0, 1)) and that
+// the kernels can hold lr, eps and weight_decay as float32.
+func checkAdamOptions(kind string, lr, beta1, beta2, eps, weightDecay float64) error {
+	if err := checkNonNeg(kind, "lr", lr); err != nil {
+		return err
+	}
+	if err := checkUnit(kind, "betas[0]", beta1); err != nil {
+		return err
+	}
+	if err := checkUnit(kind, "betas[1]", beta2); err != nil {
+		return err
+	}
+	if err := checkNonNeg(kind, "eps", eps); err != nil {
+		return err
+	}
+	if err := checkNonNeg(kind, "weight_decay", weightDecay); err != nil {
+		return err
+	}
+	if err := checkFloat32(kind, float32Field{"lr", lr}); err != nil {
+		return err
+	}
+	if err := checkFloat32Eps(kind, "eps", eps); err != nil {
+		return err
+	}
+	return checkFloat32(kind, float32Field{"weight_decay", weightDecay})
+}
+
+// checkStepSize: a step size lr/(1-beta1^t) is largest at t = 1, where it is
+// lr/(1-beta1) (lr when beta1 = 0), and the kernels take it as float32.
+func checkStepSize(kind string, lr, beta1 float64) error {
+	return checkFloat32Derived(kind, "lr/(1-betas[0])", lr/(1-beta1),
+		"the step size lr/(1-betas[0]^t) at step 1, its largest, would overflow float32")
+}
+
 func (c AdamConfig) validate(kind string, decoupled bool) error {
-	if err := checkNonNeg(kind, "lr", c.LR); err != nil {
-		return err
-	}
-	if err := checkUnit(kind, "betas[0]", c.Beta1); err != nil {
-		return err
-	}
-	if err := checkUnit(kind, "betas[1]", c.Beta2); err != nil {
-		return err
-	}
-	if err := checkNonNeg(kind, "eps", c.Eps); err != nil {
-		return err
-	}
-	if err := checkNonNeg(kind, "weight_decay", c.WeightDecay); err != nil {
-		return err
-	}
 	// The kernels take beta1, beta2, 1-beta1 and 1-beta2 (all in [0, 1]), eps,
 	// weight_decay, and per step t, as float32: the step size lr/(1-beta1^t) and
 	// sqrt(1-beta2^t), and 1-lr*weight_decay, which only AdamW's kernel reads (Adam's
-	// may hold an Inf there that nothing uses). 1-beta^t grows toward 1 with
-	// t, so the step size is largest at t = 1, where it is lr/(1-beta1) (lr when
-	// beta1 = 0); sqrt(1-beta2^t) lies in [sqrt(1-beta2), 1], at least 1e-8 for any
-	// beta2 < 1, a normal float32.
-	if err := checkFloat32(kind, float32Field{"lr", c.LR}); err != nil {
+	// may hold an Inf there that nothing uses). sqrt(1-beta2^t) lies in
+	// [sqrt(1-beta2), 1], at least 1e-8 for any beta2 < 1, a normal float32.
+	if err := checkAdamOptions(kind, c.LR, c.Beta1, c.Beta2, c.Eps, c.WeightDecay); err != nil {
 		return err
 	}
-	if err := checkFloat32Eps(kind, "eps", c.Eps); err != nil {
-		return err
-	}
-	if err := checkFloat32(kind, float32Field{"weight_decay", c.WeightDecay}); err != nil {
-		return err
-	}
-	if err := checkFloat32Derived(kind, "lr/(1-betas[0])", c.LR/(1-c.Beta1),
-		"the step size lr/(1-betas[0]^t) at step 1, its largest, would overflow float32"); err != nil {
+	if err := checkStepSize(kind, c.LR, c.Beta1); err != nil {
 		return err
 	}
 	if decoupled {

@@ -24,32 +24,12 @@ func AdamaxDefaults() AdamaxConfig {
 }
 
 func (c AdamaxConfig) validate() error {
-	const k = "adamax"
-	if err := checkNonNeg(k, "lr", c.LR); err != nil {
-		return err
-	}
-	if err := checkUnit(k, "betas[0]", c.Beta1); err != nil {
-		return err
-	}
-	if err := checkUnit(k, "betas[1]", c.Beta2); err != nil {
-		return err
-	}
-	if err := checkNonNeg(k, "eps", c.Eps); err != nil {
-		return err
-	}
-	if err := checkNonNeg(k, "weight_decay", c.WeightDecay); err != nil {
-		return err
-	}
 	// The kernel takes 1-beta1, beta2, eps, weight_decay and, per step t, the step size
-	// lr/(1-beta1^t) as float32; the step size is largest at t = 1, lr/(1-beta1).
-	if err := checkFloat32(k, float32Field{"lr", c.LR}, float32Field{"weight_decay", c.WeightDecay}); err != nil {
+	// lr/(1-beta1^t) as float32.
+	if err := checkAdamOptions("adamax", c.LR, c.Beta1, c.Beta2, c.Eps, c.WeightDecay); err != nil {
 		return err
 	}
-	if err := checkFloat32Eps(k, "eps", c.Eps); err != nil {
-		return err
-	}
-	return checkFloat32Derived(k, "lr/(1-betas[0])", c.LR/(1-c.Beta1),
-		"the step size lr/(1-betas[0]^t) at step 1, its largest, would overflow float32")
+	return checkStepSize("adamax", c.LR, c.Beta1)
 }
 
 // Adamax is torch.optim.Adamax, Adam with the infinity norm (Kingma & Ba 2015, sec. 7.1):

@@ -25,28 +25,10 @@ func RAdamDefaults() RAdamConfig { return RAdamConfig{LR: 1e-3, Beta1: 0.9, Beta
 
 func (c RAdamConfig) validate() error {
 	const k = "radam"
-	if err := checkNonNeg(k, "lr", c.LR); err != nil {
-		return err
-	}
-	if err := checkUnit(k, "betas[0]", c.Beta1); err != nil {
-		return err
-	}
-	if err := checkUnit(k, "betas[1]", c.Beta2); err != nil {
-		return err
-	}
-	if err := checkNonNeg(k, "eps", c.Eps); err != nil {
-		return err
-	}
-	if err := checkNonNeg(k, "weight_decay", c.WeightDecay); err != nil {
-		return err
-	}
 	// The kernel takes lr, 1-beta1, beta2, 1-beta2, eps, weight_decay and, per step,
 	// 1-beta1^t, sqrt(1-beta2^t) (both in (0, 1]) and the rectification term (in
 	// (0, 1), as rho_t < rho_inf) as float32; RAdamW also 1-lr*weight_decay.
-	if err := checkFloat32(k, float32Field{"lr", c.LR}, float32Field{"weight_decay", c.WeightDecay}); err != nil {
-		return err
-	}
-	if err := checkFloat32Eps(k, "eps", c.Eps); err != nil {
+	if err := checkAdamOptions(k, c.LR, c.Beta1, c.Beta2, c.Eps, c.WeightDecay); err != nil {
 		return err
 	}
 	if c.DecoupledWeightDecay {
