@@ -7,17 +7,18 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"regexp"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/goptim/goptim/internal/errdoc"
 )
 
 // docs/errors.md lists what each bad input produces, with the exact error text.
 // TestErrorsTableMatchesDocs parses the tables of this package's part of it (above
-// scheduleSection) and runs every row: the text must be identical, the error must
+// errdoc.SchedulePart) and runs every row (internal/errdoc): the text must be identical, the error must
 // match the sentinels the row names, every row must have a case here and every case
 // a row. So the document cannot drift from the code. The rows of the schedules' part
 // are optim/schedule's (its errors_table_test.go runs them), so that a row in the
@@ -25,13 +26,9 @@ import (
 
 const errorsDoc = "../docs/errors.md"
 
-// scheduleSection is the heading of the part of docs/errors.md that belongs to
-// package schedule; this package's rows are the ones before it.
-const scheduleSection = "# Schedules (package optim/schedule)"
-
 // errorCase produces the error of one row. A nil error is a row whose input is
 // accepted on purpose (a nil gradient is skipped, not refused).
-type errorCase func(t *testing.T) error
+type errorCase = func(t *testing.T) error
 
 // sentinels are the names the "Matches" column may use.
 var sentinels = map[string]error{
@@ -556,102 +553,19 @@ var errorCases = map[string]errorCase{
 // reports, and the emulated backend with it). NewTensor(1 << 62) is refused by the
 // device allocator (2^64 bytes: "too many"), where the CPU build's own host-memory
 // check words it; both are ErrOutOfMemory. The page documents the CPU build's text.
-var deviceRows = map[string]docRow{
-	"tensor-too-big": {text: "optim: NewTensor(4611686018427387904): goptim: alloc: out of memory: " +
-		"alloc: 4611686018427387904 floats is too many", matches: "`ErrOutOfMemory`"},
-}
-
-// docRow is one row of a table in docs/errors.md.
-type docRow struct {
-	id, text, matches string
-	line              int
-}
-
-var rowRE = regexp.MustCompile("^\\| `([a-z0-9-]+)` \\|")
-
-// readErrorsDoc parses every table row that starts with a backquoted ID, up to
-// scheduleSection:
-// | `id` | input | `exact error text` or (no error) | sentinels |
-func readErrorsDoc(t *testing.T) []docRow {
-	t.Helper()
-	b, err := os.ReadFile(errorsDoc)
-	require.NoError(t, err, "docs/errors.md is part of the contract")
-	lines := strings.Split(string(b), "\n")
-	end := -1
-	for i, line := range lines {
-		if strings.TrimSpace(line) == scheduleSection {
-			require.Equal(t, -1, end, "%s:%d: %q appears twice", errorsDoc, i+1, scheduleSection)
-			end = i
-		}
-	}
-	require.NotEqual(t, -1, end, "%s has no heading %q: the schedules' rows must stay apart from this package's", errorsDoc, scheduleSection)
-	var rows []docRow
-	for i, line := range lines[:end] {
-		if !rowRE.MatchString(line) {
-			continue
-		}
-		cells := strings.Split(strings.Trim(strings.TrimSpace(line), "|"), " | ")
-		require.Len(t, cells, 4, "%s:%d: a row has 4 cells (id | input | error | matches)", errorsDoc, i+1)
-		for k := range cells {
-			cells[k] = strings.TrimSpace(cells[k])
-		}
-		r := docRow{id: strings.Trim(cells[0], "`"), matches: cells[3], line: i + 1}
-		switch {
-		case cells[2] == "(no error)":
-		case strings.HasPrefix(cells[2], "`") && strings.HasSuffix(cells[2], "`"):
-			r.text = strings.TrimSuffix(strings.TrimPrefix(cells[2], "`"), "`")
-			require.NotEmpty(t, r.text, "%s:%d", errorsDoc, i+1)
-		default:
-			t.Fatalf("%s:%d: the error cell must be `text` or (no error), not %q", errorsDoc, i+1, cells[2])
-		}
-		rows = append(rows, r)
-	}
-	return rows
+var deviceRows = map[string]errdoc.Row{
+	"tensor-too-big": {Text: "optim: NewTensor(4611686018427387904): goptim: alloc: out of memory: " +
+		"alloc: 4611686018427387904 floats is too many", Matches: "`ErrOutOfMemory`"},
 }
 
 func TestErrorsTableMatchesDocs(t *testing.T) {
-	rows := readErrorsDoc(t)
-	require.NotEmpty(t, rows)
-	seen := map[string]bool{}
-	for _, r := range rows {
-		require.False(t, seen[r.id], "%s:%d: row %s appears twice", errorsDoc, r.line, r.id)
-		seen[r.id] = true
-		c, ok := errorCases[r.id]
-		require.True(t, ok, "%s:%d: row %s has no case in errors_table_test.go", errorsDoc, r.line, r.id)
-		if d, ok := deviceRows[r.id]; ok && OnDevice() {
-			r.text, r.matches = d.text, d.matches
-		}
-		t.Run(r.id, func(t *testing.T) {
-			err := c(t)
-			if r.text == "" {
-				require.NoError(t, err, "%s:%d says (no error)", errorsDoc, r.line)
-				return
+	rows, _ := errdoc.Read(t, errorsDoc)
+	errdoc.Suite{Path: errorsDoc, Cases: errorCases, Sentinels: sentinels, Typed: checkTypedError,
+		Adjust: func(r *errdoc.Row) {
+			if d, ok := deviceRows[r.ID]; ok && OnDevice() {
+				r.Text, r.Matches = d.Text, d.Matches
 			}
-			require.Error(t, err, "%s:%d", errorsDoc, r.line)
-			require.Equal(t, r.text, err.Error(), "%s:%d: the documented text differs from the error", errorsDoc, r.line)
-			for _, name := range strings.Split(r.matches, ",") {
-				name = strings.Trim(strings.TrimSpace(name), "`")
-				if name == "" || name == "—" {
-					continue
-				}
-				if strings.HasPrefix(name, "*") {
-					checkTypedError(t, err, name)
-					continue
-				}
-				s, ok := sentinels[name]
-				require.True(t, ok, "%s:%d: unknown sentinel %q", errorsDoc, r.line, name)
-				require.True(t, errors.Is(err, s), "%s:%d: the error does not match %s", errorsDoc, r.line, name)
-			}
-		})
-	}
-	var missing []string
-	for id := range errorCases {
-		if !seen[id] {
-			missing = append(missing, id)
-		}
-	}
-	sort.Strings(missing)
-	require.Empty(t, missing, "cases without a row in %s", errorsDoc)
+		}}.Check(t, rows)
 }
 
 func checkTypedError(t *testing.T, err error, name string) {

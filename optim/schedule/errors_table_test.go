@@ -4,31 +4,25 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
-	"regexp"
-	"sort"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/goptim/goptim/internal/errdoc"
 	"github.com/goptim/goptim/optim"
 	"github.com/goptim/goptim/optim/schedule"
 )
 
 // docs/errors.md lists what each bad input produces, with the exact error text. Its
-// last part, under scheduleSection, is this package's: TestErrorsTableMatchesDocs
+// last part, under errdoc.SchedulePart, is this package's: TestErrorsTableMatchesDocs
 // runs every row there (the exact text, the sentinels and typed errors the row
 // names), every row must have a case here and every case a row. optim's
 // errors_table_test.go does the same for the rows above the heading, so a row in the
 // wrong part fails both tests.
 
-// scheduleSection is the heading of this package's part of docs/errors.md.
-const scheduleSection = "# Schedules (package optim/schedule)"
-
 // errorCase produces the error of one row.
-type errorCase func(t *testing.T) error
+type errorCase = func(t *testing.T) error
 
 // sentinels are the names the "Matches" column of this part may use.
 var sentinels = map[string]error{
@@ -103,87 +97,16 @@ var errorCases = map[string]errorCase{
 	"zero-schedule": func(t *testing.T) error { return (&schedule.StepLR{}).Step() },
 }
 
-// docRow is one row of a table in docs/errors.md.
-type docRow struct {
-	id, text, matches string
-	line              int
-}
-
-var rowRE = regexp.MustCompile("^\\| `([a-z0-9-]+)` \\|")
-
-// readErrorsDoc parses every table row after scheduleSection that starts with a
-// backquoted ID:
-// | `id` | input | `exact error text` | sentinels |
-func readErrorsDoc(t *testing.T) (path string, rows []docRow) {
-	t.Helper()
+func TestErrorsTableMatchesDocs(t *testing.T) {
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	require.NoError(t, err)
-	path = filepath.Join(root, "docs", "errors.md")
-	b, err := os.ReadFile(path)
-	require.NoError(t, err, "docs/errors.md is part of the contract")
-	lines := strings.Split(string(b), "\n")
-	start := -1
-	for i, line := range lines {
-		if strings.TrimSpace(line) == scheduleSection {
-			require.Equal(t, -1, start, "%s:%d: %q appears twice", path, i+1, scheduleSection)
-			start = i
-		}
-	}
-	require.NotEqual(t, -1, start, "%s has no heading %q for this package's rows", path, scheduleSection)
-	for i := start + 1; i < len(lines); i++ {
-		line := lines[i]
-		if !rowRE.MatchString(line) {
-			continue
-		}
-		cells := strings.Split(strings.Trim(strings.TrimSpace(line), "|"), " | ")
-		require.Len(t, cells, 4, "%s:%d: a row has 4 cells (id | input | error | matches)", path, i+1)
-		for k := range cells {
-			cells[k] = strings.TrimSpace(cells[k])
-		}
-		require.True(t, strings.HasPrefix(cells[2], "`") && strings.HasSuffix(cells[2], "`") && len(cells[2]) > 2,
-			"%s:%d: the error cell must be `text`, not %q", path, i+1, cells[2])
-		rows = append(rows, docRow{id: strings.Trim(cells[0], "`"), text: strings.Trim(cells[2], "`"),
-			matches: cells[3], line: i + 1})
-	}
-	return path, rows
-}
-
-func TestErrorsTableMatchesDocs(t *testing.T) {
-	path, rows := readErrorsDoc(t)
-	require.NotEmpty(t, rows)
-	seen := map[string]bool{}
+	path := filepath.Join(root, "docs", "errors.md")
+	_, rows := errdoc.Read(t, path)
 	for _, r := range rows {
-		require.False(t, seen[r.id], "%s:%d: row %s appears twice", path, r.line, r.id)
-		seen[r.id] = true
-		c, ok := errorCases[r.id]
-		require.True(t, ok, "%s:%d: row %s has no case in optim/schedule/errors_table_test.go", path, r.line, r.id)
-		t.Run(r.id, func(t *testing.T) {
-			err := c(t)
-			require.Error(t, err, "%s:%d", path, r.line)
-			require.Equal(t, r.text, err.Error(), "%s:%d: the documented text differs from the error", path, r.line)
-			for _, name := range strings.Split(r.matches, ",") {
-				name = strings.Trim(strings.TrimSpace(name), "`")
-				if name == "" || name == "—" {
-					continue
-				}
-				if strings.HasPrefix(name, "*") {
-					checkTypedError(t, err, name)
-					continue
-				}
-				s, ok := sentinels[name]
-				require.True(t, ok, "%s:%d: unknown sentinel %q", path, r.line, name)
-				require.True(t, errors.Is(err, s), "%s:%d: the error does not match %s", path, r.line, name)
-			}
-		})
+		// Every schedule input in this part is refused: a row must give its error text.
+		require.NotEmpty(t, r.Text, "%s:%d: the error cell must be `text`", path, r.Line)
 	}
-	var missing []string
-	for id := range errorCases {
-		if !seen[id] {
-			missing = append(missing, id)
-		}
-	}
-	sort.Strings(missing)
-	require.Empty(t, missing, "cases without a row in the part %q of %s", scheduleSection, path)
+	errdoc.Suite{Path: path, Cases: errorCases, Sentinels: sentinels, Typed: checkTypedError}.Check(t, rows)
 }
 
 func checkTypedError(t *testing.T, err error, name string) {
