@@ -313,6 +313,19 @@ goptim_status goptim_sgemm(goptim_context *ctx, int32_t trans_a, int32_t trans_b
                            int64_t k, float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
                            float beta, float *c, int64_t ldc);
 
+/* Single-precision BLAS level 1 on backend memory, for optimizers that are not
+ * element-wise (LBFGS's two-loop recursion and line search): OpenBLAS's cblas_sdot,
+ * cblas_saxpy and cblas_sscal on the CPU, cuBLAS's on the GPU, with n as int64 (lengths
+ * above INT32_MAX are split into pieces). Checked in this order, the same on both
+ * backends: n < 0 is GOPTIM_ERR_INVALID_ARGUMENT; n == 0 does nothing (dot writes 0);
+ * then a NULL vector (or a NULL out) is GOPTIM_ERR_INVALID_ARGUMENT. x and y must not
+ * overlap. dot's *out is host memory, so on the GPU dot waits for the device. */
+goptim_status goptim_dot(goptim_context *ctx, int64_t n, const float *x, const float *y, float *out);
+/* y += alpha * x */
+goptim_status goptim_axpy(goptim_context *ctx, int64_t n, float alpha, const float *x, float *y);
+/* x *= alpha */
+goptim_status goptim_scal(goptim_context *ctx, int64_t n, float alpha, float *x);
+
 #ifdef __cplusplus
 }
 #endif
