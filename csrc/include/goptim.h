@@ -262,6 +262,36 @@ typedef struct {
 goptim_status goptim_rprop_step(goptim_context *ctx, const goptim_tensor_list *list,
                                 const goptim_rprop_params *hp, int64_t step, const goptim_step_aux *aux);
 
+/* NAdam, and NAdamW (decoupled_weight_decay = 1). state[0] = exp_avg, state[1] =
+ * exp_avg_sq (both start at 0). torch keeps one more value per param, mu_product (the
+ * product of the momentum coefficients mu_1..mu_t, a float32 starting at 1): the caller
+ * passes the params' value before this step in mu_product (every param of the list has
+ * the same) and after a step that was not skipped stores the value
+ * goptim_nadam_mu_product gives for the same hp and step. */
+typedef struct {
+    double lr, beta1, beta2, eps, weight_decay, momentum_decay;
+    double mu_product; /* before this step: a float32 value, 1 before the first step */
+    int32_t decoupled_weight_decay, maximize;
+} goptim_nadam_params;
+goptim_status goptim_nadam_step(goptim_context *ctx, const goptim_tensor_list *list,
+                                const goptim_nadam_params *hp, int64_t step, const goptim_step_aux *aux);
+/* mu_product after step `step` (host arithmetic, the same on every backend). */
+goptim_status goptim_nadam_mu_product(const goptim_nadam_params *hp, int64_t step, float *out);
+
+/* ASGD. state[0] = ax, the averaged params (starts at 0). torch keeps two more values per
+ * param, eta and mu (float32; eta starts at lr, mu at 1): the caller passes the params'
+ * values before this step (every param of the list has the same) and after a step that
+ * was not skipped stores the values goptim_asgd_next gives for the same hp and step. */
+typedef struct {
+    double lr, lambd, alpha, t0, weight_decay;
+    double eta, mu; /* before this step: float32 values */
+    int32_t maximize;
+} goptim_asgd_params;
+goptim_status goptim_asgd_step(goptim_context *ctx, const goptim_tensor_list *list,
+                               const goptim_asgd_params *hp, int64_t step, const goptim_step_aux *aux);
+/* eta and mu after step `step` (host arithmetic, the same on every backend). */
+goptim_status goptim_asgd_next(const goptim_asgd_params *hp, int64_t step, float *eta, float *mu);
+
 /* RMSprop. state[0] = square_avg, state[1] = momentum_buffer (only when momentum > 0),
  * state[2] = grad_avg (only when centered). */
 typedef struct {
@@ -325,6 +355,19 @@ goptim_status goptim_dot(goptim_context *ctx, int64_t n, const float *x, const f
 goptim_status goptim_axpy(goptim_context *ctx, int64_t n, float alpha, const float *x, float *y);
 /* x *= alpha */
 goptim_status goptim_scal(goptim_context *ctx, int64_t n, float alpha, float *x);
+
+/* ---------------------------------------------------------------- benchmarks */
+
+/* The limit a step is measured against: one pass over the list, on the steps' threads,
+ * chunking and launch, that reads and writes exactly the arrays a step with this traffic
+ * reads and writes, with trivial arithmetic. Bit k of reads/writes: 0 param, 1 grad,
+ * 2 + j state[j]. A written array is always read too (reads |= writes). Not an
+ * optimizer: the values it writes mean nothing. */
+typedef struct {
+    uint32_t reads, writes;
+} goptim_traffic_params;
+goptim_status goptim_traffic_step(goptim_context *ctx, const goptim_tensor_list *list,
+                                  const goptim_traffic_params *hp, int64_t step, const goptim_step_aux *aux);
 
 #ifdef __cplusplus
 }
