@@ -490,6 +490,67 @@ func (ctx *Context) RAdamStep(l *List, h *RAdamParams, step int64, aux *Aux) err
 	return check(ctx, "radam_step", C.goptim_radam_step(ctx.c, &l.c.list, &hp, C.int64_t(step), aux.c()))
 }
 
+// NAdamParams mirrors goptim_nadam_params.
+type NAdamParams struct {
+	LR, Beta1, Beta2, Eps, WeightDecay, MomentumDecay float64
+	MuProduct                                         float32 // before the step
+	DecoupledWeightDecay, Maximize                    bool
+}
+
+func (h *NAdamParams) c() C.goptim_nadam_params {
+	return C.goptim_nadam_params{lr: C.double(h.LR), beta1: C.double(h.Beta1), beta2: C.double(h.Beta2),
+		eps: C.double(h.Eps), weight_decay: C.double(h.WeightDecay), momentum_decay: C.double(h.MomentumDecay),
+		mu_product: C.double(h.MuProduct), decoupled_weight_decay: cbool(h.DecoupledWeightDecay),
+		maximize: cbool(h.Maximize)}
+}
+
+// NAdamStep is goptim_nadam_step.
+func (ctx *Context) NAdamStep(l *List, h *NAdamParams, step int64, aux *Aux) error {
+	defer ctx.lock()()
+	hp := h.c()
+	return check(ctx, "nadam_step", C.goptim_nadam_step(ctx.c, &l.c.list, &hp, C.int64_t(step), aux.c()))
+}
+
+// NAdamMuProduct is goptim_nadam_mu_product: mu_product after step.
+func NAdamMuProduct(h *NAdamParams, step int64) (float32, error) {
+	hp := h.c()
+	var out C.float
+	if st := C.goptim_nadam_mu_product(&hp, C.int64_t(step), &out); st != C.GOPTIM_OK {
+		return 0, check(nil, "nadam_mu_product", st)
+	}
+	return float32(out), nil
+}
+
+// ASGDParams mirrors goptim_asgd_params.
+type ASGDParams struct {
+	LR, Lambd, Alpha, T0, WeightDecay float64
+	Eta, Mu                           float32 // before the step
+	Maximize                          bool
+}
+
+func (h *ASGDParams) c() C.goptim_asgd_params {
+	return C.goptim_asgd_params{lr: C.double(h.LR), lambd: C.double(h.Lambd), alpha: C.double(h.Alpha),
+		t0: C.double(h.T0), weight_decay: C.double(h.WeightDecay), eta: C.double(h.Eta), mu: C.double(h.Mu),
+		maximize: cbool(h.Maximize)}
+}
+
+// ASGDStep is goptim_asgd_step.
+func (ctx *Context) ASGDStep(l *List, h *ASGDParams, step int64, aux *Aux) error {
+	defer ctx.lock()()
+	hp := h.c()
+	return check(ctx, "asgd_step", C.goptim_asgd_step(ctx.c, &l.c.list, &hp, C.int64_t(step), aux.c()))
+}
+
+// ASGDNext is goptim_asgd_next: eta and mu after step.
+func ASGDNext(h *ASGDParams, step int64) (eta, mu float32, err error) {
+	hp := h.c()
+	var e, m C.float
+	if st := C.goptim_asgd_next(&hp, C.int64_t(step), &e, &m); st != C.GOPTIM_OK {
+		return 0, 0, check(nil, "asgd_next", st)
+	}
+	return float32(e), float32(m), nil
+}
+
 // AdadeltaParams mirrors goptim_adadelta_params.
 type AdadeltaParams struct {
 	LR, Rho, Eps, WeightDecay float64

@@ -65,6 +65,9 @@ type checkpointParam struct {
 	Name  string `json:"name"`
 	Numel int    `json:"numel"`
 	Step  int64  `json:"step"`
+	// Scalars are the optimizer's per-param host values (NAdam's mu_product, ASGD's
+	// eta and mu) of a param that has stepped; JSON keeps float32 exactly.
+	Scalars map[string]float32 `json:"scalars,omitempty"`
 }
 
 // CheckpointError describes why a checkpoint was refused.
@@ -104,7 +107,14 @@ func (c *core[C]) Save(w io.Writer) error {
 		}
 		cg := checkpointGroup{Config: raw, State: c.spec.slots(g.cfg)}
 		for i, p := range g.params {
-			cg.Params = append(cg.Params, checkpointParam{Name: p.Name, Numel: g.numel[i], Step: g.steps[i]})
+			cp := checkpointParam{Name: p.Name, Numel: g.numel[i], Step: g.steps[i]}
+			if g.steps[i] > 0 && len(c.spec.scalarNames) > 0 {
+				cp.Scalars = map[string]float32{}
+				for k, name := range c.spec.scalarNames {
+					cp.Scalars[name] = g.sc[i][k]
+				}
+			}
+			cg.Params = append(cg.Params, cp)
 			for _, name := range cg.State {
 				if name != "" {
 					h.PayloadBytes += 4 * int64(g.numel[i])
@@ -234,6 +244,9 @@ func (c *core[C]) Load(r io.Reader) error {
 			if hp.Step < 0 || hp.Step > 1<<53 {
 				return badCheckpoint("group %d param %d has step count %d", gi, i, hp.Step)
 			}
+			if _, err := c.loadScalars(hp); err != nil {
+				return badCheckpoint("group %d param %d (%q): %v", gi, i, hp.Name, err)
+			}
 			for _, name := range hg.State {
 				if name != "" {
 					want += 4 * int64(hp.Numel)
@@ -267,10 +280,34 @@ func (c *core[C]) Load(r io.Reader) error {
 				}
 			}
 			g.steps[i] = h.Groups[gi].Params[i].Step
+			g.sc[i], _ = c.loadScalars(h.Groups[gi].Params[i]) // checked above
 		}
 		g.cfg = cfgs[gi]
 	}
 	return nil
+}
+
+// loadScalars are the host values a checkpoint holds for a param: every one of the
+// optimizer's, finite, once the param has stepped; none before.
+func (c *core[C]) loadScalars(hp checkpointParam) (scalars, error) {
+	var sc scalars
+	if hp.Step == 0 || len(c.spec.scalarNames) == 0 {
+		if len(hp.Scalars) > 0 {
+			return sc, fmt.Errorf("it holds values %v this optimizer does not keep for it", hp.Scalars)
+		}
+		return sc, nil
+	}
+	if len(hp.Scalars) != len(c.spec.scalarNames) {
+		return sc, fmt.Errorf("it holds values %v, the optimizer keeps %q", hp.Scalars, c.spec.scalarNames)
+	}
+	for k, name := range c.spec.scalarNames {
+		v, ok := hp.Scalars[name]
+		if !ok || math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return sc, fmt.Errorf("value %q missing or not finite in %v", name, hp.Scalars)
+		}
+		sc[k] = v
+	}
+	return sc, nil
 }
 
 // readCheckpoint reads and verifies a whole checkpoint: framing, version, checksums.

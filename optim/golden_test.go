@@ -50,6 +50,13 @@ func newFromGolden(c *golden.OptimCase, params []*Param) (Optimizer, error) {
 	case golden.Rprop:
 		return NewRprop(params, RpropConfig{LR: h.LR, EtaMinus: h.EtaMinus, EtaPlus: h.EtaPlus,
 			StepSizeMin: h.StepSizeMin, StepSizeMax: h.StepSizeMax, Maximize: h.Maximize})
+	case golden.NAdam:
+		return NewNAdam(params, NAdamConfig{LR: h.LR, Beta1: h.Beta1, Beta2: h.Beta2, Eps: h.Eps,
+			WeightDecay: h.WeightDecay, MomentumDecay: h.MomentumDecay,
+			DecoupledWeightDecay: h.DecoupledWeightDecay, Maximize: h.Maximize})
+	case golden.ASGD:
+		return NewASGD(params, ASGDConfig{LR: h.LR, Lambd: h.Lambd, Alpha: h.Alpha, T0: h.T0,
+			WeightDecay: h.WeightDecay, Maximize: h.Maximize})
 	case golden.Adamax:
 		return NewAdamax(params, AdamaxConfig{LR: h.LR, Beta1: h.Beta1, Beta2: h.Beta2, Eps: h.Eps,
 			WeightDecay: h.WeightDecay, Maximize: h.Maximize})

@@ -99,6 +99,16 @@ type spec[C any] struct {
 	// again; a skipped step changes nothing.
 	initialAtFirstStep bool
 	step               func(ctx *binding.Context, l *binding.List, cfg C, step int64, aux *binding.Aux) error
+	// scalarNames names the values torch keeps per param on the host beside the state
+	// tensors (NAdam's mu_product, ASGD's eta and mu; torch's state keys); nil for
+	// most optimizers. With them, stepScalars launches a step instead of step.
+	scalarNames []string
+	// freshScalars are a param's values before its first step, from the group's
+	// options at that step (torch creates them then).
+	freshScalars func(C) scalars
+	// nextScalars are the values after step t, given those before it.
+	nextScalars func(cfg C, t int64, before scalars) (scalars, error)
+	stepScalars func(ctx *binding.Context, l *binding.List, cfg C, step int64, sc scalars, aux *binding.Aux) error
 	// fusedScaling: torch's GradScaler hands its scale to this optimizer's fused kernel
 	// (the optimizer sets _step_supports_amp_scaling), which divides the gradients by it
 	// during the step; otherwise GradScaler multiplies them by 1/scale in place first.
@@ -106,12 +116,24 @@ type spec[C any] struct {
 	fusedScaling bool
 }
 
+// maxScalars is the most per-param host values an optimizer keeps (ASGD's two).
+const maxScalars = 2
+
+// scalars are an optimizer's per-param host values (spec.scalarNames), float32 as
+// torch keeps them; entries past the optimizer's names are 0. They follow each
+// param's own history of steps and options, so params share a kernel call only when
+// theirs are equal.
+type scalars [maxScalars]float32
+
 // group is a param group: params sharing one config, and their state.
 type group[C any] struct {
 	cfg    C
 	params []*Param
 	numel  []int   // each param's length when the group was made
 	steps  []int64 // torch's per-param step counts
+	// sc are the per-param host values of spec.scalarNames, meaningful once the
+	// param has stepped (before, spec.freshScalars of the config gives them).
+	sc []scalars
 	// state[k] is one contiguous tensor for slot k holding every param's state back
 	// to back (nil when the slot is unused).
 	state [binding.MaxState]*Tensor
@@ -192,6 +214,7 @@ func (c *core[C]) addGroup(params []*Param, cfg C) error {
 		g.numel = append(g.numel, p.Data.Len())
 		g.off = append(g.off, total)
 		g.steps = append(g.steps, 0)
+		g.sc = append(g.sc, scalars{})
 		total += p.Data.Len()
 	}
 	if err := c.checkOverlap(append(c.groups[:len(c.groups):len(c.groups)], g), false); err != nil {
@@ -444,7 +467,9 @@ func (c *core[C]) Params(g int) []*Param {
 }
 
 // State returns a host copy of the state tensor called name (torch's key, e.g.
-// "exp_avg") of param i of group g.
+// "exp_avg") of param i of group g. For the values torch keeps per param as 0-dim
+// tensors on the host (NAdam's "mu_product", ASGD's "eta" and "mu") it is one value:
+// before the param's first step, the one that step will start from.
 func (c *core[C]) State(g, i int, name string) ([]float32, error) {
 	if c == nil {
 		return nil, errNoCore
@@ -471,7 +496,24 @@ func (c *core[C]) State(g, i int, name string) ([]float32, error) {
 			return out, nil
 		}
 	}
-	return nil, fmt.Errorf("optim: %s: no state %q (it keeps %q): %w", c.spec.kind, name, c.spec.slots(gr.cfg), ErrInvalidArgument)
+	for k, n := range c.spec.scalarNames {
+		if n == name {
+			return []float32{c.scalarsOf(gr, i)[k]}, nil
+		}
+	}
+	return nil, fmt.Errorf("optim: %s: no state %q (it keeps %q): %w", c.spec.kind, name, c.stateNames(gr.cfg), ErrInvalidArgument)
+}
+
+// stateNames are the names State answers to under cfg: the state tensors', then the
+// host values'.
+func (c *core[C]) stateNames(cfg C) []string {
+	var out []string
+	for _, n := range c.spec.slots(cfg) {
+		if n != "" {
+			out = append(out, n)
+		}
+	}
+	return append(out, c.spec.scalarNames...)
 }
 
 // stateAt is the address of param i's elements in state slot k.
@@ -718,26 +760,43 @@ func (c *core[C]) stepLocked(x stepExtras) error {
 			}
 		}
 	}
+	// The per-param host values before the step, to take back with the step counts.
+	var before [][]scalars
+	if c.spec.scalarNames != nil {
+		before = make([][]scalars, len(c.groups))
+		for gi, g := range c.groups {
+			before[gi] = slices.Clone(g.sc)
+		}
+	}
 	for gi, g := range c.groups {
-		// Params advance one step each; those at the same step share a call (in
-		// practice all of them: the counts differ only when some grads were nil).
+		// Params advance one step each; those at the same step (and with the same host
+		// values) share a call: in practice all of them, as the counts differ only when
+		// some grads were nil.
 		for len(acts[gi]) > 0 {
-			t := g.steps[acts[gi][0]]
+			t, sc := g.steps[acts[gi][0]], c.scalarsOf(g, acts[gi][0])
 			same := acts[gi][:0:0]
 			rest := acts[gi][:0:0]
 			for _, i := range acts[gi] {
-				if g.steps[i] == t {
+				if g.steps[i] == t && c.scalarsOf(g, i) == sc {
 					same = append(same, i)
 				} else {
 					rest = append(rest, i)
 				}
 			}
+			var next scalars
+			if c.spec.scalarNames != nil {
+				var err error
+				if next, err = c.spec.nextScalars(g.cfg, t+1, sc); err != nil {
+					return fmt.Errorf("optim: %s: step of group %d: %w", c.spec.kind, gi, err)
+				}
+			}
 			c.fill(g, same)
-			if err := c.spec.step(ctx, c.list, g.cfg, t+1, aux); err != nil {
+			if err := c.launch(ctx, g.cfg, t+1, sc, aux); err != nil {
 				return fmt.Errorf("optim: %s: step of group %d: %w", c.spec.kind, gi, err)
 			}
 			for _, i := range same {
 				g.steps[i] = t + 1
+				g.sc[i] = next
 			}
 			acts[gi] = rest
 		}
@@ -753,11 +812,33 @@ func (c *core[C]) stepLocked(x stepExtras) error {
 				for _, i := range stepped[gi] {
 					g.steps[i]--
 				}
+				if before != nil {
+					copy(g.sc, before[gi])
+				}
 			}
 			return c.errSkipped()
 		}
 	}
 	return nil
+}
+
+// scalarsOf are param i's host values for its next step.
+func (c *core[C]) scalarsOf(g *group[C], i int) scalars {
+	if c.spec.scalarNames == nil {
+		return scalars{}
+	}
+	if g.steps[i] == 0 {
+		return c.spec.freshScalars(g.cfg)
+	}
+	return g.sc[i]
+}
+
+// launch runs the optimizer's kernel over c.list.
+func (c *core[C]) launch(ctx *binding.Context, cfg C, t int64, sc scalars, aux *binding.Aux) error {
+	if c.spec.stepScalars != nil {
+		return c.spec.stepScalars(ctx, c.list, cfg, t, sc, aux)
+	}
+	return c.spec.step(ctx, c.list, cfg, t, aux)
 }
 
 func (c *core[C]) errSkipped() error {

@@ -39,10 +39,17 @@ const (
 	RAdam    = "radam"
 	Adadelta = "adadelta"
 	Rprop    = "rprop"
+	NAdam    = "nadam"
+	ASGD     = "asgd"
 )
 
 // Optimizers lists every optimizer that optim.json covers.
-var Optimizers = []string{SGD, Adam, AdamW, Adagrad, RMSprop, Adamax, RAdam, Adadelta, Rprop}
+var Optimizers = []string{SGD, Adam, AdamW, Adagrad, RMSprop, Adamax, RAdam, Adadelta, Rprop, NAdam, ASGD}
+
+// ScalarState are the state keys that torch keeps as one value per param (0-dim
+// tensors): NAdam's mu_product, ASGD's eta and mu. Each is a one-element array per
+// param in the file.
+var ScalarState = map[string]bool{"mu_product": true, "eta": true, "mu": true}
 
 // OptionKeys lists, per optimizer, every torch keyword argument that each case's
 // options record (always all of them, defaults included).
@@ -56,6 +63,8 @@ var OptionKeys = map[string][]string{
 	RAdam:    {"lr", "betas", "eps", "weight_decay", "decoupled_weight_decay", "maximize"},
 	Adadelta: {"lr", "rho", "eps", "weight_decay", "maximize"},
 	Rprop:    {"lr", "etas", "step_sizes", "maximize"},
+	NAdam:    {"lr", "betas", "eps", "weight_decay", "momentum_decay", "decoupled_weight_decay", "maximize"},
+	ASGD:     {"lr", "lambd", "alpha", "t0", "weight_decay", "maximize"},
 }
 
 // boolOptions are the options whose JSON values are booleans; "betas", "etas" and
@@ -225,24 +234,27 @@ func (o Options) Keys() []string {
 // fills the fields of the case's optimizer; the others stay zero.
 type Hyper struct {
 	LR          float64 // lr (all)
-	WeightDecay float64 // weight_decay (sgd, adam, adamw, adagrad, rmsprop, adamax, radam, adadelta)
+	WeightDecay float64 // weight_decay (every optimizer but rprop)
 	Maximize    bool    // maximize (all)
-	Eps         float64 // eps (adam, adamw, adagrad, rmsprop, adamax, radam, adadelta)
+	Eps         float64 // eps (adam, adamw, adagrad, rmsprop, adamax, radam, adadelta, nadam)
 
 	Momentum  float64 // momentum (sgd, rmsprop)
 	Dampening float64 // dampening (sgd)
 	Nesterov  bool    // nesterov (sgd)
 
-	Beta1, Beta2 float64 // betas (adam, adamw, adamax, radam)
+	Beta1, Beta2 float64 // betas (adam, adamw, adamax, radam, nadam)
 	Amsgrad      bool    // amsgrad (adam, adamw)
 
 	LRDecay                 float64 // lr_decay (adagrad)
 	InitialAccumulatorValue float64 // initial_accumulator_value (adagrad)
 
-	Alpha    float64 // alpha (rmsprop)
+	Alpha    float64 // alpha (rmsprop, asgd)
 	Centered bool    // centered (rmsprop)
 
-	DecoupledWeightDecay bool // decoupled_weight_decay (radam)
+	DecoupledWeightDecay bool    // decoupled_weight_decay (radam, nadam)
+	MomentumDecay        float64 // momentum_decay (nadam)
+
+	Lambd, T0 float64 // lambd, t0 (asgd)
 
 	Rho float64 // rho (adadelta)
 
@@ -306,6 +318,12 @@ func (c *OptimCase) Hyper() (Hyper, error) {
 			flag(k, &h.DecoupledWeightDecay)
 		case "rho":
 			num(k, &h.Rho)
+		case "momentum_decay":
+			num(k, &h.MomentumDecay)
+		case "lambd":
+			num(k, &h.Lambd)
+		case "t0":
+			num(k, &h.T0)
 		case "etas":
 			if err == nil {
 				h.EtaMinus, h.EtaPlus, err = c.Options.Pair(k)
@@ -365,7 +383,14 @@ func (c *OptimCase) Validate() error {
 		return wrap("state step %d after %d steps", *c.State.Step, c.Steps)
 	}
 	for k, v := range c.State.Tensors {
-		if err := matchLengths(c.Lengths, v); err != nil {
+		lengths := c.Lengths
+		if ScalarState[k] {
+			lengths = make([]int, len(c.Lengths))
+			for i := range lengths {
+				lengths[i] = 1
+			}
+		}
+		if err := matchLengths(lengths, v); err != nil {
 			return wrap("state %q: %v", k, err)
 		}
 	}

@@ -23,6 +23,8 @@ var defaults = map[string]map[string]any{
 	RAdam:    {"lr": 0.001, "eps": 1e-8, "weight_decay": 0.0, "decoupled_weight_decay": false, "maximize": false},
 	Adadelta: {"lr": 1.0, "rho": 0.9, "eps": 1e-6, "weight_decay": 0.0, "maximize": false},
 	Rprop:    {"lr": 0.01, "maximize": false},
+	NAdam:    {"lr": 0.002, "eps": 1e-8, "weight_decay": 0.0, "momentum_decay": 0.004, "decoupled_weight_decay": false, "maximize": false},
+	ASGD:     {"lr": 0.01, "lambd": 1e-4, "alpha": 0.75, "t0": 1e6, "weight_decay": 0.0, "maximize": false},
 }
 
 func loadOptim(t *testing.T) *OptimFile {
@@ -146,6 +148,10 @@ func checkState(t *testing.T, c *OptimCase) {
 		want = []string{"square_avg", "acc_delta"}
 	case Rprop:
 		want = []string{"prev", "step_size"}
+	case NAdam:
+		want = []string{"exp_avg", "exp_avg_sq", "mu_product"}
+	case ASGD:
+		want = []string{"ax", "eta", "mu"}
 	case RMSprop:
 		want = []string{"square_avg"}
 		if h.Momentum != 0 {
@@ -166,6 +172,9 @@ func checkState(t *testing.T, c *OptimCase) {
 		v := c.State.Tensors[k]
 		require.Len(t, v, len(c.Lengths), "%s state %s", c.Name, k)
 		for i, n := range c.Lengths {
+			if ScalarState[k] {
+				n = 1
+			}
 			require.Len(t, v[i], n, "%s state %s[%d]", c.Name, k, i)
 			requireFinite(t, v[i], c.Name)
 		}
@@ -258,6 +267,15 @@ func TestOptimCoverage(t *testing.T) {
 	require.True(t, has(Rprop, func(h Hyper) bool {
 		return h.EtaMinus != 0.5 && h.EtaPlus != 1.2 && h.StepSizeMin != 1e-6 && h.StepSizeMax != 50 && h.Maximize
 	}), "rprop all options")
+	require.True(t, has(NAdam, func(h Hyper) bool {
+		return h.Beta1 != 0.9 && h.Beta2 != 0.999 && h.Eps != 1e-8 && h.WeightDecay != 0 && h.MomentumDecay != 0.004 &&
+			h.DecoupledWeightDecay && h.Maximize
+	}), "nadam all options")
+	require.True(t, has(NAdam, func(h Hyper) bool { return h.WeightDecay != 0 && !h.DecoupledWeightDecay }), "nadam L2")
+	require.True(t, has(NAdam, func(h Hyper) bool { return h.Beta1 < 0.5 }), "nadam lerp weight 1-beta1 > 0.5")
+	require.True(t, has(ASGD, func(h Hyper) bool {
+		return h.LR != 0.01 && h.Lambd != 1e-4 && h.Alpha != 0.75 && h.T0 < 20 && h.WeightDecay != 0 && h.Maximize
+	}), "asgd all options, averaging within the run")
 }
 
 func isDefault(t *testing.T, opt, key string, c *OptimCase) bool {
@@ -340,6 +358,21 @@ func TestOptimFirstStep(t *testing.T) {
 					sq := (1 - h.Rho) * g * g
 					delta := math.Sqrt(h.Eps) / math.Sqrt(sq+h.Eps) * g
 					want = p - h.LR*delta
+				case NAdam:
+					if h.DecoupledWeightDecay {
+						p *= 1 - h.LR*h.WeightDecay
+					} else {
+						g += h.WeightDecay * p
+					}
+					// mu_product = mu1, m = (1-beta1)g, sqrt(v/bc2) = |g| at step 1.
+					mu1 := h.Beta1 * (1 - 0.5*math.Pow(0.96, h.MomentumDecay))
+					mu2 := h.Beta1 * (1 - 0.5*math.Pow(0.96, 2*h.MomentumDecay))
+					denom := math.Abs(g) + h.Eps
+					want = p - h.LR*g/denom - h.LR*mu2/(1-mu1*mu2)*(1-h.Beta1)*g/denom
+				case ASGD:
+					// eta = lr and mu = 1 at step 1.
+					g += h.WeightDecay * p
+					want = p*(1-h.Lambd*h.LR) - h.LR*g
 				case Adamax:
 					// m/bc1 = g and u = |g| + eps at step 1.
 					g += h.WeightDecay * p

@@ -4,7 +4,7 @@
 Produces, next to this script:
 
   optim.json  fp32 trajectories of torch.optim.SGD, Adam, AdamW, Adagrad, RMSprop, Adamax,
-              RAdam, Adadelta and Rprop
+              RAdam, Adadelta, Rprop, NAdam and ASGD
               (single-tensor path: foreach=False, and fused=False where the optimizer
               has that argument). Each case lists every hyperparameter explicitly, the
               initial parameters, the gradient fed at every step, the parameters after
@@ -148,6 +148,10 @@ DEFAULTS = {
               "decoupled_weight_decay": False, "maximize": False},
     "adadelta": {"lr": 1.0, "rho": 0.9, "eps": 1e-06, "weight_decay": 0.0, "maximize": False},
     "rprop": {"lr": 0.01, "etas": [0.5, 1.2], "step_sizes": [1e-06, 50.0], "maximize": False},
+    "nadam": {"lr": 0.002, "betas": [0.9, 0.999], "eps": 1e-08, "weight_decay": 0.0,
+              "momentum_decay": 0.004, "decoupled_weight_decay": False, "maximize": False},
+    "asgd": {"lr": 0.01, "lambd": 0.0001, "alpha": 0.75, "t0": 1000000.0, "weight_decay": 0.0,
+             "maximize": False},
 }
 
 CLASSES = {
@@ -160,6 +164,8 @@ CLASSES = {
     "radam": torch.optim.RAdam,
     "adadelta": torch.optim.Adadelta,
     "rprop": torch.optim.Rprop,
+    "nadam": torch.optim.NAdam,
+    "asgd": torch.optim.ASGD,
 }
 
 # Arguments that pick torch's implementation, not its math. Passed to every optimizer
@@ -403,6 +409,44 @@ def optim_cases():
     add("rprop/zero-grads/len=33", "rprop", [33], {}, grad_zeros=True)
     add("rprop/lr=0.05/etas=(0.4,1.3)/step_sizes=(1e-4,1)/maximize/multi", "rprop", MULTI,
         {"lr": 0.05, "etas": [0.4, 1.3], "step_sizes": [0.0001, 1.0], "maximize": True}, steps=40)
+
+    add("nadam/defaults/len=1", "nadam", [1])
+    add("nadam/defaults/len=7", "nadam", [7])
+    add("nadam/defaults/len=1000", "nadam", [1000])
+    add("nadam/defaults/multi", "nadam", MULTI)
+    add("nadam/defaults/len=7/steps=100", "nadam", [7], steps=100)
+    add("nadam/lr=0.01/len=33", "nadam", [33], {"lr": 0.01})
+    add("nadam/betas=(0.5,0.9)/len=33", "nadam", [33], {"betas": [0.5, 0.9]})
+    add("nadam/betas=(0,0.99)/len=7", "nadam", [7], {"betas": [0.0, 0.99]})
+    add("nadam/momentum_decay=0.1/len=33", "nadam", [33], {"momentum_decay": 0.1})
+    add("nadam/momentum_decay=0/len=7", "nadam", [7], {"momentum_decay": 0.0})
+    add("nadam/eps=1e-3/len=7", "nadam", [7], {"eps": 0.001})
+    add("nadam/wd=0.1/len=7", "nadam", [7], {"weight_decay": 0.1})
+    add("nadam/decoupled/wd=0.1/len=33", "nadam", [33], {"weight_decay": 0.1, "decoupled_weight_decay": True})
+    add("nadam/decoupled/wd=0/len=7", "nadam", [7], {"decoupled_weight_decay": True})
+    add("nadam/maximize/len=33", "nadam", [33], {"maximize": True})
+    add("nadam/zero-grads/len=33", "nadam", [33], {}, grad_zeros=True)
+    add("nadam/lr=0.01/betas=(0.8,0.99)/eps=1e-6/wd=0.05/md=0.01/decoupled/maximize/multi", "nadam", MULTI,
+        {"lr": 0.01, "betas": [0.8, 0.99], "eps": 1e-06, "weight_decay": 0.05, "momentum_decay": 0.01,
+         "decoupled_weight_decay": True, "maximize": True}, steps=40)
+
+    # ASGD averages from the step after t0 + 1: t0 = 5 and 0 exercise it within the run.
+    add("asgd/defaults/len=1", "asgd", [1])
+    add("asgd/defaults/len=7", "asgd", [7])
+    add("asgd/defaults/len=1000", "asgd", [1000])
+    add("asgd/defaults/multi", "asgd", MULTI)
+    add("asgd/defaults/len=7/steps=100", "asgd", [7], steps=100)
+    add("asgd/lr=0.05/len=33", "asgd", [33], {"lr": 0.05})
+    add("asgd/t0=5/len=33", "asgd", [33], {"t0": 5.0})
+    add("asgd/t0=0/len=7/steps=60", "asgd", [7], {"t0": 0.0}, steps=60)
+    add("asgd/lambd=0.5/alpha=0.5/len=33", "asgd", [33], {"lambd": 0.5, "alpha": 0.5})
+    add("asgd/lambd=0/len=7", "asgd", [7], {"lambd": 0.0})
+    add("asgd/alpha=1/lr=0.1/len=7", "asgd", [7], {"alpha": 1.0, "lr": 0.1})
+    add("asgd/wd=0.1/len=7", "asgd", [7], {"weight_decay": 0.1})
+    add("asgd/maximize/len=33", "asgd", [33], {"maximize": True})
+    add("asgd/zero-grads/t0=3/len=33", "asgd", [33], {"t0": 3.0}, grad_zeros=True)
+    add("asgd/lr=0.02/lambd=0.01/alpha=0.6/t0=10/wd=0.05/maximize/multi", "asgd", MULTI,
+        {"lr": 0.02, "lambd": 0.01, "alpha": 0.6, "t0": 10.0, "weight_decay": 0.05, "maximize": True}, steps=40)
 
     names = [c["name"] for c in C]
     assert len(names) == len(set(names)), "duplicate case names"
