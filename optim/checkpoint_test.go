@@ -85,6 +85,18 @@ func newTrainer(t *testing.T, kind string) *trainer {
 		require.NoError(t, err)
 		require.NoError(t, o.AddParamGroup(g2, RpropDefaults()))
 		tr.opt = o
+	case "nadam":
+		o, err := NewNAdam(g1, NAdamConfig{LR: 0.01, Beta1: 0.8, Beta2: 0.99, Eps: 1e-6, WeightDecay: 0.01,
+			MomentumDecay: 0.01, DecoupledWeightDecay: true})
+		require.NoError(t, err)
+		require.NoError(t, o.AddParamGroup(g2, NAdamDefaults()))
+		tr.opt = o
+	case "asgd":
+		// Averaging from the third step, so the checkpoint carries mu != 1.
+		o, err := NewASGD(g1, ASGDConfig{LR: 0.05, Lambd: 0.01, Alpha: 0.6, T0: 1, WeightDecay: 0.01})
+		require.NoError(t, err)
+		require.NoError(t, o.AddParamGroup(g2, ASGDDefaults()))
+		tr.opt = o
 	default:
 		t.Fatalf("unknown optimizer %s", kind)
 	}

@@ -166,6 +166,14 @@ func newFromScalerGolden(t *testing.T, c *scalerGoldenCase, params []*Param) Opt
 		etas, sizes := o["etas"].([]any), o["step_sizes"].([]any)
 		opt, err = NewRprop(params, RpropConfig{LR: f("lr"), EtaMinus: etas[0].(float64), EtaPlus: etas[1].(float64),
 			StepSizeMin: sizes[0].(float64), StepSizeMax: sizes[1].(float64), Maximize: b("maximize")})
+	case "nadam":
+		betas := o["betas"].([]any)
+		opt, err = NewNAdam(params, NAdamConfig{LR: f("lr"), Beta1: betas[0].(float64), Beta2: betas[1].(float64),
+			Eps: f("eps"), WeightDecay: f("weight_decay"), MomentumDecay: f("momentum_decay"),
+			DecoupledWeightDecay: b("decoupled_weight_decay"), Maximize: b("maximize")})
+	case "asgd":
+		opt, err = NewASGD(params, ASGDConfig{LR: f("lr"), Lambd: f("lambd"), Alpha: f("alpha"), T0: f("t0"),
+			WeightDecay: f("weight_decay"), Maximize: b("maximize")})
 	case "adadelta":
 		opt, err = NewAdadelta(params, AdadeltaConfig{LR: f("lr"), Rho: f("rho"), Eps: f("eps"),
 			WeightDecay: f("weight_decay"), Maximize: b("maximize")})

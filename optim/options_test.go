@@ -32,7 +32,7 @@ import (
 // legitimately differ.
 
 // optionKinds are the optimizers as torch, the golden data and newKind name them.
-var optionKinds = []string{"sgd", "adam", "adamw", "adagrad", "rmsprop", "adamax", "radam", "adadelta", "rprop"}
+var optionKinds = []string{"sgd", "adam", "adamw", "adagrad", "rmsprop", "adamax", "radam", "adadelta", "rprop", "nadam", "asgd"}
 
 // optionAliases maps a normalised name to torch's where the two differ for a reason.
 var optionAliases = map[string]string{
@@ -59,6 +59,10 @@ var (
 	// the caller fills the state with it (goptim.h: "initialised by the caller to
 	// initial_accumulator_value"), so the step places lack it.
 	stateInit = map[string]string{"adagrad": "initialaccumulatorvalue"}
+	// hostState: the values torch keeps per param as 0-dim tensors on the host, which
+	// the caller passes to each step (goptim.h); not options, but the step places
+	// must have them.
+	hostState = map[string][]string{"nadam": {"muproduct"}, "asgd": {"eta", "mu"}}
 )
 
 func normOption(name string) string {
@@ -85,7 +89,10 @@ type optionPlace struct {
 	name string
 	// step: the place holds what a step takes (stepSelector and stateInit apply).
 	step bool
-	sets map[string]optionSet
+	// reference: internal/reference, whose steps take the host values (hostState) as
+	// arguments, not fields.
+	reference bool
+	sets      map[string]optionSet
 }
 
 // optionSources are the texts the places are parsed from, so that a test can give a
@@ -143,11 +150,12 @@ func reflectPlace(name string, step, tags bool, types map[string]reflect.Type) o
 }
 
 // The structs of each kind; Adam and AdamW share theirs.
-func perKind(sgd, adam, adagrad, rmsprop, adamax, radam, adadelta, rprop any) map[string]reflect.Type {
+func perKind(sgd, adam, adagrad, rmsprop, adamax, radam, adadelta, rprop, nadam, asgd any) map[string]reflect.Type {
 	return map[string]reflect.Type{
 		"sgd": reflect.TypeOf(sgd), "adam": reflect.TypeOf(adam), "adamw": reflect.TypeOf(adam),
 		"adagrad": reflect.TypeOf(adagrad), "rmsprop": reflect.TypeOf(rmsprop), "adamax": reflect.TypeOf(adamax),
 		"radam": reflect.TypeOf(radam), "adadelta": reflect.TypeOf(adadelta), "rprop": reflect.TypeOf(rprop),
+		"nadam": reflect.TypeOf(nadam), "asgd": reflect.TypeOf(asgd),
 	}
 }
 
@@ -167,7 +175,10 @@ var (
 
 // abiKinds maps the C ABI's params structs (and the binding's literals) to kinds.
 var abiKinds = map[string][]string{"sgd": {"sgd"}, "adam": {"adam", "adamw"}, "adagrad": {"adagrad"}, "rmsprop": {"rmsprop"},
-	"adamax": {"adamax"}, "radam": {"radam"}, "adadelta": {"adadelta"}, "rprop": {"rprop"}}
+	"adamax": {"adamax"}, "radam": {"radam"}, "adadelta": {"adadelta"}, "rprop": {"rprop"}, "nadam": {"nadam"},
+	"asgd": {"asgd"},
+	// The benchmarks' same-traffic loop has a step's signature but no optimizer's options.
+	"traffic": nil}
 
 // parseHeader reads every typedef struct {...} goptim_<name>_params of goptim.h.
 func parseHeader(src []byte) (optionPlace, error) {
@@ -285,9 +296,10 @@ func parseGenGolden(src []byte) (optionPlace, error) {
 // parseGenScaler reads the option dicts of gen_gradscaler.py (ADAM = dict(...), ...),
 // on which every case builds its options.
 func parseGenScaler(src []byte) (optionPlace, error) {
-	p := optionPlace{name: "tests/torch/gen_gradscaler.py (ADAM, SGD, ADAGRAD, RMSPROP, ADAMAX)", sets: map[string]optionSet{}}
+	p := optionPlace{name: "tests/torch/gen_gradscaler.py (ADAM, SGD, ADAGRAD, RMSPROP, ADAMAX, ...)", sets: map[string]optionSet{}}
 	dicts := map[string][]string{"SGD": {"sgd"}, "ADAM": {"adam", "adamw"}, "ADAGRAD": {"adagrad"}, "RMSPROP": {"rmsprop"},
-		"ADAMAX": {"adamax"}, "RADAM": {"radam"}, "ADADELTA": {"adadelta"}, "RPROP": {"rprop"}}
+		"ADAMAX": {"adamax"}, "RADAM": {"radam"}, "ADADELTA": {"adadelta"}, "RPROP": {"rprop"}, "NADAM": {"nadam"},
+		"ASGD": {"asgd"}}
 	for _, d := range pyDictCall.FindAllSubmatch(src, -1) {
 		kinds, ok := dicts[string(d[1])]
 		if !ok {
@@ -353,19 +365,26 @@ func sortedNames(s optionSet) []string {
 	return out
 }
 
+func referencePlace() optionPlace {
+	p := reflectPlace("internal/reference (reference.SGD, Adam, Adagrad, RMSprop, Adamax, ...)", true, false,
+		perKind(reference.SGD{}, reference.Adam{}, reference.Adagrad{}, reference.RMSprop{}, reference.Adamax{},
+			reference.RAdam{}, reference.Adadelta{}, reference.Rprop{}, reference.NAdam{}, reference.ASGD{}))
+	p.reference = true
+	return p
+}
+
 // optionPlaces gathers every place from the sources and this build's types.
 func optionPlaces(src optionSources) ([]optionPlace, error) {
 	places := []optionPlace{
 		reflectPlace("optim config json tags (SGDConfig, AdamConfig, AdagradConfig, RMSpropConfig, AdamaxConfig)", false, true,
 			perKind(SGDConfig{}, AdamConfig{}, AdagradConfig{}, RMSpropConfig{}, AdamaxConfig{}, RAdamConfig{},
-				AdadeltaConfig{}, RpropConfig{})),
+				AdadeltaConfig{}, RpropConfig{}, NAdamConfig{}, ASGDConfig{})),
 		reflectPlace("binding params structs (binding.SGDParams, AdamParams, AdagradParams, RMSpropParams, AdamaxParams)", true, false,
 			perKind(binding.SGDParams{}, binding.AdamParams{}, binding.AdagradParams{}, binding.RMSpropParams{},
-				binding.AdamaxParams{}, binding.RAdamParams{}, binding.AdadeltaParams{}, binding.RpropParams{})),
+				binding.AdamaxParams{}, binding.RAdamParams{}, binding.AdadeltaParams{}, binding.RpropParams{},
+				binding.NAdamParams{}, binding.ASGDParams{})),
 		parseBindingLiterals(src.bindingGo),
-		reflectPlace("internal/reference (reference.SGD, Adam, Adagrad, RMSprop, Adamax)", true, false,
-			perKind(reference.SGD{}, reference.Adam{}, reference.Adagrad{}, reference.RMSprop{}, reference.Adamax{},
-				reference.RAdam{}, reference.Adadelta{}, reference.Rprop{})),
+		referencePlace(),
 	}
 	keys := optionPlace{name: "internal/golden (OptionKeys)", sets: map[string]optionSet{}}
 	for kind, names := range golden.OptionKeys {
@@ -430,6 +449,12 @@ func compareOptions(places []optionPlace) []string {
 				if n, ok := stateInit[kind]; ok {
 					t[n] = n
 				}
+				for _, n := range hostState[kind] {
+					if _, has := t[n]; !has && !p.reference {
+						problems = append(problems, fmt.Sprintf("%s: %s: the step's host value %s is missing", p.name, kind, n))
+					}
+					delete(t, n)
+				}
 			}
 			torch[p.name] = t
 		}
@@ -474,7 +499,7 @@ func TestOptionListsAgree(t *testing.T) {
 	}
 	// The comparison has something to compare: torch's options of each optimizer.
 	want := map[string]int{"sgd": 6, "adam": 6, "adamw": 6, "adagrad": 6, "rmsprop": 7, "adamax": 5, "radam": 6,
-		"adadelta": 5, "rprop": 4}
+		"adadelta": 5, "rprop": 4, "nadam": 7, "asgd": 6}
 	for kind, n := range want {
 		require.Len(t, places[0].sets[kind], n, "%s's options in %s", kind, places[0].name)
 	}

@@ -111,6 +111,49 @@ func refCases() []refCase {
 			},
 		})
 	}
+	for _, c := range []NAdamConfig{
+		NAdamDefaults(),
+		{LR: 0.01, Beta1: 0.8, Beta2: 0.99, Eps: 1e-6, WeightDecay: 0.1, MomentumDecay: 0.05},
+		{LR: 0.01, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.05, MomentumDecay: 0.004,
+			DecoupledWeightDecay: true, Maximize: true},
+	} {
+		c := c
+		cases = append(cases, refCase{
+			name: fmt.Sprintf("nadam%+v", c),
+			make: func(p []*Param) (Optimizer, error) { return NewNAdam(p, c) },
+			ref: func(n []int) func(int, []float64, []float64, int64) {
+				m, v := zeros(n), zeros(n)
+				mp := make([]float64, len(n))
+				for i := range mp {
+					mp[i] = 1
+				}
+				r := reference.NAdam{LR: c.LR, Beta1: c.Beta1, Beta2: c.Beta2, Eps: c.Eps, WeightDecay: c.WeightDecay,
+					MomentumDecay: c.MomentumDecay, Decoupled: c.DecoupledWeightDecay, Maximize: c.Maximize}
+				return func(i int, p, g []float64, t int64) { r.Step(p, g, m[i], v[i], &mp[i], t) }
+			},
+		})
+	}
+	for _, c := range []ASGDConfig{
+		ASGDDefaults(),
+		{LR: 0.05, Lambd: 0.01, Alpha: 0.6, T0: 2, WeightDecay: 0.1},
+		{LR: 0.02, Lambd: 1e-3, Alpha: 1, T0: 0, Maximize: true},
+	} {
+		c := c
+		cases = append(cases, refCase{
+			name: fmt.Sprintf("asgd%+v", c),
+			make: func(p []*Param) (Optimizer, error) { return NewASGD(p, c) },
+			ref: func(n []int) func(int, []float64, []float64, int64) {
+				ax := zeros(n)
+				eta, mu := make([]float64, len(n)), make([]float64, len(n))
+				for i := range eta {
+					eta[i], mu[i] = c.LR, 1
+				}
+				r := reference.ASGD{LR: c.LR, Lambd: c.Lambd, Alpha: c.Alpha, T0: c.T0, WeightDecay: c.WeightDecay,
+					Maximize: c.Maximize}
+				return func(i int, p, g []float64, t int64) { r.Step(p, g, ax[i], &eta[i], &mu[i], t) }
+			},
+		})
+	}
 	return cases
 }
 

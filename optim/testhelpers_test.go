@@ -17,7 +17,7 @@ import (
 // everything a call may change, params of every origin, forged checkpoints.
 
 // allKinds is every optimizer kind, by the names newKind takes.
-var allKinds = []string{"sgd", "adam", "adamw", "adagrad", "rmsprop", "adamax", "radam", "adadelta", "rprop"}
+var allKinds = []string{"sgd", "adam", "adamw", "adagrad", "rmsprop", "adamax", "radam", "adadelta", "rprop", "nadam", "asgd"}
 
 // newKind makes an optimizer of kind over params with a config that uses every state
 // tensor the kind has (SGD with momentum, Adam with AMSGrad, centered RMSprop with
@@ -55,6 +55,15 @@ func newKind(kind string, params []*Param) (Optimizer, error) {
 		return NewAdadelta(params, c)
 	case "rprop":
 		return NewRprop(params, RpropDefaults())
+	case "nadam":
+		c := NAdamDefaults()
+		c.WeightDecay, c.MomentumDecay = 0.01, 0.01
+		return NewNAdam(params, c)
+	case "asgd":
+		// t0 = 2: averaging (and mu != 1) from the fourth step.
+		c := ASGDDefaults()
+		c.T0, c.Lambd, c.WeightDecay = 2, 0.01, 0.01
+		return NewASGD(params, c)
 	}
 	return nil, fmt.Errorf("unknown kind %q", kind)
 }
@@ -85,6 +94,11 @@ func addKindGroup(kind string, opt Optimizer, params []*Param) error {
 	case *Rprop:
 		return o.AddParamGroup(params, RpropConfig{LR: 0.05, EtaMinus: 0.4, EtaPlus: 1.3, StepSizeMin: 1e-4,
 			StepSizeMax: 1})
+	case *NAdam:
+		return o.AddParamGroup(params, NAdamConfig{LR: 0.005, Beta1: 0.8, Beta2: 0.99, Eps: 1e-6, WeightDecay: 0.1,
+			MomentumDecay: 0.004, DecoupledWeightDecay: true})
+	case *ASGD:
+		return o.AddParamGroup(params, ASGDConfig{LR: 0.05, Lambd: 1e-3, Alpha: 0.6, T0: 0})
 	}
 	return fmt.Errorf("unknown optimizer %T", opt)
 }

@@ -320,8 +320,10 @@ func firstSlot(kind string) string {
 	switch kind {
 	case "sgd":
 		return "momentum_buffer"
-	case "adam", "adamw", "adamax", "radam":
+	case "adam", "adamw", "adamax", "radam", "nadam":
 		return "exp_avg"
+	case "asgd":
+		return "ax"
 	case "adadelta":
 		return "square_avg"
 	case "rprop":
@@ -500,7 +502,38 @@ func TestHyperparametersMatchTorchRules(t *testing.T) {
 			return err
 		}
 	}
+	nadam := func(set func(*NAdamConfig, float64)) func(float64) error {
+		return func(v float64) error {
+			c := NAdamDefaults()
+			set(&c, v)
+			_, err := NewNAdam(ps, c)
+			return err
+		}
+	}
+	asgd := func(set func(*ASGDConfig, float64)) func(float64) error {
+		return func(v float64) error {
+			c := ASGDDefaults()
+			set(&c, v)
+			_, err := NewASGD(ps, c)
+			return err
+		}
+	}
 	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	fields = append(fields,
+		field{"nadam lr", finiteNonNeg, nadam(func(c *NAdamConfig, v float64) { c.LR = v })},
+		field{"nadam betas[0]", unit, nadam(func(c *NAdamConfig, v float64) { c.Beta1 = v })},
+		field{"nadam betas[1]", unit, nadam(func(c *NAdamConfig, v float64) { c.Beta2 = v })},
+		field{"nadam eps", finiteNonNeg, nadam(func(c *NAdamConfig, v float64) { c.Eps = v })},
+		field{"nadam weight_decay", finiteNonNeg, nadam(func(c *NAdamConfig, v float64) { c.WeightDecay = v })},
+		field{"nadam momentum_decay", finiteNonNeg, nadam(func(c *NAdamConfig, v float64) { c.MomentumDecay = v })},
+		field{"asgd lr", finiteNonNeg, asgd(func(c *ASGDConfig, v float64) { c.LR = v })},
+		field{"asgd weight_decay", finiteNonNeg, asgd(func(c *ASGDConfig, v float64) { c.WeightDecay = v })},
+		// torch leaves lambd, alpha and t0 unchecked; goptim refuses negative lambd and
+		// alpha (eta would grow without bound) and a NaN t0.
+		field{"asgd lambd", finiteNonNeg, asgd(func(c *ASGDConfig, v float64) { c.Lambd = v })},
+		field{"asgd alpha", finiteNonNeg, asgd(func(c *ASGDConfig, v float64) { c.Alpha = v })},
+		field{"asgd t0", func(v float64) bool { return !math.IsNaN(v) }, asgd(func(c *ASGDConfig, v float64) { c.T0 = v })},
+	)
 	fields = append(fields,
 		field{"adamax lr", finiteNonNeg, adamax(func(c *AdamaxConfig, v float64) { c.LR = v })},
 		field{"adamax betas[0]", unit, adamax(func(c *AdamaxConfig, v float64) { c.Beta1 = v })},
@@ -763,7 +796,7 @@ func TestInvalidArguments(t *testing.T) {
 	_, err = opt.State(0, 1, "exp_avg")
 	require.EqualError(t, err, "optim: adam: param 1 out of range [0, 1): goptim: invalid argument")
 	_, err = opt.State(0, 0, "momentum_buffer")
-	require.EqualError(t, err, `optim: adam: no state "momentum_buffer" (it keeps ["exp_avg" "exp_avg_sq" ""]): goptim: invalid argument`)
+	require.EqualError(t, err, `optim: adam: no state "momentum_buffer" (it keeps ["exp_avg" "exp_avg_sq"]): goptim: invalid argument`)
 	_, err = opt.State(2, 0, "exp_avg")
 	require.ErrorIs(t, err, ErrInvalidArgument)
 	// Getters given an out-of-range index return zero values, never panic.

@@ -234,7 +234,7 @@ func (o Options) Keys() []string {
 // fills the fields of the case's optimizer; the others stay zero.
 type Hyper struct {
 	LR          float64 // lr (all)
-	WeightDecay float64 // weight_decay (every optimizer but rprop)
+	WeightDecay float64 // weight_decay (sgd, adam, adamw, adagrad, rmsprop, adamax, radam, adadelta, nadam, asgd)
 	Maximize    bool    // maximize (all)
 	Eps         float64 // eps (adam, adamw, adagrad, rmsprop, adamax, radam, adadelta, nadam)
 
@@ -254,7 +254,8 @@ type Hyper struct {
 	DecoupledWeightDecay bool    // decoupled_weight_decay (radam, nadam)
 	MomentumDecay        float64 // momentum_decay (nadam)
 
-	Lambd, T0 float64 // lambd, t0 (asgd)
+	Lambd float64 // lambd (asgd)
+	T0    float64 // t0 (asgd)
 
 	Rho float64 // rho (adadelta)
 

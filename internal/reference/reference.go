@@ -171,6 +171,74 @@ func (o RAdam) Step(p, g, m, v []float64, t int64) {
 	}
 }
 
+// NAdam holds torch.optim.NAdam's options; Decoupled is decoupled_weight_decay.
+type NAdam struct {
+	LR, Beta1, Beta2, Eps, WeightDecay, MomentumDecay float64
+	Decoupled, Maximize                               bool
+	Round                                             func(float64) float64
+}
+
+// Step applies step t to p; m and v are exp_avg and exp_avg_sq, muProduct the
+// product of the momentum coefficients before the step (1 before the first), updated.
+func (o NAdam) Step(p, g, m, v []float64, muProduct *float64, t int64) {
+	q := rounder(o.Round)
+	ft := float64(t)
+	bc2 := q(1 - math.Pow(o.Beta2, ft))
+	mu := q(o.Beta1 * (1 - 0.5*math.Pow(0.96, ft*o.MomentumDecay)))
+	muNext := q(o.Beta1 * (1 - 0.5*math.Pow(0.96, (ft+1)*o.MomentumDecay)))
+	*muProduct = q(*muProduct * mu)
+	muProductNext := q(*muProduct * muNext)
+	cGrad := q(o.LR * (1 - mu) / (1 - *muProduct))
+	cAvg := q(o.LR * muNext / (1 - muProductNext))
+	for i := range p {
+		gi := g[i]
+		if o.Maximize {
+			gi = -gi
+		}
+		if o.Decoupled {
+			p[i] = q(p[i] * q(1-o.LR*o.WeightDecay))
+		} else if o.WeightDecay != 0 {
+			gi = q(gi + q(o.WeightDecay*p[i]))
+		}
+		m[i] = q(q(o.Beta1*m[i]) + q(q(1-o.Beta1)*gi))
+		v[i] = q(q(o.Beta2*v[i]) + q(q(q(1-o.Beta2)*gi)*gi))
+		denom := q(q(math.Sqrt(q(v[i]/bc2))) + o.Eps)
+		p[i] = q(p[i] - q(q(cGrad*gi)/denom))
+		p[i] = q(p[i] - q(q(cAvg*m[i])/denom))
+	}
+}
+
+// ASGD holds torch.optim.ASGD's options.
+type ASGD struct {
+	LR, Lambd, Alpha, T0, WeightDecay float64
+	Maximize                          bool
+	Round                             func(float64) float64
+}
+
+// Step applies step t to p; ax is the average, eta and mu the param's values before
+// the step (lr and 1 before the first), updated.
+func (o ASGD) Step(p, g, ax []float64, eta, mu *float64, t int64) {
+	q := rounder(o.Round)
+	for i := range p {
+		gi := g[i]
+		if o.Maximize {
+			gi = -gi
+		}
+		if o.WeightDecay != 0 {
+			gi = q(gi + q(o.WeightDecay*p[i]))
+		}
+		p[i] = q(q(p[i]*q(1-o.Lambd**eta)) - q(*eta*gi))
+		if *mu != 1 {
+			ax[i] = q(ax[i] + q(q(p[i]-ax[i])**mu))
+		} else {
+			ax[i] = p[i]
+		}
+	}
+	ft := float64(t)
+	*eta = q(o.LR / math.Pow(1+o.Lambd*o.LR*ft, o.Alpha))
+	*mu = 1 / math.Max(1, ft-o.T0)
+}
+
 // Adadelta holds torch.optim.Adadelta's options.
 type Adadelta struct {
 	LR, Rho, Eps, WeightDecay float64

@@ -110,6 +110,9 @@ ADAMAX = dict(lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, maximize=
 RADAM = dict(lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled_weight_decay=False, maximize=False)
 ADADELTA = dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False)
 RPROP = dict(lr=0.01, etas=(0.5, 1.2), step_sizes=(1e-6, 50.0), maximize=False)
+NADAM = dict(lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
+             decoupled_weight_decay=False, maximize=False)
+ASGD = dict(lr=0.01, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0.0, maximize=False)
 
 S_POW2 = dict(init_scale=65536.0, growth_factor=2.0, backoff_factor=0.5, growth_interval=4)
 S_ODD = dict(init_scale=3000.0, growth_factor=1.5, backoff_factor=0.6, growth_interval=3)
@@ -155,16 +158,25 @@ CASES = [
     case("rprop/default", "rprop", dict(RPROP), S_POW2, INJECT_A, 19),
     case("rprop/etas+step_sizes+maximize/odd-scale", "rprop",
          dict(RPROP, etas=(0.4, 1.3), step_sizes=(1e-4, 1.0), maximize=True), S_ODD, INJECT_B, 20),
+    case("nadam/default", "nadam", dict(NADAM), S_POW2, INJECT_A, 21),
+    case("nadam/decoupled+wd+md+maximize/odd-scale", "nadam",
+         dict(NADAM, weight_decay=0.01, momentum_decay=0.01, decoupled_weight_decay=True, maximize=True),
+         S_ODD, INJECT_B, 22),
+    case("asgd/default", "asgd", dict(ASGD), S_POW2, INJECT_A, 23),
+    case("asgd/t0+lambd+wd+maximize/triple-scale", "asgd",
+         dict(ASGD, lambd=0.01, alpha=0.6, t0=3.0, weight_decay=0.01, maximize=True), S_TRIPLE, INJECT_B, 24),
 ]
 
 CTORS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD,
          "adagrad": torch.optim.Adagrad, "rmsprop": torch.optim.RMSprop, "adamax": torch.optim.Adamax,
-         "radam": torch.optim.RAdam, "adadelta": torch.optim.Adadelta, "rprop": torch.optim.Rprop}
+         "radam": torch.optim.RAdam, "adadelta": torch.optim.Adadelta, "rprop": torch.optim.Rprop,
+         "nadam": torch.optim.NAdam, "asgd": torch.optim.ASGD}
 STATE = {"adam": ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"], "adamw": ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"],
          "sgd": ["momentum_buffer"], "adagrad": ["sum"],
          "rmsprop": ["square_avg", "momentum_buffer", "grad_avg"], "adamax": ["exp_avg", "exp_inf"],
          "radam": ["exp_avg", "exp_avg_sq"], "adadelta": ["square_avg", "acc_delta"],
-         "rprop": ["prev", "step_size"]}
+         "rprop": ["prev", "step_size"], "nadam": ["exp_avg", "exp_avg_sq", "mu_product"],
+         "asgd": ["ax", "eta", "mu"]}
 
 
 def run(c):
@@ -172,8 +184,10 @@ def run(c):
     params = []
     for n in LENGTHS:
         params.append(torch.nn.Parameter(torch.tensor(np.array([rng.unit() for _ in range(n)], dtype=np.float32))))
-    # torch has no fused RMSprop, Adamax, RAdam, Adadelta or Rprop: their single-tensor path.
-    impl = {"foreach": False} if c["optimizer"] in ("rmsprop", "adamax", "radam", "adadelta", "rprop") else {"fused": True}
+    # torch has no fused RMSprop, Adamax, RAdam, Adadelta, Rprop, NAdam or ASGD: their
+    # single-tensor path.
+    impl = {"foreach": False} if c["optimizer"] in ("rmsprop", "adamax", "radam", "adadelta", "rprop", "nadam",
+                                                    "asgd") else {"fused": True}
     opt = CTORS[c["optimizer"]](params, **c["options"], **impl)
     path = "fused" if getattr(opt, "_step_supports_amp_scaling", False) else "unscale"
     sc = c["scaler"]
