@@ -100,6 +100,9 @@ int main(int argc, char **argv) {
         {"rprop", {.kind = OPT_RPROP, .rprop = {.lr = 1e-2, .etaminus = 0.5, .etaplus = 1.2, .step_size_min = 1e-6, .step_size_max = 50}}, 28},
         {"adamax", {.kind = OPT_ADAMAX, .adamax = {.lr = 2e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8}}, 28},
         {"rmsprop", {.kind = OPT_RMSPROP, .rms = {.lr = 0.01, .alpha = 0.99, .eps = 1e-8}}, 20},
+        {"nadam", {.kind = OPT_NADAM, .nadam = {.lr = 2e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .momentum_decay = 4e-3}}, 28},
+        /* before t0 ax is written, not read: param read+written, grad read, ax written */
+        {"asgd", {.kind = OPT_ASGD, .asgd = {.lr = 1e-2, .lambd = 1e-4, .alpha = 0.75, .t0 = 1e6}}, 16},
     };
     const int nopt = (int)(sizeof opts / sizeof opts[0]);
 

@@ -13,12 +13,14 @@
 #include "adam_math.h"
 #include "adadelta_math.h"
 #include "adamax_math.h"
+#include "asgd_math.h"
+#include "nadam_math.h"
 #include "radam_math.h"
 #include "rprop_math.h"
 #include "rmsprop_math.h"
 #include "sgd_math.h"
 
-typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAGRAD, OPT_RMSPROP, OPT_ADAMAX, OPT_RADAM, OPT_ADADELTA, OPT_RPROP } opt_kind;
+typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAGRAD, OPT_RMSPROP, OPT_ADAMAX, OPT_RADAM, OPT_ADADELTA, OPT_RPROP, OPT_NADAM, OPT_ASGD } opt_kind;
 
 typedef struct {
     const char *name;
@@ -31,6 +33,8 @@ typedef struct {
     goptim_radam_params radam;
     goptim_adadelta_params adadelta;
     goptim_rprop_params rprop;
+    goptim_nadam_params nadam; /* mu_product: opt_host_values fills it per step */
+    goptim_asgd_params asgd;   /* eta, mu: opt_host_values fills them per step */
     double init_acc; /* Adagrad's initial_accumulator_value */
 } opt_config;
 
@@ -61,6 +65,11 @@ static const opt_config tu_configs[] = {
     {.name = "adadelta_wd_maximize", .kind = OPT_ADADELTA, .adadelta = {.lr = 0.5, .rho = 0.95, .eps = 1e-5, .weight_decay = 0.01, .maximize = 1}},
     {.name = "rprop", .kind = OPT_RPROP, .rprop = {.lr = 1e-2, .etaminus = 0.5, .etaplus = 1.2, .step_size_min = 1e-6, .step_size_max = 50}},
     {.name = "rprop_narrow_maximize", .kind = OPT_RPROP, .rprop = {.lr = 5e-2, .etaminus = 0.4, .etaplus = 1.3, .step_size_min = 1e-4, .step_size_max = 0.06, .maximize = 1}},
+    {.name = "nadam", .kind = OPT_NADAM, .nadam = {.lr = 2e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .momentum_decay = 4e-3}},
+    {.name = "nadam_l2", .kind = OPT_NADAM, .nadam = {.lr = 1e-2, .beta1 = 0.3, .beta2 = 0.9, .eps = 1e-6, .weight_decay = 0.05, .momentum_decay = 0.05}},
+    {.name = "nadamw_maximize", .kind = OPT_NADAM, .nadam = {.lr = 1e-2, .beta1 = 0.8, .beta2 = 0.99, .eps = 1e-8, .weight_decay = 0.05, .momentum_decay = 4e-3, .decoupled_weight_decay = 1, .maximize = 1}},
+    {.name = "asgd", .kind = OPT_ASGD, .asgd = {.lr = 1e-2, .lambd = 1e-4, .alpha = 0.75, .t0 = 1e6}},
+    {.name = "asgd_averaging_wd_maximize", .kind = OPT_ASGD, .asgd = {.lr = 5e-2, .lambd = 1e-2, .alpha = 0.6, .t0 = 1, .weight_decay = 0.01, .maximize = 1}},
     {.name = "rmsprop_centered_momentum_maximize", .kind = OPT_RMSPROP, .rms = {.lr = 1e-3, .alpha = 0.95, .eps = 1e-6, .momentum = 0.5, .centered = 1, .maximize = 1}},
 };
 #define TU_NCONFIGS ((int)(sizeof tu_configs / sizeof tu_configs[0]))
@@ -75,6 +84,8 @@ static inline int opt_maximize(const opt_config *c) {
     case OPT_RADAM: return c->radam.maximize;
     case OPT_ADADELTA: return c->adadelta.maximize;
     case OPT_RPROP: return c->rprop.maximize;
+    case OPT_NADAM: return c->nadam.maximize;
+    case OPT_ASGD: return c->asgd.maximize;
     }
     return 0;
 }
@@ -90,6 +101,8 @@ static inline unsigned opt_state_mask(const opt_config *c) {
     case OPT_RADAM: return 3u;
     case OPT_ADADELTA: return 3u;
     case OPT_RPROP: return 3u;
+    case OPT_NADAM: return 3u;
+    case OPT_ASGD: return 1u;
     }
     return 0;
 }
@@ -99,8 +112,31 @@ static inline double opt_state_init(const opt_config *c, int k) {
     return (c->kind == OPT_ADAGRAD && k == 0) ? c->init_acc : 0.0;
 }
 
-static inline goptim_status opt_step(goptim_context *ctx, const opt_config *c, const goptim_tensor_list *l, int64_t t,
-                                     const goptim_step_aux *aux) {
+/* c with the host values NAdam and ASGD take (torch's per-param 0-dim state) as they
+ * are before step t of a run under c, advanced by the shared math's host arithmetic. */
+static inline opt_config opt_host_values(const opt_config *c, int64_t t) {
+    opt_config h = *c;
+    if (c->kind == OPT_NADAM) {
+        h.nadam.mu_product = 1.0;
+        for (int64_t s = 1; s < t; s++) h.nadam.mu_product = gm_nadam_scalars(&h.nadam, s).mu_product;
+    }
+    if (c->kind == OPT_ASGD) {
+        h.asgd.eta = (float)c->asgd.lr;
+        h.asgd.mu = 1.0;
+        for (int64_t s = 1; s < t; s++) {
+            float eta, mu;
+            gm_asgd_next(&h.asgd, s, &eta, &mu);
+            h.asgd.eta = eta;
+            h.asgd.mu = mu;
+        }
+    }
+    return h;
+}
+
+static inline goptim_status opt_step(goptim_context *ctx, const opt_config *cfg, const goptim_tensor_list *l,
+                                     int64_t t, const goptim_step_aux *aux) {
+    const opt_config hv = opt_host_values(cfg, t);
+    const opt_config *c = &hv;
     switch (c->kind) {
     case OPT_SGD: return goptim_sgd_step(ctx, l, &c->sgd, t, aux);
     case OPT_ADAM: return goptim_adam_step(ctx, l, &c->adam, t, aux);
@@ -110,14 +146,18 @@ static inline goptim_status opt_step(goptim_context *ctx, const opt_config *c, c
     case OPT_RADAM: return goptim_radam_step(ctx, l, &c->radam, t, aux);
     case OPT_ADADELTA: return goptim_adadelta_step(ctx, l, &c->adadelta, t, aux);
     case OPT_RPROP: return goptim_rprop_step(ctx, l, &c->rprop, t, aux);
+    case OPT_NADAM: return goptim_nadam_step(ctx, l, &c->nadam, t, aux);
+    case OPT_ASGD: return goptim_asgd_step(ctx, l, &c->asgd, t, aux);
     }
     return GOPTIM_ERR_INVALID_ARGUMENT;
 }
 
 /* One step of the exact float reference: the shared math, element by element, with no
  * ISA, vector width, threading or chunking, so the kernels must give its bits. */
-static inline void ref_step(const opt_config *c, int64_t n, float *p, const float *gin, float *s0, float *s1,
+static inline void ref_step(const opt_config *cfg, int64_t n, float *p, const float *gin, float *s0, float *s1,
                             float *s2, int64_t t) {
+    const opt_config hv = opt_host_values(cfg, t);
+    const opt_config *c = &hv;
     const float gmul = opt_maximize(c) ? -1.0f : 1.0f;
     for (int64_t i = 0; i < n; i++) {
         const float g = gm_grad_use(gin[i], gmul);
@@ -140,6 +180,16 @@ static inline void ref_step(const opt_config *c, int64_t n, float *p, const floa
         case OPT_RADAM: {
             const gm_radam_k k = gm_radam_scalars(&c->radam, t);
             gm_radam_update(&k, &p[i], g, &s0[i], &s1[i], k.wd_mode, k.rectified);
+            break;
+        }
+        case OPT_NADAM: {
+            const gm_nadam_k k = gm_nadam_scalars(&c->nadam, t);
+            gm_nadam_update(&k, &p[i], g, &s0[i], &s1[i], k.wd_mode);
+            break;
+        }
+        case OPT_ASGD: {
+            const gm_asgd_k k = gm_asgd_scalars(&c->asgd);
+            gm_asgd_update(&k, &p[i], g, &s0[i], k.wd, k.avg);
             break;
         }
         case OPT_RPROP: {

@@ -14,6 +14,8 @@
 #include "adam_math.h"
 #include "adadelta_math.h"
 #include "adamax_math.h"
+#include "asgd_math.h"
+#include "nadam_math.h"
 #include "radam_math.h"
 #include "rprop_math.h"
 #include "rmsprop_math.h"
@@ -28,7 +30,7 @@ struct AuxCfg {
     double max_norm = 0;
 };
 
-enum Opt { SGD, ADAM, ADAGRAD, RMSPROP, ADAMAX, RADAM, ADADELTA, RPROP };
+enum Opt { SGD, ADAM, ADAGRAD, RMSPROP, ADAMAX, RADAM, ADADELTA, RPROP, NADAM, ASGD };
 
 struct OptCfg {
     Opt opt;
@@ -41,6 +43,8 @@ struct OptCfg {
     goptim_radam_params radam;
     goptim_adadelta_params adadelta;
     goptim_rprop_params rprop;
+    goptim_nadam_params nadam; // with a fixed mu_product, as a param mid-run has
+    goptim_asgd_params asgd;   // with fixed eta and mu
     int nstate() const {
         switch (opt) {
         case SGD: return sgd.momentum != 0 ? 1 : 0;
@@ -50,6 +54,8 @@ struct OptCfg {
         case RADAM: return 2;
         case ADADELTA: return 2;
         case RPROP: return 2;
+        case NADAM: return 2;
+        case ASGD: return 1;
         default: return 3;
         }
     }
@@ -73,6 +79,8 @@ inline void ref_float(const OptCfg &c, const AuxCfg &a, float norm, int64_t step
     case RADAM: maximize = c.radam.maximize != 0; break;
     case ADADELTA: maximize = c.adadelta.maximize != 0; break;
     case RPROP: maximize = c.rprop.maximize != 0; break;
+    case NADAM: maximize = c.nadam.maximize != 0; break;
+    case ASGD: maximize = c.asgd.maximize != 0; break;
     default: maximize = c.rms.maximize != 0; break;
     }
     const float gu = gm_grad_use(g, maximize ? -coef : coef);
@@ -85,6 +93,12 @@ inline void ref_float(const OptCfg &c, const AuxCfg &a, float norm, int64_t step
     } else if (c.opt == RADAM) {
         const gm_radam_k k = gm_radam_scalars(&c.radam, step);
         gm_radam_update(&k, &v[0], gu, &v[2], &v[3], k.wd_mode, k.rectified);
+    } else if (c.opt == NADAM) {
+        const gm_nadam_k k = gm_nadam_scalars(&c.nadam, step);
+        gm_nadam_update(&k, &v[0], gu, &v[2], &v[3], k.wd_mode);
+    } else if (c.opt == ASGD) {
+        const gm_asgd_k k = gm_asgd_scalars(&c.asgd);
+        gm_asgd_update(&k, &v[0], gu, &v[2], k.wd, k.avg);
     } else if (c.opt == RPROP) {
         const gm_rprop_k k = gm_rprop_scalars(&c.rprop, step);
         gm_rprop_update(&k, &v[0], gu, &v[2], &v[3]);
@@ -182,6 +196,25 @@ inline std::vector<OptCfg> all_configs() {
     };
     rprop("rprop", 1e-6, 50, 0);
     rprop("rprop narrow maximize", 1e-3, 0.02, 1);
+    auto nadam = [&](const char *n, double b1, double wd, int dec, int mx, double mu_product) {
+        OptCfg c{};
+        c.opt = NADAM;
+        c.name = n;
+        c.nadam = goptim_nadam_params{1e-2, b1, 0.999, 1e-8, wd, 4e-3, mu_product, dec, mx};
+        v.push_back(c);
+    };
+    nadam("nadam", 0.9, 0, 0, 0, 1.0);
+    nadam("nadam l2 small beta1 mid-run", 0.3, 0.01, 0, 0, 0.0625);
+    nadam("nadamw maximize mid-run", 0.9, 0.05, 1, 1, 0.375);
+    auto asgd = [&](const char *n, double wd, int mx, double eta, double mu) {
+        OptCfg c{};
+        c.opt = ASGD;
+        c.name = n;
+        c.asgd = goptim_asgd_params{1e-2, 1e-2, 0.75, 1, wd, eta, mu, mx};
+        v.push_back(c);
+    };
+    asgd("asgd copy", 0, 0, 0.01, 1.0);
+    asgd("asgd averaging wd maximize", 0.01, 1, 0.0075, 0.25);
     rms("rmsprop", 0, 0, 0, 0);
     rms("rmsprop centered", 0, 0, 1, 0);
     rms("rmsprop momentum", 0, 0.9, 0, 0);

@@ -280,6 +280,8 @@ static void run_opt_case(goptim_context *ctx, const Layout &L, const OptCfg &c, 
         case RADAM: st = goptim_radam_step(ctx, &l, &c.radam, step, ap); break;
         case ADADELTA: st = goptim_adadelta_step(ctx, &l, &c.adadelta, step, ap); break;
         case RPROP: st = goptim_rprop_step(ctx, &l, &c.rprop, step, ap); break;
+        case NADAM: st = goptim_nadam_step(ctx, &l, &c.nadam, step, ap); break;
+        case ASGD: st = goptim_asgd_step(ctx, &l, &c.asgd, step, ap); break;
         default: st = goptim_rmsprop_step(ctx, &l, &c.rms, step, ap); break;
         }
         if (st != GOPTIM_OK) {
