@@ -21,7 +21,8 @@
  * check_finite, zero_grad semantics; found_inf (skips a step entirely), grad_scale
  * (unscales and writes back), clip_norm (scales as read, memory untouched); SGD, Adam,
  * AdamW, Adagrad and RMSprop steps against a double-precision transcription of the
- * formulas; sgemm's checks in their documented order and its product; last_error.
+ * formulas; sgemm's checks in their documented order and its product; dot, axpy and
+ * scal (their checks in order, values, alpha == 0 as IEEE arithmetic); last_error.
  *
  * Exit status: 0 when every check passed (a divergence found while a fix is under way
  * may be listed with CF_KNOWN, which does not fail), 1 otherwise, 77 when a device backend finds no device.
@@ -1734,6 +1735,127 @@ static void test_last_error(void) {
     CF_OK(NULL, goptim_context_destroy(c));
 }
 
+/* ================================================================ dot, axpy, scal */
+
+/* y + alpha*x rounded once (fused) or twice: BLAS kernels contract it or not, both are
+ * BLAS's axpy. */
+static int cf_axpy_ok(float got, float alpha, float x, float y) {
+    const float fused = fmaf(alpha, x, y);
+    volatile float prod = alpha * x;
+    const float twice = y + prod;
+    return cf_bits(got) == cf_bits(fused) || cf_bits(got) == cf_bits(twice);
+}
+
+static void test_vector(void) {
+    cf_section = "dot/axpy/scal";
+    float *x = cf_dev(ctx, 64), *y = cf_dev(ctx, 64);
+    float out = 42.0f;
+    /* NULL context */
+    CF_INVALID(NULL, goptim_dot(NULL, 4, x, y, &out), NULL);
+    CF_INVALID(NULL, goptim_axpy(NULL, 4, 1.0f, x, y), NULL);
+    CF_INVALID(NULL, goptim_scal(NULL, 4, 1.0f, x), NULL);
+    /* the documented order: n < 0, then n == 0 (nothing to do), then NULL pointers */
+    CF_INVALID(ctx, goptim_dot(ctx, -1, x, y, &out), "dot");
+    CF_INVALID(ctx, goptim_dot(ctx, INT64_MIN, NULL, NULL, NULL), "dot");
+    CF_INVALID(ctx, goptim_axpy(ctx, -1, 1.0f, x, y), "axpy");
+    CF_INVALID(ctx, goptim_axpy(ctx, -5, 1.0f, NULL, NULL), "axpy");
+    CF_INVALID(ctx, goptim_scal(ctx, -1, 1.0f, x), "scal");
+    CF_INVALID(ctx, goptim_scal(ctx, -1, 1.0f, NULL), "scal");
+    out = 42.0f;
+    CF_OK(ctx, goptim_dot(ctx, 0, NULL, NULL, &out));
+    CF_CHECK(cf_bits(out) == cf_bits(0.0f), "dot of length 0 wrote %g, want +0", (double)out);
+    CF_OK(ctx, goptim_dot(ctx, 0, NULL, NULL, NULL));
+    CF_OK(ctx, goptim_axpy(ctx, 0, 1.0f, NULL, NULL));
+    CF_OK(ctx, goptim_scal(ctx, 0, 1.0f, NULL));
+    CF_INVALID(ctx, goptim_dot(ctx, 4, NULL, y, &out), "dot");
+    CF_INVALID(ctx, goptim_dot(ctx, 4, x, NULL, &out), "dot");
+    CF_INVALID(ctx, goptim_dot(ctx, 4, x, y, NULL), "dot");
+    CF_INVALID(ctx, goptim_axpy(ctx, 4, 1.0f, NULL, y), "axpy");
+    CF_INVALID(ctx, goptim_axpy(ctx, 4, 1.0f, x, NULL), "axpy");
+    CF_INVALID(ctx, goptim_scal(ctx, 4, 2.0f, NULL), "scal");
+    /* alpha == 0 takes no shortcut past the NULL check */
+    CF_INVALID(ctx, goptim_axpy(ctx, 4, 0.0f, NULL, y), "axpy");
+    CF_INVALID(ctx, goptim_scal(ctx, 4, 0.0f, NULL), "scal");
+    CF_OK(ctx, goptim_free(ctx, x));
+    CF_OK(ctx, goptim_free(ctx, y));
+
+    /* values: lengths around the BLAS kernels' blocks and a long one */
+    const int64_t lens[] = {1, 5, 31, 32, 33, 1000, 100003};
+    cf_rng r = {77};
+    for (int li = 0; li < 7; li++) {
+        const int64_t n = lens[li];
+        float *hx = cf_host(n), *hy = cf_host(n), *back = cf_host(n);
+        cf_fill_random(&r, hx, n, -1, 1);
+        cf_fill_random(&r, hy, n, -1, 1);
+        float *dx = cf_dev(ctx, n), *dy = cf_dev(ctx, n);
+        cf_put(ctx, dx, hx, n);
+        cf_put(ctx, dy, hy, n);
+        /* dot: any summation order; the bound is n * 2^-24 times the sum of |x_i y_i| */
+        double want = 0, mag = 0;
+        for (int64_t i = 0; i < n; i++) {
+            want += (double)hx[i] * hy[i];
+            mag += fabs((double)hx[i] * hy[i]);
+        }
+        out = NAN;
+        CF_OK(ctx, goptim_dot(ctx, n, dx, dy, &out));
+        CF_CHECK(fabs(out - want) <= (double)n * 0x1p-24 * mag + 1e-30, "dot n=%lld: %.9g, want %.9g", (long long)n,
+                 (double)out, want);
+        /* x . x: the same vector twice is allowed (nothing is written) */
+        double want2 = 0;
+        for (int64_t i = 0; i < n; i++) want2 += (double)hx[i] * hx[i];
+        CF_OK(ctx, goptim_dot(ctx, n, dx, dx, &out));
+        CF_CHECK(fabs(out - want2) <= (double)n * 0x1p-24 * want2, "dot(x, x) n=%lld: %.9g, want %.9g", (long long)n,
+                 (double)out, want2);
+        /* axpy: element-wise, one or two roundings */
+        const float alpha = -0.3125f;
+        CF_OK(ctx, goptim_axpy(ctx, n, alpha, dx, dy));
+        cf_get(ctx, back, dy, n);
+        int64_t bad = -1;
+        for (int64_t i = 0; i < n && bad < 0; i++)
+            if (!cf_axpy_ok(back[i], alpha, hx[i], hy[i])) bad = i;
+        CF_CHECK(bad < 0, "axpy n=%lld: element %lld is %.9g, want %.9g", (long long)n, (long long)bad,
+                 bad < 0 ? 0.0 : (double)back[bad], bad < 0 ? 0.0 : (double)fmaf(alpha, hx[bad], hy[bad]));
+        /* scal: one rounding per element, exact */
+        const float beta = 1.7f;
+        CF_OK(ctx, goptim_scal(ctx, n, beta, dx));
+        cf_get(ctx, back, dx, n);
+        bad = -1;
+        for (int64_t i = 0; i < n && bad < 0; i++) {
+            volatile float w = hx[i] * beta;
+            if (cf_bits(back[i]) != cf_bits(w)) bad = i;
+        }
+        CF_CHECK(bad < 0, "scal n=%lld: element %lld differs", (long long)n, (long long)bad);
+        CF_OK(ctx, goptim_free(ctx, dx));
+        CF_OK(ctx, goptim_free(ctx, dy));
+        free(hx);
+        free(hy);
+        free(back);
+    }
+
+    /* alpha == 0 is IEEE arithmetic on every backend: y + 0*x and x*0 keep NaN and turn
+     * an infinity into NaN (BLAS's early return and zero fill would not) */
+    {
+        const float hx[4] = {INFINITY, NAN, 2.0f, -3.0f}, hy[4] = {1.0f, 1.0f, 5.0f, -0.0f};
+        float back[4];
+        float *dx = cf_dev(ctx, 4), *dy = cf_dev(ctx, 4);
+        cf_put(ctx, dx, hx, 4);
+        cf_put(ctx, dy, hy, 4);
+        CF_OK(ctx, goptim_axpy(ctx, 4, 0.0f, dx, dy));
+        cf_get(ctx, back, dy, 4);
+        CF_CHECK(isnan(back[0]) && isnan(back[1]) && back[2] == 5.0f && cf_bits(back[3]) == cf_bits(-0.0f),
+                 "axpy alpha=0: %g %g %g %g, want nan nan 5 -0", (double)back[0], (double)back[1], (double)back[2],
+                 (double)back[3]);
+        CF_OK(ctx, goptim_scal(ctx, 4, 0.0f, dx));
+        cf_get(ctx, back, dx, 4);
+        CF_CHECK(isnan(back[0]) && isnan(back[1]) && cf_bits(back[2]) == cf_bits(0.0f) &&
+                     cf_bits(back[3]) == cf_bits(-0.0f),
+                 "scal alpha=0: %g %g %g %g, want nan nan 0 -0", (double)back[0], (double)back[1], (double)back[2],
+                 (double)back[3]);
+        CF_OK(ctx, goptim_free(ctx, dx));
+        CF_OK(ctx, goptim_free(ctx, dy));
+    }
+}
+
 /* ================================================================ main */
 
 int main(void) {
@@ -1761,6 +1883,7 @@ int main(void) {
     test_steps();
     test_aux();
     test_sgemm();
+    test_vector();
     test_devices_streams();
     test_last_error();
     cf_section = "end";
