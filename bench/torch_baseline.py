@@ -2,9 +2,9 @@
 """torch_baseline.py - times torch.optim on the layouts of goptim's benchmarks.
 
 Prints a markdown table: per layout and optimizer implementation, the median ms per step,
-the effective GB/s (bytes a fused step must move per fp32 parameter: Adam/AdamW 28,
-SGD-momentum/Adagrad/RMSprop 20, clip_grad_norm_ 12 = one read for the norm + read and
-write to scale) and the fraction of a copy of the same bytes measured in the same run
+the effective GB/s (bytes a fused step must move per fp32 parameter: Adam/AdamW/Adamax/
+RAdam/NAdam/Adadelta/Rprop 28, SGD-momentum/Adagrad/RMSprop/ASGD 20, clip_grad_norm_ 12 =
+one read for the norm + read and write to scale) and the fraction of a copy of the same bytes measured in the same run
 (a tensor copy_ moving bytes/2 each way, capped at 16 GB moved).
 
   GPU (default): python3 bench/torch_baseline.py
@@ -12,9 +12,12 @@ write to scale) and the fraction of a copy of the same bytes measured in the sam
       Adam/AdamW fused=True and foreach, SGD momentum / Adagrad / RMSprop foreach,
       clip_grad_norm_ (foreach where torch has it).
   CPU: python3 bench/torch_baseline.py --device cpu --threads 2
-      layouts: one 64M tensor, GPT-2 medium shapes, 10,000 x 10,000; every optimizer as
-      fused=True (where the torch has it), foreach=True and the single-tensor for-loop
-      (torch 1.13's default on the CPU).
+      (or ../shared/torch2/python bench/torch_baseline.py ... for torch 2.6)
+      layouts: one 64M tensor, GPT-2 medium shapes, 10,000 x 10,000, one 64K tensor (in
+      cache); every optimizer as fused=True (where the torch has it: torch 2.6 on the CPU
+      for Adam, AdamW, SGD and Adagrad), foreach=True and the single-tensor for-loop
+      (torch 1.13's default on the CPU). Optimizers the torch lacks (NAdam and ASGD's
+      foreach before 2.0) are n/a.
   --scale 0.01 multiplies every tensor's size (at least 1 element) and the number of the
       10,000 small tensors, as goptim's cmd/bench -scale does: a quick smoke run. Sizes
       that small fit in the last-level cache, so their GB/s are not memory-bound figures.
@@ -67,14 +70,16 @@ def layouts(device, scale):
             ("single", "one tensor 64M", [64 * 1024 * 1024]),
             ("gpt2-medium", "GPT-2 medium", gpt_shapes(1024, 24, 1024)),
             ("small", "10,000 small", [10000] * 10000),
+            ("incache", "one tensor 64K (in cache)", [64 * 1024]),
         ]
     if scale != 1.0:
         sc = lambda x: max(1, int(x * scale))
         out = []
         for k, n, s in ls:
             # as cmd/bench: the small layout keeps 10,000-element tensors and scales their count
-            s = [10000] * sc(len(s)) if k == "small" else [sc(x) for x in s]
-            out.append((k, f"{n} (scale {scale:g})", s))
+            # the in-cache tensor keeps its size
+            s = [10000] * sc(len(s)) if k == "small" else s if k == "incache" else [sc(x) for x in s]
+            out.append((k, n if k == "incache" else f"{n} (scale {scale:g})", s))
         ls = out
     return ls
 
@@ -83,7 +88,8 @@ class Timer:
     def __init__(self, device, iters, warmup):
         self.device, self.iters, self.warmup = device, iters, warmup
 
-    def samples_ms(self, fn, iters=None, warmup=None):
+    def samples_ms(self, fn, iters=None, warmup=None, reps=1):
+        """ms per call of fn; on the CPU each sample is the mean of reps calls in a row."""
         iters = self.iters if iters is None else iters
         for _ in range(self.warmup if warmup is None else warmup):
             fn()
@@ -99,8 +105,9 @@ class Timer:
         ms = []
         for _ in range(iters):
             t0 = time.perf_counter()
-            fn()
-            ms.append((time.perf_counter() - t0) * 1e3)
+            for _ in range(reps):
+                fn()
+            ms.append((time.perf_counter() - t0) * 1e3 / reps)
         return ms
 
 
@@ -130,23 +137,37 @@ def make_params(shapes, device, seed=0):
     return ps
 
 
-OPTS = ["sgd-momentum", "adam", "adamw", "adagrad", "rmsprop"]
+OPTS = ["sgd-momentum", "adam", "adamw", "adagrad", "rmsprop", "adamax", "radam", "nadam", "adadelta", "rprop",
+        "asgd"]
 LABEL = {"sgd-momentum": "SGD momentum", "adam": "Adam", "adamw": "AdamW", "adagrad": "Adagrad",
-         "rmsprop": "RMSprop", "clip": "clip_grad_norm_"}
+         "rmsprop": "RMSprop", "adamax": "Adamax", "radam": "RAdam", "nadam": "NAdam", "adadelta": "Adadelta",
+         "rprop": "Rprop", "asgd": "ASGD", "clip": "clip_grad_norm_"}
 
 
 def optimizer_cases(device, impls):
-    """(key, impl, class, kwargs, bytes per param); the hyperparameters are cmd/bench's."""
+    """(key, impl, class, kwargs, bytes per param); the hyperparameters are cmd/bench's
+    (torch's defaults; SGD with momentum 0.9). Bytes per param count each array the step
+    reads and writes, as cmd/bench's same-traffic loop does."""
     O = torch.optim
     base = [
-        ("sgd-momentum", O.SGD, dict(lr=1e-2, momentum=0.9), 20),
-        ("adam", O.Adam, dict(lr=1e-3), 28),
-        ("adamw", O.AdamW, dict(lr=1e-3, weight_decay=1e-2), 28),
-        ("adagrad", O.Adagrad, dict(lr=1e-2), 20),
-        ("rmsprop", O.RMSprop, dict(lr=1e-2), 20),
+        ("sgd-momentum", "SGD", dict(lr=1e-2, momentum=0.9), 20),
+        ("adam", "Adam", dict(lr=1e-3), 28),
+        ("adamw", "AdamW", dict(lr=1e-3, weight_decay=1e-2), 28),
+        ("adagrad", "Adagrad", dict(lr=1e-2), 20),
+        ("rmsprop", "RMSprop", dict(lr=1e-2), 20),
+        ("adamax", "Adamax", dict(lr=2e-3), 28),
+        ("radam", "RAdam", dict(lr=1e-3), 28),
+        ("nadam", "NAdam", dict(lr=2e-3), 28),
+        ("adadelta", "Adadelta", dict(lr=1.0), 28),
+        ("rprop", "Rprop", dict(lr=1e-2), 28),
+        ("asgd", "ASGD", dict(lr=1e-2), 20),
     ]
     cases = []
-    for key, cls, kw, bpp in base:
+    for key, name, kw, bpp in base:
+        cls = getattr(O, name, None)
+        if cls is None:  # NAdam before torch 1.10 and the like
+            cases.append((key, "foreach", None, kw, bpp))
+            continue
         for impl in impls:
             if impl == "fused" and device == "cuda" and key not in ("adam", "adamw"):
                 continue  # as before on the GPU: fused is timed for Adam/AdamW only (the visit's time cap)
@@ -172,8 +193,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=3, help="untimed steps after the state-creating first step")
     ap.add_argument("--layouts", default="",
                     help="comma-separated layout keys (single, gpt2-medium, gpt-1.3b, small) or substrings of names")
-    ap.add_argument("--opts", default="", help="comma-separated: sgd-momentum,adam,adamw,adagrad,rmsprop,clip "
-                    "(default: all of them)")
+    ap.add_argument("--opts", default="", help="comma-separated: " + ",".join(OPTS) + ",clip "
+                    "(default: all of them on the CPU; on the GPU the first five and clip)")
     ap.add_argument("--impls", default="",
                     help="comma-separated: fused,foreach,for-loop (default: fused,foreach on the GPU; all three on the CPU)")
     ap.add_argument("--json", action="store_true", help="JSON lines on stdout instead of the markdown table")
@@ -187,7 +208,9 @@ def main():
         torch.set_num_threads(args.threads)
     iters = args.iters or (20 if dev == "cuda" else 10)
     timer = Timer(dev, iters, args.warmup)
-    opts = [o for o in args.opts.split(",") if o] or OPTS + ["clip"]
+    # the GPU visit's time cap (bench/device_visit.sh) keeps the GPU default to the five its
+    # tables compare; --opts names any of OPTS there too
+    opts = [o for o in args.opts.split(",") if o] or (OPTS[:5] if dev == "cuda" else OPTS) + ["clip"]
     for o in opts:
         if o not in LABEL:
             ap.error(f"unknown optimizer {o!r}")
@@ -242,7 +265,9 @@ def main():
             if op not in opts:
                 continue
             try:
-                cls(params, **kw)  # torch 1.13 refuses fused=True on the CPU here
+                if cls is None:
+                    raise NotImplementedError(f"torch {torch.__version__} has no torch.optim.{LABEL[op]}")
+                cls(params, **kw)  # torch 1.13 refuses fused=True on the CPU here, 2.6 for most optimizers
             except Exception as e:
                 row(op, impl, bpp, note=f"unavailable: {type(e).__name__}: {str(e).splitlines()[0][:80]}")
                 continue
@@ -256,7 +281,8 @@ def main():
                 opt = None
                 gc.collect()
                 continue
-            ms = timer.samples_ms(opt.step)
+            # as cmd/bench: a sample of a small step repeats it until about 16M elements moved
+            ms = timer.samples_ms(opt.step, reps=1 if dev == "cuda" else max(1, (16 << 20) // n))
             del opt
             gc.collect()
             if dev == "cuda":

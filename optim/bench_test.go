@@ -7,14 +7,22 @@ import (
 )
 
 // go test -bench . ./optim -benchn 67108864 measures on 64M parameters; the default
-// is smaller so that a plain -bench run stays quick. Every optimizer's figure is to
-// be read against BenchmarkCopy of the same run: both report the bytes a step must
-// move (b.SetBytes), so MB/s(opt) / MB/s(copy) is the fraction of copy bandwidth.
+// is smaller so that a plain -bench run stays quick. BenchmarkTraffic puts each
+// optimizer's step beside its same-traffic loop (Traffic, the same arrays read and
+// written with trivial arithmetic) in one run; both report the same bytes
+// (b.SetBytes), so MB/s(step) / MB/s(loop) is the step's fraction of its limit.
+// BenchmarkCopy is the older, weaker limit: a copy of Adam's bytes as two arrays.
 var benchN = flag.Int("benchn", 1<<22, "parameters per benchmark tensor")
 
 // stepBytes is what one fused step must move per parameter: read param, grad and
 // each state tensor, write param and each state tensor.
-func stepBytes(states int) int64 { return int64(4 * (2 + 2*states + 1)) }
+func stepBytes(states int) int64 { return int64(TrafficBytes(trafficOf(states))) }
+
+// trafficOf is the traffic of a step with that many states: param and grad read, the
+// param and every state read and written.
+func trafficOf(states int) (reads, writes TrafficMask) {
+	return TrafficParam | TrafficGrad | TrafficStates(states), TrafficParam | TrafficStates(states)
+}
 
 type benchOpt struct {
 	name   string
@@ -33,6 +41,10 @@ var benchOpts = []benchOpt{
 	{"radam", 2, func(p []*Param) (Optimizer, error) { return NewRAdam(p, RAdamDefaults()) }},
 	{"adadelta", 2, func(p []*Param) (Optimizer, error) { return NewAdadelta(p, AdadeltaDefaults()) }},
 	{"rprop", 2, func(p []*Param) (Optimizer, error) { return NewRprop(p, RpropDefaults()) }},
+	{"nadam", 2, func(p []*Param) (Optimizer, error) { return NewNAdam(p, NAdamDefaults()) }},
+	// before t0 ASGD writes its average without reading it; an ordinary store fetches
+	// the line anyway, so its loop reads it (goptim.h: reads |= writes)
+	{"asgd", 1, func(p []*Param) (Optimizer, error) { return NewASGD(p, ASGDDefaults()) }},
 }
 
 // BenchmarkCopy is the baseline: a backend copy moving as many bytes as an Adam step
@@ -124,5 +136,65 @@ func BenchmarkStepSmallTensors(b *testing.B) {
 		if err := opt.Step(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkTraffic: every optimizer's step (".../step") and its same-traffic loop
+// (".../loop") on the same -benchn parameters, the step's values randomised so that
+// no optimizer runs on a special case. Both report the step's bytes, so the ratio of
+// their MB/s is the step's fraction of its limit; run with -count N and compare
+// within each count, the machine's bandwidth drifts between runs.
+func BenchmarkTraffic(b *testing.B) {
+	for _, bo := range benchOpts {
+		p, err := NewParam("w", *benchN)
+		if err != nil {
+			b.Fatal(err)
+		}
+		vals := make([]float32, *benchN)
+		for i := range vals {
+			vals[i] = float32(i%1999)/999.5 - 1
+		}
+		if err := p.Data.CopyFrom(vals); err != nil {
+			b.Fatal(err)
+		}
+		for i := range vals {
+			vals[i] *= 1e-3
+		}
+		if err := p.Grad.CopyFrom(vals); err != nil {
+			b.Fatal(err)
+		}
+		opt, err := bo.make([]*Param{p})
+		if err != nil {
+			b.Fatal(err)
+		}
+		reads, writes := trafficOf(bo.states)
+		loop, err := NewTraffic([]*Param{p}, reads, writes)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bytes := int64(TrafficBytes(reads, writes)) * int64(*benchN)
+		for _, side := range []struct {
+			name string
+			step func() error
+		}{{"step", opt.Step}, {"loop", loop.Step}} {
+			b.Run(fmt.Sprintf("%s/n=%d/%s", bo.name, *benchN, side.name), func(b *testing.B) {
+				if err := side.step(); err != nil { // first touch of the state
+					b.Fatal(err)
+				}
+				b.SetBytes(bytes)
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if err := side.step(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := Synchronize(); err != nil {
+					b.Fatal(err)
+				}
+			})
+		}
+		opt.Close()
+		loop.Close()
+		p.Close()
 	}
 }

@@ -100,3 +100,32 @@ func (w *idleWaiter) wait(what string) string {
 	w.busyRun = false
 	return fmt.Sprintf(" [others busy: %.1f cores]", busy)
 }
+
+// loadMeter measures how many cores other processes keep busy while this one works:
+// the machine's busy time from /proc/stat less this process's own CPU time (its C
+// threads included), over the wall time between start and othersBusy.
+type loadMeter struct {
+	busy, total uint64
+	own         time.Duration
+	wall        time.Time
+	ok          bool
+}
+
+func startLoad() loadMeter {
+	b, t, ok := cpuTimes()
+	own, ownOK := ownCPU()
+	return loadMeter{busy: b, total: t, own: own, wall: time.Now(), ok: ok && ownOK}
+}
+
+// othersBusy is the mean number of cores others kept busy since startLoad (false
+// where /proc/stat or the process's CPU time cannot be read).
+func (m loadMeter) othersBusy() (float64, bool) {
+	b, t, ok := cpuTimes()
+	own, ownOK := ownCPU()
+	wall := time.Since(m.wall)
+	if !m.ok || !ok || !ownOK || t <= m.total || wall <= 0 {
+		return 0, false
+	}
+	all := float64(b-m.busy) / float64(t-m.total) * float64(runtime.NumCPU())
+	return max(0, all-float64(own-m.own)/float64(wall)), true
+}

@@ -1,24 +1,39 @@
-// Command bench times every optimizer step on three layouts (one 64M-parameter
-// tensor, the 292 tensors of GPT-2 medium, 10,000 small tensors) and prints each as
-// a fraction of a copy of the same bytes measured in the same run, at 1, 2
-// and all threads. It is what `make bench` runs. With -torch it also runs
-// bench/torch_baseline.py (Debian's /usr/bin/python3 with python3-torch) on the same
-// layouts, values and thread counts, one subprocess per layout and thread count after
-// goptim's own measurements of that layout (never at the same time), and prints the
-// two side by side with the speed-up (torch ms / goptim ms).
+// Command bench times every optimizer step on four layouts (one 64M-parameter
+// tensor, the 292 tensors of GPT-2 medium, 10,000 small tensors, and one 64K tensor
+// that stays in cache) and prints each as a fraction of a same-traffic loop measured in
+// the same run: optim.Traffic, a pass over the same params on the same threads that
+// reads and writes exactly the arrays the step does (its masks are in the output), with
+// trivial arithmetic, in place of the step's. Steps and loops alternate round by round
+// (the order flips every round) and the medians are compared, so "of loop" is how far a
+// step is from moving its own bytes at the speed the machine gives them right then. A
+// backend copy and libc memcpy of the same bytes run in the same rounds as a second,
+// weaker limit (they move the bytes as two arrays, not the step's four to eight).
+// It is what `make bench` runs. With -torch it also runs bench/torch_baseline.py (torch
+// 2.6 through ../shared/torch2/python where that exists, else Debian's
+// /usr/bin/python3 with python3-torch) on the same layouts, values and thread counts,
+// one subprocess per layout, optimizer and thread count after goptim's own
+// measurements of them (never at the same time), and prints the two side by side
+// with the speed-ups (torch ms / goptim ms) over torch's fused kernel, where torch has
+// one, and over its fastest implementation.
 //
 //	go run ./cmd/bench                       # all optimizers, all layouts
 //	go run ./cmd/bench -torch -repeat 3      # side by side with torch, medians of 3 runs
 //	go run ./cmd/bench -layout single -opt adam,adamw -threads 1,2
+//	go run ./cmd/bench -layout incache       # elements per ns per core in cache, 1 thread
 //	go run ./cmd/bench -scale 0.1            # a tenth of the sizes, for a quick look
 //
-// Effective bytes per parameter are what a fused step must move: read param, grad
-// and state, write param and state (Adam/AdamW/Adamax/RAdam/Adadelta/Rprop 28 B, SGD-momentum, Adagrad and
-// RMSprop 20 B). The copy baseline moves the same total (half read, half written)
-// with the backend's own copy on the same threads, alternating with the steps; on the
-// CPU a second baseline, libc memcpy of the same bytes in one piece per thread, runs
-// in the same alternation, and "fraction of the better copy" divides by the faster
-// of the two (the backend's copy can be the slower one on a single thread).
+// Bytes per parameter are what the step's arrays move: 4 B for each array read and 4
+// B for each written (Adam/AdamW/Adamax/RAdam/NAdam/Adadelta/Rprop 28 B: read p, g and
+// two states, write p and both states; SGD-momentum, Adagrad, RMSprop and ASGD 20 B).
+// The step and its loop move the same bytes, so their ratio is the same in time or
+// GB/s. The layouts in memory are measured at every thread count; the in-cache layout
+// at one thread only (a per-core figure), each sample repeating the call enough times
+// to last well above the timer's resolution.
+//
+// While each measurement runs, bench records how many cores the rest of the machine
+// kept busy (/proc/stat minus this process's own CPU time): the "others" column. On a
+// shared machine read the ratios of rows with others near 0; -wait-idle holds the
+// measurements back while others are busy.
 //
 // Params are filled with deterministic standard-normal values and gradients with
 // normal values scaled by 1e-3 (torch_baseline.py makes the same distributions), so no
@@ -43,27 +58,62 @@ import (
 	"github.com/goptim/goptim/optim"
 )
 
+// optSpec is one optimizer as the benchmark runs it: its name (torch_baseline.py's),
+// the arrays its step reads and writes with these options (the masks of its
+// same-traffic loop) and its constructor.
 type optSpec struct {
-	name   string
-	states int
-	make   func([]*optim.Param) (optim.Optimizer, error)
+	name          string
+	reads, writes optim.TrafficMask
+	make          func([]*optim.Param) (optim.Optimizer, error)
 }
 
-// The hyperparameters match torch_baseline.py's.
+// bytesPerParam is what the step (and its loop) moves per fp32 parameter.
+func (o optSpec) bytesPerParam() int { return optim.TrafficBytes(o.reads, o.writes) }
+
+// traffic names the masks: "r p,g,s0,s1 w p,s0,s1".
+func (o optSpec) traffic() string { return fmt.Sprintf("r %v w %v", o.reads|o.writes, o.writes) }
+
+// states is a step that reads param and grad, writes the param, and reads and writes
+// n state tensors: the traffic of every optimizer here with the options below. A step
+// that writes a state without reading it (ASGD before t0 copies the params into ax)
+// still has the state read by the hardware, since an ordinary store fetches the line it
+// writes, so the loop reads it too (goptim.h: reads |= writes).
+func states(n int) (reads, writes optim.TrafficMask) {
+	return optim.TrafficParam | optim.TrafficGrad | optim.TrafficStates(n), optim.TrafficParam | optim.TrafficStates(n)
+}
+
+func spec(name string, nstates int, make func([]*optim.Param) (optim.Optimizer, error)) optSpec {
+	r, w := states(nstates)
+	return optSpec{name: name, reads: r, writes: w, make: make}
+}
+
+// The hyperparameters match torch_baseline.py's (torch's defaults, SGD with lr 0.01
+// and momentum 0.9). A new optimizer is one line here and one in torch_baseline.py's
+// optimizer_cases, under the same name.
 var opts = []optSpec{
-	{"sgd-momentum", 1, func(p []*optim.Param) (optim.Optimizer, error) {
+	spec("sgd-momentum", 1, func(p []*optim.Param) (optim.Optimizer, error) {
 		return optim.NewSGD(p, optim.SGDConfig{LR: 0.01, Momentum: 0.9})
-	}},
-	{"adam", 2, func(p []*optim.Param) (optim.Optimizer, error) { return optim.NewAdam(p, optim.AdamDefaults()) }},
-	{"adamw", 2, func(p []*optim.Param) (optim.Optimizer, error) { return optim.NewAdamW(p, optim.AdamWDefaults()) }},
-	{"adagrad", 1, func(p []*optim.Param) (optim.Optimizer, error) { return optim.NewAdagrad(p, optim.AdagradDefaults()) }},
-	{"rmsprop", 1, func(p []*optim.Param) (optim.Optimizer, error) { return optim.NewRMSprop(p, optim.RMSpropDefaults()) }},
-	{"adamax", 2, func(p []*optim.Param) (optim.Optimizer, error) { return optim.NewAdamax(p, optim.AdamaxDefaults()) }},
-	{"radam", 2, func(p []*optim.Param) (optim.Optimizer, error) { return optim.NewRAdam(p, optim.RAdamDefaults()) }},
-	{"rprop", 2, func(p []*optim.Param) (optim.Optimizer, error) { return optim.NewRprop(p, optim.RpropDefaults()) }},
-	{"adadelta", 2, func(p []*optim.Param) (optim.Optimizer, error) {
+	}),
+	spec("adam", 2, func(p []*optim.Param) (optim.Optimizer, error) { return optim.NewAdam(p, optim.AdamDefaults()) }),
+	spec("adamw", 2, func(p []*optim.Param) (optim.Optimizer, error) { return optim.NewAdamW(p, optim.AdamWDefaults()) }),
+	spec("adagrad", 1, func(p []*optim.Param) (optim.Optimizer, error) { return optim.NewAdagrad(p, optim.AdagradDefaults()) }),
+	spec("rmsprop", 1, func(p []*optim.Param) (optim.Optimizer, error) { return optim.NewRMSprop(p, optim.RMSpropDefaults()) }),
+	spec("adamax", 2, func(p []*optim.Param) (optim.Optimizer, error) { return optim.NewAdamax(p, optim.AdamaxDefaults()) }),
+	spec("radam", 2, func(p []*optim.Param) (optim.Optimizer, error) { return optim.NewRAdam(p, optim.RAdamDefaults()) }),
+	spec("nadam", 2, func(p []*optim.Param) (optim.Optimizer, error) { return optim.NewNAdam(p, optim.NAdamDefaults()) }),
+	spec("adadelta", 2, func(p []*optim.Param) (optim.Optimizer, error) {
 		return optim.NewAdadelta(p, optim.AdadeltaDefaults())
-	}},
+	}),
+	spec("rprop", 2, func(p []*optim.Param) (optim.Optimizer, error) { return optim.NewRprop(p, optim.RpropDefaults()) }),
+	spec("asgd", 1, func(p []*optim.Param) (optim.Optimizer, error) { return optim.NewASGD(p, optim.ASGDDefaults()) }),
+}
+
+func optNames() string {
+	var names []string
+	for _, o := range opts {
+		names = append(names, o.name)
+	}
+	return strings.Join(names, ",")
 }
 
 // gpt2MediumShapes are the 292 parameter tensors of GPT-2 medium (355M parameters):
@@ -83,10 +133,15 @@ func gpt2MediumShapes() []int {
 	return append(s, d, d) // ln_f
 }
 
-var layoutOrder = []string{"single", "gpt2-medium", "small"}
+var layoutOrder = []string{"single", "gpt2-medium", "small", "incache"}
+
+// inCache is the in-cache layout: one tensor whose step (Adam: 28 B x 64K = 1.8 MB) stays
+// in the caches of one core, measured at one thread only.
+const inCache = "incache"
 
 // layouts scales every tensor of single and gpt2-medium, and the number of the
-// small layout's 10,000-element tensors (torch_baseline.py --scale does the same).
+// small layout's 10,000-element tensors (torch_baseline.py --scale does the same); the
+// in-cache layout keeps its size.
 func layouts(scale float64) map[string][]int {
 	sc := func(n int) int { return max(1, int(float64(n)*scale)) }
 	g := gpt2MediumShapes()
@@ -97,7 +152,7 @@ func layouts(scale float64) map[string][]int {
 	for i := range small {
 		small[i] = 10000
 	}
-	return map[string][]int{"single": {sc(64 << 20)}, "gpt2-medium": g, "small": small}
+	return map[string][]int{"single": {sc(64 << 20)}, "gpt2-medium": g, "small": small, inCache: {64 << 10}}
 }
 
 type config struct {
@@ -120,9 +175,10 @@ type config struct {
 }
 
 func main() {
-	optsFlag := flag.String("opt", "all", "optimizers, comma-separated: sgd-momentum,adam,adamw,adagrad,rmsprop,adamax,radam,adadelta,rprop")
-	layoutFlag := flag.String("layout", "single,gpt2-medium,small",
-		"layouts: single (one 64M tensor), gpt2-medium (292 tensors, 355M), small (10,000 x 10,000)")
+	optsFlag := flag.String("opt", "all", "optimizers, comma-separated: "+optNames())
+	layoutFlag := flag.String("layout", "single,gpt2-medium,small,incache",
+		"layouts: single (one 64M tensor), gpt2-medium (292 tensors, 355M), small (10,000 x 10,000), "+
+			"incache (one 64K tensor, 1 thread)")
 	threadsFlag := flag.String("threads", "", "thread counts to run, comma-separated (default 1,2,all cores)")
 	steps := flag.Int("steps", 10, "timed steps per measurement (the median is reported)")
 	warmup := flag.Int("warmup", 3, "untimed steps after the first (state-creating) step")
@@ -131,9 +187,11 @@ func main() {
 	zero := flag.Bool("zero", false, "step zero-filled params and gradients (the old behaviour) instead of normal values")
 	repeat := flag.Int("repeat", 1, "run everything this many times and report medians (the machine is shared)")
 	torch := flag.Bool("torch", false, "also time torch.optim with bench/torch_baseline.py and print the two side by side")
-	python := flag.String("python", "/usr/bin/python3", "the Python with torch (Debian's python3-torch)")
+	python := flag.String("python", defaultPython(), "the Python with torch: torch 2.6 through "+torch2Python+
+		" where it exists, else Debian's /usr/bin/python3 with python3-torch (1.13 on Debian 12)")
 	script := flag.String("torch-script", "", "path of torch_baseline.py (default: bench/torch_baseline.py of this module)")
-	impls := flag.String("torch-impls", "fused,foreach,for-loop", "torch implementations to time; the fastest is compared")
+	impls := flag.String("torch-impls", "fused,foreach,for-loop", "torch implementations to time; the side-by-side "+
+		"table shows fused (where torch has it) and the fastest")
 	ompWait := flag.String("torch-omp-wait", "inherit,passive", "OMP_WAIT_POLICY values to run torch's process with, comma-separated "+
 		"(inherit, passive, active); with more than one, each runs at more than one thread and the fastest counts")
 	torchOnly := flag.Bool("torch-only", false, "with -torch: time torch alone (goptim columns empty)")
@@ -183,7 +241,8 @@ func main() {
 	if cfg.zero {
 		values = "params and grads zero"
 	}
-	fmt.Printf("median of %d steps after the first and %d warm-up; %s; %d run(s), medians across runs\n",
+	fmt.Printf("%d rounds of step, same-traffic loop (alternating which goes first), copy and memcpy after the "+
+		"first step and %d warm-up rounds, medians; %s; %d run(s), medians across runs\n",
 		cfg.steps, cfg.warmup, values, cfg.repeat)
 
 	var tb *torchBench
@@ -259,29 +318,53 @@ func benchLayout(cfg config, res *results, run int, name string, sizes []int, op
 		if err != nil {
 			fatal(err)
 		}
-		bytes := float64(4*(3+2*o.states)) * float64(total)
-		for _, th := range cfg.threads {
+		loop, err := optim.NewTraffic(params, o.reads, o.writes)
+		if err != nil {
+			fatal(fmt.Errorf("%s: same-traffic loop %s: %w", o.name, o.traffic(), err))
+		}
+		bytes := float64(o.bytesPerParam()) * float64(total)
+		for _, th := range layoutThreads(cfg, name) {
 			busy := cfg.idle.wait(fmt.Sprintf("goptim %s %s %d threads", name, o.name, th))
 			if err := optim.SetThreads(th); err != nil {
 				fatal(err)
 			}
-			stepT, copyT, libcT := measure(cfg.steps, cfg.warmup, int(bytes/8), th, opt)
-			gbs := bytes / stepT.Seconds() / 1e9
-			cgbs := bytes / copyT.Seconds() / 1e9
-			m := meas{ms: float64(stepT.Nanoseconds()) / 1e6, gbs: gbs, copyGBs: cgbs, frac: gbs / cgbs}
+			t := measure(cfg.steps, cfg.warmup, repsFor(total), int(bytes/8), th, opt, loop)
+			m := meas{ms: ms(t.step), gbs: bytes / t.step.Seconds() / 1e9, loopGBs: bytes / t.loop.Seconds() / 1e9,
+				copyGBs: bytes / t.copy.Seconds() / 1e9, others: t.others, othersOK: t.othersOK}
+			m.ofLoop = t.loop.Seconds() / t.step.Seconds()
+			m.frac = m.gbs / m.copyGBs
 			m.bestFrac = m.frac
-			if libcT > 0 {
-				m.libcGBs = bytes / libcT.Seconds() / 1e9
-				m.bestFrac = gbs / max(cgbs, m.libcGBs)
+			if t.libc > 0 {
+				m.libcGBs = bytes / t.libc.Seconds() / 1e9
+				m.bestFrac = m.gbs / max(m.copyGBs, m.libcGBs)
 			}
+			m.elemNs = float64(total) / float64(t.step.Nanoseconds()) / float64(th)
+			m.loopElemNs = float64(total) / float64(t.loop.Nanoseconds()) / float64(th)
 			res.addGoptim(key{name, o.name, th}, len(sizes), total, run, m)
-			fmt.Fprintf(os.Stderr, "run %d goptim %-11s %-12s %d threads: %9.2f ms %6.1f GB/s, copy %6.1f GB/s, "+
-				"memcpy %6.1f GB/s, %.3f of copy, %.3f of the better copy%s\n",
-				run+1, name, o.name, th, m.ms, gbs, cgbs, m.libcGBs, m.frac, m.bestFrac, busy)
+			fmt.Fprintf(os.Stderr, "run %d goptim %-11s %-12s %d threads: %9.3f ms %6.1f GB/s, loop %6.1f GB/s, %.3f of loop; "+
+				"copy %6.1f GB/s, memcpy %6.1f GB/s, %.3f of the better copy; others %s%s\n",
+				run+1, name, o.name, th, m.ms, m.gbs, m.loopGBs, m.ofLoop, m.copyGBs, m.libcGBs, m.bestFrac, m.othersString(), busy)
 		}
 		opt.Close()
+		loop.Close()
 	}
 }
+
+// layoutThreads are the thread counts a layout runs at: the in-cache layout is a
+// per-core figure, at one thread only.
+func layoutThreads(cfg config, layout string) []int {
+	if layout == inCache {
+		return []int{1}
+	}
+	return cfg.threads
+}
+
+// repsFor is how many calls one timed sample makes: enough that a sample moves about
+// 16M elements (at least one call), so that a step of a tensor in cache (some
+// microseconds) is timed far above the clock's resolution and a call's fixed cost.
+func repsFor(total int) int { return max(1, (16<<20)/max(total, 1)) }
+
+func ms(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
 
 func allocate(sizes []int, arena bool) ([]*optim.Param, func()) {
 	if arena {
@@ -306,10 +389,20 @@ func allocate(sizes []int, arena bool) ([]*optim.Param, func()) {
 	}
 }
 
-// measure times opt.Step and a backend copy of n floats (8n bytes moved), and on the
-// CPU also a libc memcpy of the same (on th threads), alternating them so that all
-// see the same machine state, and returns their medians (libc 0 where there is none).
-func measure(steps, warmup, n, th int, opt optim.Optimizer) (step, copy, libc time.Duration) {
+// timing is one measurement: the median time of one call of each side, and how many
+// cores other processes kept busy meanwhile.
+type timing struct {
+	step, loop, copy, libc time.Duration
+	others                 float64
+	othersOK               bool
+}
+
+// measure times opt.Step, its same-traffic loop, a backend copy of n floats (8n bytes
+// moved) and on the CPU a libc memcpy of the same (on th threads) in rounds that run
+// each once, the step and the loop in alternating order, so that all see the same
+// machine; it returns the medians over the rounds (libc 0 where there is none). Each
+// timed sample is reps calls in a row, divided by reps.
+func measure(steps, warmup, reps, n, th int, opt optim.Optimizer, loop *optim.Traffic) timing {
 	src, err := optim.NewTensor(n)
 	if err != nil {
 		fatal(err)
@@ -330,42 +423,56 @@ func measure(steps, warmup, n, th int, opt optim.Optimizer) (step, copy, libc ti
 	backendCopy := func() error { return optim.CopyTensor(dst, src) }
 	memcpy := func() error { libcCopy(dst.Ptr(), src.Ptr(), n, th); return nil }
 	st := make([]time.Duration, steps)
-	ct := make([]time.Duration, steps)
 	lt := make([]time.Duration, steps)
+	ct := make([]time.Duration, steps)
+	mt := make([]time.Duration, steps)
 	// warm up: first touch of state and copy buffers, then steady state
 	for range 1 + warmup {
-		once(opt.Step)
-		once(backendCopy)
+		timed(1, opt.Step)
+		timed(1, loop.Step)
+		timed(1, backendCopy)
 		if withLibc {
-			once(memcpy)
+			timed(1, memcpy)
 		}
 	}
+	meter := startLoad()
 	for i := 0; i < steps; i++ {
-		st[i] = once(opt.Step)
-		ct[i] = once(backendCopy)
+		if i%2 == 0 {
+			st[i] = timed(reps, opt.Step)
+			lt[i] = timed(reps, loop.Step)
+		} else {
+			lt[i] = timed(reps, loop.Step)
+			st[i] = timed(reps, opt.Step)
+		}
+		ct[i] = timed(reps, backendCopy)
 		if withLibc {
-			lt[i] = once(memcpy)
+			mt[i] = timed(reps, memcpy)
 		}
 	}
-	slices.Sort(st)
-	slices.Sort(ct)
-	slices.Sort(lt)
-	return st[steps/2], ct[steps/2], lt[steps/2]
+	others, ok := meter.othersBusy()
+	med := func(d []time.Duration) time.Duration {
+		slices.Sort(d)
+		return d[len(d)/2]
+	}
+	return timing{step: med(st), loop: med(lt), copy: med(ct), libc: med(mt), others: others, othersOK: ok}
 }
 
-// once times one call of f, waiting for the device on both sides.
-func once(f func() error) time.Duration {
+// timed is the time of one call of f, the mean over reps calls in a row, waiting for
+// the device on both sides.
+func timed(reps int, f func() error) time.Duration {
 	if err := optim.Synchronize(); err != nil {
 		fatal(err)
 	}
 	t0 := time.Now()
-	if err := f(); err != nil {
-		fatal(err)
+	for range reps {
+		if err := f(); err != nil {
+			fatal(err)
+		}
 	}
 	if err := optim.Synchronize(); err != nil {
 		fatal(err)
 	}
-	return time.Since(t0)
+	return time.Since(t0) / time.Duration(reps)
 }
 
 func fatal(err error) {

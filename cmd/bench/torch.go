@@ -14,6 +14,19 @@ import (
 	"strings"
 )
 
+// torch2Python runs a script with torch 2.6 (a Debian 13 root beside the checkout,
+// ../shared/torch2 from the repository); machines without it fall back to Debian's
+// python3-torch.
+const torch2Python = "/work/shared/torch2/python"
+
+// defaultPython is torch2Python where it exists, else /usr/bin/python3.
+func defaultPython() string {
+	if fi, err := os.Stat(torch2Python); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+		return torch2Python
+	}
+	return "/usr/bin/python3"
+}
+
 // torchBench runs bench/torch_baseline.py --json as a subprocess, one per layout and
 // thread count, and files its measurements with goptim's.
 type torchBench struct {
@@ -38,10 +51,11 @@ func newTorchBench(cfg config) (*torchBench, error) {
 	}
 	if _, err := exec.LookPath(cfg.python); err != nil {
 		return nil, fmt.Errorf("%s not found (%v): install Debian's python3 and python3-torch "+
-			"(apt-get install python3-torch); printing goptim's table alone", cfg.python, err)
+			"(apt-get install python3-torch), or pass -python; printing goptim's table alone", cfg.python, err)
 	}
 	var stderr bytes.Buffer
 	cmd := exec.Command(cfg.python, "-c", "import torch; print(torch.__version__)")
+	cmd.Dir = scriptRoot(script)
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
@@ -53,6 +67,16 @@ func newTorchBench(cfg config) (*torchBench, error) {
 			"apt-get install python3-torch; printing goptim's table alone", cfg.python, msg)
 	}
 	return &torchBench{cfg: cfg, script: script, version: strings.TrimSpace(string(out)), peak: map[string]float64{}}, nil
+}
+
+// scriptRoot is the directory the Python runs in: the repository holding the script
+// (torch2Python makes only its working directory visible inside its root).
+func scriptRoot(script string) string {
+	abs, err := filepath.Abs(script)
+	if err != nil {
+		return ""
+	}
+	return filepath.Dir(filepath.Dir(abs))
 }
 
 // findScript looks for bench/torch_baseline.py in the working directory and the
@@ -119,7 +143,7 @@ type record struct {
 // run times torch on one layout and optimizer at every thread count.
 func (tb *torchBench) run(res *results, run int, layout string, o optSpec) {
 	policies := strings.Split(tb.cfg.ompWait, ",")
-	for _, th := range tb.cfg.threads {
+	for _, th := range layoutThreads(tb.cfg, layout) {
 		for i, policy := range policies {
 			if th == 1 && i > 0 {
 				continue // one thread has no one to wait for
@@ -132,12 +156,17 @@ func (tb *torchBench) run(res *results, run int, layout string, o optSpec) {
 // runOne is one subprocess: one layout at th threads, OMP_WAIT_POLICY policy
 // ("inherit": as this process has it).
 func (tb *torchBench) runOne(res *results, run int, layout string, th int, names []string, policy string) {
-	args := []string{"-u", tb.script, "--device", "cpu", "--json", "--threads", strconv.Itoa(th),
+	script, err := filepath.Abs(tb.script)
+	if err != nil {
+		fatal(err)
+	}
+	args := []string{"-u", script, "--device", "cpu", "--json", "--threads", strconv.Itoa(th),
 		"--layouts", layout, "--opts", strings.Join(names, ","), "--impls", tb.cfg.impls,
 		"--iters", strconv.Itoa(tb.cfg.steps), "--warmup", strconv.Itoa(tb.cfg.warmup),
 		"--scale", strconv.FormatFloat(tb.cfg.scale, 'g', -1, 64)}
 	busy := tb.cfg.idle.wait(fmt.Sprintf("torch %s %s %d threads", layout, strings.Join(names, ","), th))
 	cmd := exec.Command(tb.cfg.python, args...)
+	cmd.Dir = scriptRoot(script)
 	inherit := policy == "" || policy == "inherit"
 	env := slices.DeleteFunc(os.Environ(), func(e string) bool {
 		return strings.HasPrefix(e, "OMP_NUM_THREADS=") || (!inherit && strings.HasPrefix(e, "OMP_WAIT_POLICY="))
