@@ -66,6 +66,7 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"unsafe"
 )
@@ -549,6 +550,31 @@ func ASGDNext(h *ASGDParams, step int64) (eta, mu float32, err error) {
 		return 0, 0, check(nil, "asgd_next", st)
 	}
 	return float32(e), float32(m), nil
+}
+
+// AdafactorParams mirrors goptim_adafactor_params.
+type AdafactorParams struct {
+	LR, Beta2Decay, Eps1, Eps2, D, WeightDecay float64
+	Maximize                                   bool
+}
+
+// AdafactorStep is goptim_adafactor_step. rows and cols hold one entry per tensor of
+// the list (rows[i] == 0: a vector).
+func (ctx *Context) AdafactorStep(l *List, rows, cols []int64, h *AdafactorParams, step int64, aux *Aux) error {
+	defer ctx.lock()()
+	if len(rows) < l.Len() || len(cols) < l.Len() {
+		return &Error{Op: "adafactor_step", Status: StatusInvalidArgument, Detail: "fewer shapes than tensors"}
+	}
+	var rp, cp *C.int64_t
+	if len(rows) > 0 {
+		rp, cp = (*C.int64_t)(unsafe.Pointer(&rows[0])), (*C.int64_t)(unsafe.Pointer(&cols[0]))
+	}
+	hp := C.goptim_adafactor_params{lr: C.double(h.LR), beta2_decay: C.double(h.Beta2Decay), eps1: C.double(h.Eps1),
+		eps2: C.double(h.Eps2), d: C.double(h.D), weight_decay: C.double(h.WeightDecay), maximize: cbool(h.Maximize)}
+	st := C.goptim_adafactor_step(ctx.c, &l.c.list, rp, cp, &hp, C.int64_t(step), aux.c())
+	runtime.KeepAlive(rows)
+	runtime.KeepAlive(cols)
+	return check(ctx, "adafactor_step", st)
 }
 
 // AdadeltaParams mirrors goptim_adadelta_params.

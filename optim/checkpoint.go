@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"unsafe"
 
@@ -68,6 +69,9 @@ type checkpointParam struct {
 	// Scalars are the optimizer's per-param host values (NAdam's mu_product, ASGD's
 	// eta and mu) of a param that has stepped; JSON keeps float32 exactly.
 	Scalars map[string]float32 `json:"scalars,omitempty"`
+	// Shape is the param's Shape for optimizers that read it (Adafactor), whose state
+	// layout follows it.
+	Shape []int `json:"shape,omitempty"`
 }
 
 // CheckpointError describes why a checkpoint was refused.
@@ -108,6 +112,9 @@ func (c *core[C]) Save(w io.Writer) error {
 		cg := checkpointGroup{Config: raw, State: c.spec.slots(g.cfg)}
 		for i, p := range g.params {
 			cp := checkpointParam{Name: p.Name, Numel: g.numel[i], Step: g.steps[i]}
+			if c.spec.shaped {
+				cp.Shape = g.shape[i]
+			}
 			if g.steps[i] > 0 && len(c.spec.scalarNames) > 0 {
 				cp.Scalars = map[string]float32{}
 				for k, name := range c.spec.scalarNames {
@@ -115,9 +122,9 @@ func (c *core[C]) Save(w io.Writer) error {
 				}
 			}
 			cg.Params = append(cg.Params, cp)
-			for _, name := range cg.State {
+			for k, name := range cg.State {
 				if name != "" {
-					h.PayloadBytes += 4 * int64(g.numel[i])
+					h.PayloadBytes += 4 * int64(g.slen[k][i])
 				}
 			}
 		}
@@ -143,7 +150,7 @@ func (c *core[C]) Save(w io.Writer) error {
 				if t == nil {
 					continue
 				}
-				buf := make([]float32, g.numel[i])
+				buf := make([]float32, g.slen[k][i])
 				if err := ctx.CopyToHost(buf, g.stateAt(k, i)); err != nil {
 					return err
 				}
@@ -247,9 +254,13 @@ func (c *core[C]) Load(r io.Reader) error {
 			if _, err := c.loadScalars(hp); err != nil {
 				return badCheckpoint("group %d param %d (%q): %v", gi, i, hp.Name, err)
 			}
-			for _, name := range hg.State {
+			if c.spec.shaped && !slices.Equal(hp.Shape, g.shape[i]) {
+				return badCheckpoint("group %d param %d (%q) has shape %v, the optimizer's %s has %v",
+					gi, i, hp.Name, hp.Shape, p.label(i), g.shape[i])
+			}
+			for k, name := range hg.State {
 				if name != "" {
-					want += 4 * int64(hp.Numel)
+					want += 4 * int64(g.slen[k][i])
 				}
 			}
 		}
@@ -269,7 +280,7 @@ func (c *core[C]) Load(r io.Reader) error {
 				if t == nil {
 					continue
 				}
-				n := g.numel[i]
+				n := g.slen[k][i]
 				vals := make([]float32, n)
 				for j := range vals {
 					vals[j] = math.Float32frombits(binary.LittleEndian.Uint32(payload[off+4*j:]))

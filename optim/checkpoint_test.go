@@ -91,6 +91,12 @@ func newTrainer(t *testing.T, kind string) *trainer {
 		require.NoError(t, err)
 		require.NoError(t, o.AddParamGroup(g2, NAdamDefaults()))
 		tr.opt = o
+	case "adafactor":
+		o, err := NewAdafactor(g1, AdafactorConfig{LR: 0.05, Beta2Decay: -0.6, Eps1: 1e-6, Eps2: 1e-4, D: 2,
+			WeightDecay: 0.01})
+		require.NoError(t, err)
+		require.NoError(t, o.AddParamGroup(g2, AdafactorDefaults()))
+		tr.opt = o
 	case "asgd":
 		// Averaging from the third step, so the checkpoint carries mu != 1.
 		o, err := NewASGD(g1, ASGDConfig{LR: 0.05, Lambd: 0.01, Alpha: 0.6, T0: 1, WeightDecay: 0.01})

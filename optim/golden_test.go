@@ -54,6 +54,9 @@ func newFromGolden(c *golden.OptimCase, params []*Param) (Optimizer, error) {
 		return NewNAdam(params, NAdamConfig{LR: h.LR, Beta1: h.Beta1, Beta2: h.Beta2, Eps: h.Eps,
 			WeightDecay: h.WeightDecay, MomentumDecay: h.MomentumDecay,
 			DecoupledWeightDecay: h.DecoupledWeightDecay, Maximize: h.Maximize})
+	case golden.Adafactor:
+		return NewAdafactor(params, AdafactorConfig{LR: h.LR, Beta2Decay: h.Beta2Decay, Eps1: h.Eps1, Eps2: h.Eps2,
+			D: h.D, WeightDecay: h.WeightDecay, Maximize: h.Maximize})
 	case golden.ASGD:
 		return NewASGD(params, ASGDConfig{LR: h.LR, Lambd: h.Lambd, Alpha: h.Alpha, T0: h.T0,
 			WeightDecay: h.WeightDecay, Maximize: h.Maximize})
@@ -104,6 +107,9 @@ func runGolden(t *testing.T, c *golden.OptimCase) (differ, compared int) {
 		require.NoError(t, err)
 		defer p.Close()
 		require.NoError(t, p.Data.CopyFrom(c.Init[i]))
+		if c.Shapes != nil {
+			p.Shape = c.Shapes[i]
+		}
 		params[i] = p
 	}
 	opt, err := newFromGolden(c, params)
@@ -127,6 +133,9 @@ func runGolden(t *testing.T, c *golden.OptimCase) (differ, compared int) {
 	}
 	for _, key := range c.State.Keys() {
 		for i := range params {
+			if c.StateLen(key, i) == 0 {
+				continue // Adafactor: a matrix keeps no variance, a vector no row_var or col_var
+			}
 			got, err := stateOf(opt, i, key)
 			require.NoError(t, err, "%s: state %s", c.Name, key)
 			if worst, j := closeTo(got, c.State.Tensors[key][i]); worst > 1 {
@@ -160,11 +169,22 @@ func TestGoldenTorchTrajectories(t *testing.T) {
 			require.NoError(t, SetThreads(threads))
 			t.Run(fmt.Sprintf("%v/threads=%d", isa, threads), func(t *testing.T) {
 				differ, compared := 0, 0
+				reduced, reducedDiffer := 0, 0
 				for _, c := range f.Cases {
 					d, n := runGolden(t, c)
+					if c.Optimizer == golden.Adafactor {
+						// Its norms and means are reductions, summed in double here and
+						// in float32 in torch's order there: within the tolerance, not
+						// bit for bit (see Adafactor's doc).
+						reducedDiffer += d
+						reduced += n
+						continue
+					}
 					differ += d
 					compared += n
 				}
+				t.Logf("adafactor: %d of %d elements bit-identical to torch, the rest within the golden tolerance",
+					reduced-reducedDiffer, reduced)
 				// Stronger than the tolerance: the kernels round exactly as torch's CPU
 				// kernels do (kernel.h), so every element carries torch's bits. A
 				// difference means an operation was reordered, fused or split.

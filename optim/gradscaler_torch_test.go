@@ -118,6 +118,8 @@ func torchUpdateDiffers(c *scalerGoldenCase) string {
 	case c.Optimizer == "adam" || c.Optimizer == "adamw":
 		return "torch's fused CPU Adam (fused=True, the kernel GradScaler drives) rounds exp_avg_sq's " +
 			"(1-beta2)*grad*grad otherwise than its single-tensor path, which goptim follows (optim.json)"
+	case c.Optimizer == "adafactor":
+		return "Adafactor's norms are reductions, summed in double by goptim and in float32 by torch"
 	}
 	return ""
 }
@@ -171,6 +173,14 @@ func newFromScalerGolden(t *testing.T, c *scalerGoldenCase, params []*Param) Opt
 		opt, err = NewNAdam(params, NAdamConfig{LR: f("lr"), Beta1: betas[0].(float64), Beta2: betas[1].(float64),
 			Eps: f("eps"), WeightDecay: f("weight_decay"), MomentumDecay: f("momentum_decay"),
 			DecoupledWeightDecay: b("decoupled_weight_decay"), Maximize: b("maximize")})
+	case "adafactor":
+		eps := o["eps"].([]any)
+		eps1 := 0x1p-23 // torch's None: float32's machine epsilon
+		if eps[0] != nil {
+			eps1 = eps[0].(float64)
+		}
+		opt, err = NewAdafactor(params, AdafactorConfig{LR: f("lr"), Beta2Decay: f("beta2_decay"), Eps1: eps1,
+			Eps2: eps[1].(float64), D: f("d"), WeightDecay: f("weight_decay"), Maximize: b("maximize")})
 	case "asgd":
 		opt, err = NewASGD(params, ASGDConfig{LR: f("lr"), Lambd: f("lambd"), Alpha: f("alpha"), T0: f("t0"),
 			WeightDecay: f("weight_decay"), Maximize: b("maximize")})

@@ -109,6 +109,14 @@ type spec[C any] struct {
 	// nextScalars are the values after step t, given those before it.
 	nextScalars func(cfg C, t int64, before scalars) (scalars, error)
 	stepScalars func(ctx *binding.Context, l *binding.List, cfg C, step int64, sc scalars, aux *binding.Aux) error
+	// shaped: the optimizer reads each param's Shape (Adafactor factors matrices).
+	// Every param is then its own list entry, never merged with its neighbours, and
+	// stepShaped launches a step with the rows and cols of each (rows 0: a vector).
+	shaped     bool
+	stepShaped func(ctx *binding.Context, l *binding.List, rows, cols []int64, cfg C, step int64, aux *binding.Aux) error
+	// slotLen is the length of slot k's state for a param of that shape and length
+	// (0: the param has none in that slot); nil means numel for every slot in use.
+	slotLen func(shape []int, numel, k int) int
 	// fusedScaling: torch's GradScaler hands its scale to this optimizer's fused kernel
 	// (the optimizer sets _step_supports_amp_scaling), which divides the gradients by it
 	// during the step; otherwise GradScaler multiplies them by 1/scale in place first.
@@ -134,10 +142,13 @@ type group[C any] struct {
 	// sc are the per-param host values of spec.scalarNames, meaningful once the
 	// param has stepped (before, spec.freshScalars of the config gives them).
 	sc []scalars
+	// shape is each param's Shape when the group was made (shaped optimizers).
+	shape [][]int
 	// state[k] is one contiguous tensor for slot k holding every param's state back
 	// to back (nil when the slot is unused).
 	state [binding.MaxState]*Tensor
-	off   []int // each param's offset into state[k]
+	off   [binding.MaxState][]int // each param's offset into state[k]
+	slen  [binding.MaxState][]int // each param's length in state[k]
 }
 
 // core is the machinery shared by every optimizer: groups, state, the step loop,
@@ -160,6 +171,9 @@ type core[C any] struct {
 	// checked is every param's Data and Grad (in group order) as the last overlap
 	// check saw them: a step repeats the check only when one of them changed.
 	checked []*Tensor
+	// rows and cols are the shapes of the list's tensors (shaped optimizers), filled
+	// with it.
+	rows, cols []int64
 }
 
 func newCore[C any](s spec[C], params []*Param, cfg C) (*core[C], error) {
@@ -189,7 +203,8 @@ func (c *core[C]) addGroup(params []*Param, cfg C) error {
 		}
 	}
 	g := &group[C]{cfg: cfg}
-	total := 0
+	var total [binding.MaxState]int
+	slots := c.spec.slots(cfg)
 	var h hold
 	defer h.done()
 	for i, p := range params {
@@ -204,18 +219,42 @@ func (c *core[C]) addGroup(params []*Param, cfg C) error {
 				c.spec.kind, p.label(i), ErrInvalidConfig)
 		}
 		seen[p.Data] = true
+		n := p.Data.Len()
+		var shape []int
+		if c.spec.shaped {
+			if err := checkShape(c.spec.kind, p, p.label(i), n); err != nil {
+				return err
+			}
+			shape = slices.Clone(p.Shape)
+		}
 		g.params = append(g.params, p)
-		// Each param's state starts at the same place modulo 16 floats (64 bytes) as
-		// its data, so that data, grad and state share one alignment and the vector
-		// paths (float4 on the GPU) cover all of them: packing the state back to back
-		// would misalign every param after one of odd length. An arena's params, packed
-		// themselves, get packed state and so stay one contiguous run.
-		total += int((p.Data.addr()/4 - uintptr(total)) & 15)
-		g.numel = append(g.numel, p.Data.Len())
-		g.off = append(g.off, total)
+		for k, name := range slots {
+			if name == "" {
+				continue
+			}
+			l := n
+			if c.spec.slotLen != nil {
+				l = c.spec.slotLen(shape, n, k)
+			}
+			if l == n {
+				// Each param's state starts at the same place modulo 16 floats (64
+				// bytes) as its data, so that data, grad and state share one alignment
+				// and the vector paths (float4 on the GPU) cover all of them: packing
+				// the state back to back would misalign every param after one of odd
+				// length. An arena's params, packed themselves, get packed state and
+				// so stay one contiguous run.
+				total[k] += int((p.Data.addr()/4 - uintptr(total[k])) & 15)
+			} else {
+				total[k] = (total[k] + 15) &^ 15
+			}
+			g.off[k] = append(g.off[k], total[k])
+			g.slen[k] = append(g.slen[k], l)
+			total[k] += l
+		}
+		g.numel = append(g.numel, n)
+		g.shape = append(g.shape, shape)
 		g.steps = append(g.steps, 0)
 		g.sc = append(g.sc, scalars{})
-		total += p.Data.Len()
 	}
 	if err := c.checkOverlap(append(c.groups[:len(c.groups):len(c.groups)], g), false); err != nil {
 		return err
@@ -227,13 +266,13 @@ func (c *core[C]) addGroup(params []*Param, cfg C) error {
 	return nil
 }
 
-func (c *core[C]) allocState(g *group[C], total int) error {
+func (c *core[C]) allocState(g *group[C], total [binding.MaxState]int) error {
 	slots := c.spec.slots(g.cfg)
 	for k, name := range slots {
 		if name == "" {
 			continue
 		}
-		t, err := newBackendTensor(total, "state")
+		t, err := newBackendTensor(total[k], "state")
 		if err == nil {
 			if v := c.spec.initial(g.cfg, k); v != 0 {
 				err = t.Fill(v)
@@ -485,7 +524,11 @@ func (c *core[C]) State(g, i int, name string) ([]float32, error) {
 	}
 	for k, n := range c.spec.slots(gr.cfg) {
 		if n == name && n != "" {
-			out := make([]float32, gr.numel[i])
+			if gr.slen[k][i] == 0 && gr.numel[i] > 0 {
+				return nil, fmt.Errorf("optim: %s: param %s keeps no %q (shape %v): %w", c.spec.kind,
+					gr.params[i].label(i), name, gr.shape[i], ErrInvalidArgument)
+			}
+			out := make([]float32, gr.slen[k][i])
 			ctx, err := engine()
 			if err != nil {
 				return nil, err
@@ -517,7 +560,9 @@ func (c *core[C]) stateNames(cfg C) []string {
 }
 
 // stateAt is the address of param i's elements in state slot k.
-func (g *group[C]) stateAt(k, i int) unsafe.Pointer { return g.state[k].buf.at(g.off[i], g.numel[i]) }
+func (g *group[C]) stateAt(k, i int) unsafe.Pointer {
+	return g.state[k].buf.at(g.off[k][i], g.slen[k][i])
+}
 
 // active checks every param of a group, acquires the memory of those with a
 // gradient into c.held and returns their indices. Nothing is changed.
@@ -529,6 +574,10 @@ func (c *core[C]) active(gi int, g *group[C]) ([]int, error) {
 		}
 		if p.Data.Len() != g.numel[i] {
 			return nil, &ShapeError{Param: p.label(i), What: "data", Got: p.Data.Len(), Want: g.numel[i]}
+		}
+		if c.spec.shaped && !slices.Equal(p.Shape, g.shape[i]) {
+			return nil, fmt.Errorf("optim: %s: param %s: Shape is %v, it was %v when the param was added "+
+				"(the state is laid out for that shape): %w", c.spec.kind, p.label(i), p.Shape, g.shape[i], ErrInvalidArgument)
 		}
 		if p.Grad == nil {
 			continue
@@ -612,6 +661,10 @@ func (c *core[C]) checkOverlap(groups []*group[C], cached bool) error {
 // pointer. The params' memory is held in c.held.
 func (c *core[C]) fill(g *group[C], idx []int) {
 	c.list.Reset()
+	if c.spec.shaped {
+		c.fillShaped(g, idx)
+		return
+	}
 	var cur struct {
 		n     int64
 		p, gr uintptr
@@ -638,6 +691,23 @@ func (c *core[C]) fill(g *group[C], idx []int) {
 	}
 	if have {
 		c.list.Append(cur.n, cur.p, cur.gr, cur.st)
+	}
+}
+
+// fillShaped puts each of the params idx of group g in the list as an entry of its
+// own, with its shape in c.rows and c.cols; a slot the param keeps nothing in is 0.
+func (c *core[C]) fillShaped(g *group[C], idx []int) {
+	c.rows, c.cols = c.rows[:0], c.cols[:0]
+	for _, i := range idx {
+		var st [binding.MaxState]uintptr
+		for k, t := range g.state {
+			if t != nil && g.slen[k][i] > 0 {
+				st[k] = uintptr(g.stateAt(k, i))
+			}
+		}
+		r, cl := matrixOf(g.shape[i])
+		c.rows, c.cols = append(c.rows, int64(r)), append(c.cols, int64(cl))
+		c.list.Append(int64(g.numel[i]), g.params[i].Data.addr(), g.params[i].Grad.addr(), st)
 	}
 }
 
@@ -838,6 +908,9 @@ func (c *core[C]) launch(ctx *binding.Context, cfg C, t int64, sc scalars, aux *
 	if c.spec.stepScalars != nil {
 		return c.spec.stepScalars(ctx, c.list, cfg, t, sc, aux)
 	}
+	if c.spec.stepShaped != nil {
+		return c.spec.stepShaped(ctx, c.list, c.rows, c.cols, cfg, t, aux)
+	}
 	return c.spec.step(ctx, c.list, cfg, t, aux)
 }
 
@@ -874,7 +947,7 @@ func (c *core[C]) initialState(ctx *binding.Context, g *group[C], cfg C, idx []i
 		}
 		v := c.spec.initial(cfg, k)
 		for _, i := range idx {
-			if err := ctx.Fill(g.stateAt(k, i), v, int64(g.numel[i])); err != nil {
+			if err := ctx.Fill(g.stateAt(k, i), v, int64(g.slen[k][i])); err != nil {
 				return fmt.Errorf("optim: %s: state %s: %w", c.spec.kind, name, err)
 			}
 		}

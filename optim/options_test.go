@@ -32,7 +32,8 @@ import (
 // legitimately differ.
 
 // optionKinds are the optimizers as torch, the golden data and newKind name them.
-var optionKinds = []string{"sgd", "adam", "adamw", "adagrad", "rmsprop", "adamax", "radam", "adadelta", "rprop", "nadam", "asgd"}
+var optionKinds = []string{"sgd", "adam", "adamw", "adagrad", "rmsprop", "adamax", "radam", "adadelta", "rprop", "nadam", "asgd",
+	"adafactor"}
 
 // optionAliases maps a normalised name to torch's where the two differ for a reason.
 var optionAliases = map[string]string{
@@ -46,6 +47,9 @@ var optionAliases = map[string]string{
 	"etaplus":     "etas",
 	"stepsizemin": "stepsizes",
 	"stepsizemax": "stepsizes",
+	// Adafactor's eps is a pair in torch.
+	"eps1": "eps",
+	"eps2": "eps",
 }
 
 // Options that the step's params (binding, C ABI, reference) hold differently from
@@ -150,12 +154,12 @@ func reflectPlace(name string, step, tags bool, types map[string]reflect.Type) o
 }
 
 // The structs of each kind; Adam and AdamW share theirs.
-func perKind(sgd, adam, adagrad, rmsprop, adamax, radam, adadelta, rprop, nadam, asgd any) map[string]reflect.Type {
+func perKind(sgd, adam, adagrad, rmsprop, adamax, radam, adadelta, rprop, nadam, asgd, adafactor any) map[string]reflect.Type {
 	return map[string]reflect.Type{
 		"sgd": reflect.TypeOf(sgd), "adam": reflect.TypeOf(adam), "adamw": reflect.TypeOf(adam),
 		"adagrad": reflect.TypeOf(adagrad), "rmsprop": reflect.TypeOf(rmsprop), "adamax": reflect.TypeOf(adamax),
 		"radam": reflect.TypeOf(radam), "adadelta": reflect.TypeOf(adadelta), "rprop": reflect.TypeOf(rprop),
-		"nadam": reflect.TypeOf(nadam), "asgd": reflect.TypeOf(asgd),
+		"nadam": reflect.TypeOf(nadam), "asgd": reflect.TypeOf(asgd), "adafactor": reflect.TypeOf(adafactor),
 	}
 }
 
@@ -176,7 +180,7 @@ var (
 // abiKinds maps the C ABI's params structs (and the binding's literals) to kinds.
 var abiKinds = map[string][]string{"sgd": {"sgd"}, "adam": {"adam", "adamw"}, "adagrad": {"adagrad"}, "rmsprop": {"rmsprop"},
 	"adamax": {"adamax"}, "radam": {"radam"}, "adadelta": {"adadelta"}, "rprop": {"rprop"}, "nadam": {"nadam"},
-	"asgd": {"asgd"},
+	"asgd": {"asgd"}, "adafactor": {"adafactor"},
 	// The benchmarks' same-traffic loop has a step's signature but no optimizer's options.
 	"traffic": nil}
 
@@ -299,7 +303,7 @@ func parseGenScaler(src []byte) (optionPlace, error) {
 	p := optionPlace{name: "tests/torch/gen_gradscaler.py (ADAM, SGD, ADAGRAD, RMSPROP, ADAMAX, ...)", sets: map[string]optionSet{}}
 	dicts := map[string][]string{"SGD": {"sgd"}, "ADAM": {"adam", "adamw"}, "ADAGRAD": {"adagrad"}, "RMSPROP": {"rmsprop"},
 		"ADAMAX": {"adamax"}, "RADAM": {"radam"}, "ADADELTA": {"adadelta"}, "RPROP": {"rprop"}, "NADAM": {"nadam"},
-		"ASGD": {"asgd"}}
+		"ASGD": {"asgd"}, "ADAFACTOR": {"adafactor"}}
 	for _, d := range pyDictCall.FindAllSubmatch(src, -1) {
 		kinds, ok := dicts[string(d[1])]
 		if !ok {
@@ -368,7 +372,8 @@ func sortedNames(s optionSet) []string {
 func referencePlace() optionPlace {
 	p := reflectPlace("internal/reference (reference.SGD, Adam, Adagrad, RMSprop, Adamax, ...)", true, false,
 		perKind(reference.SGD{}, reference.Adam{}, reference.Adagrad{}, reference.RMSprop{}, reference.Adamax{},
-			reference.RAdam{}, reference.Adadelta{}, reference.Rprop{}, reference.NAdam{}, reference.ASGD{}))
+			reference.RAdam{}, reference.Adadelta{}, reference.Rprop{}, reference.NAdam{}, reference.ASGD{},
+			reference.Adafactor{}))
 	p.reference = true
 	return p
 }
@@ -378,11 +383,11 @@ func optionPlaces(src optionSources) ([]optionPlace, error) {
 	places := []optionPlace{
 		reflectPlace("optim config json tags (SGDConfig, AdamConfig, AdagradConfig, RMSpropConfig, AdamaxConfig)", false, true,
 			perKind(SGDConfig{}, AdamConfig{}, AdagradConfig{}, RMSpropConfig{}, AdamaxConfig{}, RAdamConfig{},
-				AdadeltaConfig{}, RpropConfig{}, NAdamConfig{}, ASGDConfig{})),
+				AdadeltaConfig{}, RpropConfig{}, NAdamConfig{}, ASGDConfig{}, AdafactorConfig{})),
 		reflectPlace("binding params structs (binding.SGDParams, AdamParams, AdagradParams, RMSpropParams, AdamaxParams)", true, false,
 			perKind(binding.SGDParams{}, binding.AdamParams{}, binding.AdagradParams{}, binding.RMSpropParams{},
 				binding.AdamaxParams{}, binding.RAdamParams{}, binding.AdadeltaParams{}, binding.RpropParams{},
-				binding.NAdamParams{}, binding.ASGDParams{})),
+				binding.NAdamParams{}, binding.ASGDParams{}, binding.AdafactorParams{})),
 		parseBindingLiterals(src.bindingGo),
 		referencePlace(),
 	}
@@ -499,7 +504,7 @@ func TestOptionListsAgree(t *testing.T) {
 	}
 	// The comparison has something to compare: torch's options of each optimizer.
 	want := map[string]int{"sgd": 6, "adam": 6, "adamw": 6, "adagrad": 6, "rmsprop": 7, "adamax": 5, "radam": 6,
-		"adadelta": 5, "rprop": 4, "nadam": 7, "asgd": 6}
+		"adadelta": 5, "rprop": 4, "nadam": 7, "asgd": 6, "adafactor": 6}
 	for kind, n := range want {
 		require.Len(t, places[0].sets[kind], n, "%s's options in %s", kind, places[0].name)
 	}

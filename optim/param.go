@@ -12,6 +12,39 @@ type Param struct {
 	Name string
 	Data *Tensor
 	Grad *Tensor
+	// Shape is the param's shape in the model, optional: nil (or one dimension) is a
+	// vector. Optimizers that treat matrices apart read it when the param is added to
+	// them (Adafactor factors the second moment of a param of two or more dimensions
+	// over its last two, as torch does for grad.dim() > 1); the others ignore it. Its
+	// product must be Data.Len(), and it must not change while an optimizer holds the
+	// param.
+	Shape []int
+}
+
+// checkShape: p.Shape, if any, describes the n elements of param label for optimizer
+// kind.
+func checkShape(kind string, p *Param, label string, n int) error {
+	prod := 1
+	for _, d := range p.Shape {
+		if d < 0 || (d > 0 && prod > math.MaxInt/d) {
+			return fmt.Errorf("optim: %s: param %s: Shape %v has a negative or overflowing dimension: %w",
+				kind, label, p.Shape, ErrShape)
+		}
+		prod *= d
+	}
+	if len(p.Shape) > 0 && prod != n {
+		return &ShapeError{Param: label, What: fmt.Sprintf("Shape %v", p.Shape), Got: prod, Want: n}
+	}
+	return nil
+}
+
+// matrixOf is the matrix a shape's last two dimensions make (rows 0: a vector, a
+// shape of fewer than two dimensions).
+func matrixOf(shape []int) (rows, cols int) {
+	if len(shape) < 2 {
+		return 0, 0
+	}
+	return shape[len(shape)-2], shape[len(shape)-1]
 }
 
 // NewParam allocates a param of n zeroed elements and its zeroed gradient.

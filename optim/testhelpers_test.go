@@ -17,7 +17,7 @@ import (
 // everything a call may change, params of every origin, forged checkpoints.
 
 // allKinds is every optimizer kind, by the names newKind takes.
-var allKinds = []string{"sgd", "adam", "adamw", "adagrad", "rmsprop", "adamax", "radam", "adadelta", "rprop", "nadam", "asgd"}
+var allKinds = []string{"sgd", "adam", "adamw", "adagrad", "rmsprop", "adamax", "radam", "adadelta", "rprop", "nadam", "asgd", "adafactor"}
 
 // newKind makes an optimizer of kind over params with a config that uses every state
 // tensor the kind has (SGD with momentum, Adam with AMSGrad, centered RMSprop with
@@ -59,6 +59,11 @@ func newKind(kind string, params []*Param) (Optimizer, error) {
 		c := NAdamDefaults()
 		c.WeightDecay, c.MomentumDecay = 0.01, 0.01
 		return NewNAdam(params, c)
+	case "adafactor":
+		// Params without a Shape are vectors; adafactor_test.go covers matrices.
+		c := AdafactorDefaults()
+		c.WeightDecay = 0.01
+		return NewAdafactor(params, c)
 	case "asgd":
 		// t0 = 2: averaging (and mu != 1) from the fourth step.
 		c := ASGDDefaults()
@@ -99,6 +104,8 @@ func addKindGroup(kind string, opt Optimizer, params []*Param) error {
 			MomentumDecay: 0.004, DecoupledWeightDecay: true})
 	case *ASGD:
 		return o.AddParamGroup(params, ASGDConfig{LR: 0.05, Lambd: 1e-3, Alpha: 0.6, T0: 0})
+	case *Adafactor:
+		return o.AddParamGroup(params, AdafactorConfig{LR: 0.05, Beta2Decay: -0.6, Eps1: 1e-6, Eps2: 1e-4, D: 2})
 	}
 	return fmt.Errorf("unknown optimizer %T", opt)
 }

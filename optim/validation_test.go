@@ -324,6 +324,8 @@ func firstSlot(kind string) string {
 		return "exp_avg"
 	case "asgd":
 		return "ax"
+	case "adafactor":
+		return "variance"
 	case "adadelta":
 		return "square_avg"
 	case "rprop":
@@ -518,6 +520,14 @@ func TestHyperparametersMatchTorchRules(t *testing.T) {
 			return err
 		}
 	}
+	adafactor := func(set func(*AdafactorConfig, float64)) func(float64) error {
+		return func(v float64) error {
+			c := AdafactorDefaults()
+			set(&c, v)
+			_, err := NewAdafactor(ps, c)
+			return err
+		}
+	}
 	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 	fields = append(fields,
 		field{"nadam lr", finiteNonNeg, nadam(func(c *NAdamConfig, v float64) { c.LR = v })},
@@ -533,6 +543,15 @@ func TestHyperparametersMatchTorchRules(t *testing.T) {
 		field{"asgd lambd", finiteNonNeg, asgd(func(c *ASGDConfig, v float64) { c.Lambd = v })},
 		field{"asgd alpha", finiteNonNeg, asgd(func(c *ASGDConfig, v float64) { c.Alpha = v })},
 		field{"asgd t0", func(v float64) bool { return !math.IsNaN(v) }, asgd(func(c *ASGDConfig, v float64) { c.T0 = v })},
+		field{"adafactor lr", finiteNonNeg, adafactor(func(c *AdafactorConfig, v float64) { c.LR = v })},
+		// torch: beta2_decay <= 0 (and a number); -Inf would make 1-beta2_t 0 from step 2 on.
+		field{"adafactor beta2_decay", func(v float64) bool { return v <= 0 && finite(v) },
+			adafactor(func(c *AdafactorConfig, v float64) { c.Beta2Decay = v })},
+		field{"adafactor eps[0]", finiteNonNeg, adafactor(func(c *AdafactorConfig, v float64) { c.Eps1 = v })},
+		field{"adafactor eps[1]", finiteNonNeg, adafactor(func(c *AdafactorConfig, v float64) { c.Eps2 = v })},
+		// torch: d >= 1, +Inf included (no clipping).
+		field{"adafactor d", func(v float64) bool { return v >= 1 }, adafactor(func(c *AdafactorConfig, v float64) { c.D = v })},
+		field{"adafactor weight_decay", finiteNonNeg, adafactor(func(c *AdafactorConfig, v float64) { c.WeightDecay = v })},
 	)
 	fields = append(fields,
 		field{"adamax lr", finiteNonNeg, adamax(func(c *AdamaxConfig, v float64) { c.LR = v })},

@@ -292,6 +292,27 @@ goptim_status goptim_asgd_step(goptim_context *ctx, const goptim_tensor_list *li
 /* eta and mu after step `step` (host arithmetic, the same on every backend). */
 goptim_status goptim_asgd_next(const goptim_asgd_params *hp, int64_t step, float *eta, float *mu);
 
+/* Adafactor (torch 2.5+), no first moment. Not element-wise: each tensor's update
+ * depends on norms over the whole tensor (of the param, and of the update, which is
+ * clipped to RMS d), so a tensor is one unit of the list and must not be split or
+ * merged with its neighbours. Tensor i with rows[i] > 0 is a stack of numel[i] /
+ * (rows[i] * cols[i]) row-major rows[i] x cols[i] matrices (torch's grad.dim() > 1, the
+ * last two dimensions), whose second moment is factored: state[0][i] = row_var (one
+ * float per row of every matrix), state[1][i] = col_var (one per column of every
+ * matrix). With rows[i] == 0 it is a vector: state[2][i] = variance (numel[i] floats).
+ * All start at 0. rows and cols are host arrays of list->count entries; cols is read
+ * only where rows[i] > 0, and then rows[i] * cols[i] must divide numel[i]. eps1 is
+ * torch's eps[0] (None there means the param dtype's machine epsilon, 2^-23 for
+ * float32). The norms are summed in double, so results can differ from torch's float
+ * reductions in the last bits. */
+typedef struct {
+    double lr, beta2_decay, eps1, eps2, d, weight_decay;
+    int32_t maximize;
+} goptim_adafactor_params;
+goptim_status goptim_adafactor_step(goptim_context *ctx, const goptim_tensor_list *list, const int64_t *rows,
+                                    const int64_t *cols, const goptim_adafactor_params *hp, int64_t step,
+                                    const goptim_step_aux *aux);
+
 /* RMSprop. state[0] = square_avg, state[1] = momentum_buffer (only when momentum > 0),
  * state[2] = grad_avg (only when centered). */
 typedef struct {

@@ -30,21 +30,22 @@ import (
 
 // Optimizer names used in OptimCase.Optimizer.
 const (
-	SGD      = "sgd"
-	Adam     = "adam"
-	AdamW    = "adamw"
-	Adagrad  = "adagrad"
-	RMSprop  = "rmsprop"
-	Adamax   = "adamax"
-	RAdam    = "radam"
-	Adadelta = "adadelta"
-	Rprop    = "rprop"
-	NAdam    = "nadam"
-	ASGD     = "asgd"
+	SGD       = "sgd"
+	Adam      = "adam"
+	AdamW     = "adamw"
+	Adagrad   = "adagrad"
+	RMSprop   = "rmsprop"
+	Adamax    = "adamax"
+	RAdam     = "radam"
+	Adadelta  = "adadelta"
+	Rprop     = "rprop"
+	NAdam     = "nadam"
+	ASGD      = "asgd"
+	Adafactor = "adafactor"
 )
 
 // Optimizers lists every optimizer that optim.json covers.
-var Optimizers = []string{SGD, Adam, AdamW, Adagrad, RMSprop, Adamax, RAdam, Adadelta, Rprop, NAdam, ASGD}
+var Optimizers = []string{SGD, Adam, AdamW, Adagrad, RMSprop, Adamax, RAdam, Adadelta, Rprop, NAdam, ASGD, Adafactor}
 
 // ScalarState are the state keys that torch keeps as one value per param (0-dim
 // tensors): NAdam's mu_product, ASGD's eta and mu. Each is a one-element array per
@@ -65,6 +66,8 @@ var OptionKeys = map[string][]string{
 	Rprop:    {"lr", "etas", "step_sizes", "maximize"},
 	NAdam:    {"lr", "betas", "eps", "weight_decay", "momentum_decay", "decoupled_weight_decay", "maximize"},
 	ASGD:     {"lr", "lambd", "alpha", "t0", "weight_decay", "maximize"},
+	// eps is the pair (eps1, eps2), eps1 null for torch's None.
+	Adafactor: {"lr", "beta2_decay", "eps", "d", "weight_decay", "maximize"},
 }
 
 // boolOptions are the options whose JSON values are booleans; "betas", "etas" and
@@ -99,6 +102,35 @@ type OptimCase struct {
 	Params [][][]float32 `json:"params"`
 	// State is torch's optimizer state after the last step.
 	State State `json:"state"`
+	// Shapes are the tensors' shapes where the optimizer reads them (Adafactor); nil
+	// otherwise (every tensor a vector).
+	Shapes [][]int `json:"shapes,omitempty"`
+}
+
+// StateLen is the length of state key k of tensor i: 1 for ScalarState, Adafactor's
+// factors from the shape (0 where the tensor keeps none), otherwise the tensor's.
+func (c *OptimCase) StateLen(k string, i int) int {
+	if ScalarState[k] {
+		return 1
+	}
+	if c.Optimizer != Adafactor {
+		return c.Lengths[i]
+	}
+	var sh []int
+	if i < len(c.Shapes) {
+		sh = c.Shapes[i]
+	}
+	n := c.Lengths[i]
+	matrix := len(sh) >= 2 && sh[len(sh)-2] > 0 && sh[len(sh)-1] > 0
+	switch {
+	case k == "row_var" && matrix:
+		return n / sh[len(sh)-1]
+	case k == "col_var" && matrix:
+		return n / sh[len(sh)-2]
+	case k == "variance" && !matrix:
+		return n
+	}
+	return 0
 }
 
 // State is torch's per-parameter optimizer state after the last step, gathered over
@@ -220,6 +252,29 @@ func (o Options) Pair(key string) (a, b float64, err error) {
 	return a, b, nil
 }
 
+// EpsPair decodes Adafactor's eps, (eps1 or null, eps2): null is torch's None, the
+// param dtype's machine epsilon, 2^-23 for float32.
+func (o Options) EpsPair() (eps1, eps2 float64, err error) {
+	v, ok := o["eps"]
+	if !ok {
+		return 0, 0, fmt.Errorf("%w: \"eps\" missing", ErrOption)
+	}
+	pair, ok := v.([]any)
+	if !ok || len(pair) != 2 {
+		return 0, 0, fmt.Errorf("%w: \"eps\" is %v, not a pair", ErrOption, v)
+	}
+	eps1 = 0x1p-23
+	if pair[0] != nil {
+		if eps1, ok = pair[0].(float64); !ok {
+			return 0, 0, fmt.Errorf("%w: \"eps\" is %v, not (number or null, number)", ErrOption, v)
+		}
+	}
+	if eps2, ok = pair[1].(float64); !ok {
+		return 0, 0, fmt.Errorf("%w: \"eps\" is %v, not (number or null, number)", ErrOption, v)
+	}
+	return eps1, eps2, nil
+}
+
 // Keys returns the option names, sorted.
 func (o Options) Keys() []string {
 	keys := make([]string, 0, len(o))
@@ -234,7 +289,7 @@ func (o Options) Keys() []string {
 // fills the fields of the case's optimizer; the others stay zero.
 type Hyper struct {
 	LR          float64 // lr (all)
-	WeightDecay float64 // weight_decay (sgd, adam, adamw, adagrad, rmsprop, adamax, radam, adadelta, nadam, asgd)
+	WeightDecay float64 // weight_decay (sgd, adam, adamw, adagrad, rmsprop, adamax, radam, adadelta, nadam, asgd, adafactor)
 	Maximize    bool    // maximize (all)
 	Eps         float64 // eps (adam, adamw, adagrad, rmsprop, adamax, radam, adadelta, nadam)
 
@@ -253,6 +308,12 @@ type Hyper struct {
 
 	DecoupledWeightDecay bool    // decoupled_weight_decay (radam, nadam)
 	MomentumDecay        float64 // momentum_decay (nadam)
+
+	Beta2Decay float64 // beta2_decay (adafactor)
+	// Eps1 and Eps2 are Adafactor's eps pair; torch's None for eps[0] is decoded as
+	// float32's machine epsilon, 2^-23.
+	Eps1, Eps2 float64 // eps (adafactor)
+	D          float64 // d (adafactor)
 
 	Lambd float64 // lambd (asgd)
 	T0    float64 // t0 (asgd)
@@ -294,7 +355,17 @@ func (c *OptimCase) Hyper() (Hyper, error) {
 		case "maximize":
 			flag(k, &h.Maximize)
 		case "eps":
+			if c.Optimizer == Adafactor {
+				if err == nil {
+					h.Eps1, h.Eps2, err = c.Options.EpsPair()
+				}
+				continue
+			}
 			num(k, &h.Eps)
+		case "beta2_decay":
+			num(k, &h.Beta2Decay)
+		case "d":
+			num(k, &h.D)
 		case "momentum":
 			num(k, &h.Momentum)
 		case "dampening":
@@ -383,13 +454,24 @@ func (c *OptimCase) Validate() error {
 	if c.State.Step != nil && *c.State.Step != c.Steps {
 		return wrap("state step %d after %d steps", *c.State.Step, c.Steps)
 	}
-	for k, v := range c.State.Tensors {
-		lengths := c.Lengths
-		if ScalarState[k] {
-			lengths = make([]int, len(c.Lengths))
-			for i := range lengths {
-				lengths[i] = 1
+	if c.Shapes != nil {
+		if len(c.Shapes) != len(c.Lengths) {
+			return wrap("%d shapes for %d tensors", len(c.Shapes), len(c.Lengths))
+		}
+		for i, sh := range c.Shapes {
+			prod := 1
+			for _, d := range sh {
+				prod *= d
 			}
+			if prod != c.Lengths[i] {
+				return wrap("shapes[%d] = %v holds %d elements, lengths[%d] = %d", i, sh, prod, i, c.Lengths[i])
+			}
+		}
+	}
+	for k, v := range c.State.Tensors {
+		lengths := make([]int, len(c.Lengths))
+		for i := range lengths {
+			lengths[i] = c.StateLen(k, i)
 		}
 		if err := matchLengths(lengths, v); err != nil {
 			return wrap("state %q: %v", k, err)

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -25,6 +26,8 @@ var defaults = map[string]map[string]any{
 	Rprop:    {"lr": 0.01, "maximize": false},
 	NAdam:    {"lr": 0.002, "eps": 1e-8, "weight_decay": 0.0, "momentum_decay": 0.004, "decoupled_weight_decay": false, "maximize": false},
 	ASGD:     {"lr": 0.01, "lambd": 1e-4, "alpha": 0.75, "t0": 1e6, "weight_decay": 0.0, "maximize": false},
+	// eps, the pair (None, 1e-3), is checked separately.
+	Adafactor: {"lr": 0.01, "beta2_decay": -0.8, "d": 1.0, "weight_decay": 0.0, "maximize": false},
 }
 
 func loadOptim(t *testing.T) *OptimFile {
@@ -152,6 +155,15 @@ func checkState(t *testing.T, c *OptimCase) {
 		want = []string{"exp_avg", "exp_avg_sq", "mu_product"}
 	case ASGD:
 		want = []string{"ax", "eta", "mu"}
+	case Adafactor:
+		// row_var and col_var where a tensor is a matrix, variance where one is a vector.
+		for i := range c.Lengths {
+			for _, k := range []string{"row_var", "col_var", "variance"} {
+				if c.StateLen(k, i) > 0 && !slices.Contains(want, k) {
+					want = append(want, k)
+				}
+			}
+		}
 	case RMSprop:
 		want = []string{"square_avg"}
 		if h.Momentum != 0 {
@@ -171,11 +183,8 @@ func checkState(t *testing.T, c *OptimCase) {
 	for _, k := range want {
 		v := c.State.Tensors[k]
 		require.Len(t, v, len(c.Lengths), "%s state %s", c.Name, k)
-		for i, n := range c.Lengths {
-			if ScalarState[k] {
-				n = 1
-			}
-			require.Len(t, v[i], n, "%s state %s[%d]", c.Name, k, i)
+		for i := range c.Lengths {
+			require.Len(t, v[i], c.StateLen(k, i), "%s state %s[%d]", c.Name, k, i)
 			requireFinite(t, v[i], c.Name)
 		}
 	}
@@ -273,6 +282,11 @@ func TestOptimCoverage(t *testing.T) {
 	}), "nadam all options")
 	require.True(t, has(NAdam, func(h Hyper) bool { return h.WeightDecay != 0 && !h.DecoupledWeightDecay }), "nadam L2")
 	require.True(t, has(NAdam, func(h Hyper) bool { return h.Beta1 < 0.5 }), "nadam lerp weight 1-beta1 > 0.5")
+	require.True(t, has(Adafactor, func(h Hyper) bool {
+		return h.LR != 0.01 && h.Beta2Decay != -0.8 && h.Eps1 != 0x1p-23 && h.Eps2 != 1e-3 && h.D != 1 &&
+			h.WeightDecay != 0 && h.Maximize
+	}), "adafactor all options")
+	require.True(t, has(Adafactor, func(h Hyper) bool { return h.Eps1 == 0 && h.Eps2 == 0 }), "adafactor eps (0, 0)")
 	require.True(t, has(ASGD, func(h Hyper) bool {
 		return h.LR != 0.01 && h.Lambd != 1e-4 && h.Alpha != 0.75 && h.T0 < 20 && h.WeightDecay != 0 && h.Maximize
 	}), "asgd all options, averaging within the run")
@@ -284,6 +298,11 @@ func isDefault(t *testing.T, opt, key string, c *OptimCase) bool {
 		b1, b2, err := c.Options.Betas()
 		require.NoError(t, err, c.Name)
 		return b1 == 0.9 && b2 == 0.999
+	}
+	if opt == Adafactor && key == "eps" {
+		e1, e2, err := c.Options.EpsPair()
+		require.NoError(t, err, c.Name)
+		return c.Options["eps"].([]any)[0] == nil && e1 == 0x1p-23 && e2 == 1e-3
 	}
 	if key == "etas" || key == "step_sizes" {
 		a, b, err := c.Options.Pair(key)
@@ -320,6 +339,10 @@ func TestOptimFirstStep(t *testing.T) {
 	for _, c := range f.Cases {
 		h, err := c.Hyper()
 		require.NoError(t, err)
+		if c.Optimizer == Adafactor {
+			checked += adafactorFirstStep(t, c, h)
+			continue
+		}
 		for i := range c.Lengths {
 			for j, p0 := range c.Init[i] {
 				p := float64(p0)
@@ -578,4 +601,72 @@ func TestLoadErrors(t *testing.T) {
 	require.Error(t, err)
 	_, err = LoadClip(write("clip5.json", `{"cases":[`+strings.Replace(clip, `"lengths":[1]`, `"lengths":[2]`, 1)+`]}`))
 	require.Error(t, err)
+}
+
+// adafactorFirstStep replays Adafactor's first step in float64 (every state starts at
+// 0 and 1-beta2_1 = 1, so the second moment is the gradient's), tensor by tensor.
+func adafactorFirstStep(t *testing.T, c *OptimCase, h Hyper) int {
+	t.Helper()
+	checked := 0
+	for i, n := range c.Lengths {
+		g := make([]float64, n)
+		p := make([]float64, n)
+		ss := 0.0
+		for j := range g {
+			g[j] = float64(c.Grads[0][i][j])
+			if h.Maximize {
+				g[j] = -g[j]
+			}
+			p[j] = float64(c.Init[i][j])
+			ss += p[j] * p[j]
+		}
+		alpha := math.Max(h.Eps2, math.Sqrt(ss/float64(n))) * math.Min(h.LR, 1)
+		v := make([]float64, n)
+		var sh []int
+		if c.Shapes != nil {
+			sh = c.Shapes[i]
+		}
+		if len(sh) >= 2 {
+			rows, cols := sh[len(sh)-2], sh[len(sh)-1]
+			for m := 0; m < n/(rows*cols); m++ {
+				r := make([]float64, rows)
+				cl := make([]float64, cols)
+				for a := 0; a < rows; a++ {
+					for b := 0; b < cols; b++ {
+						x := g[(m*rows+a)*cols+b]
+						r[a] += x * x / float64(cols)
+						cl[b] += x * x / float64(rows)
+					}
+				}
+				mean := 0.0
+				for _, x := range r {
+					mean += x / float64(rows)
+				}
+				mean = math.Max(mean, h.Eps1)
+				for a := 0; a < rows; a++ {
+					for b := 0; b < cols; b++ {
+						v[(m*rows+a)*cols+b] = r[a] * cl[b] / mean
+					}
+				}
+			}
+		} else {
+			for j := range g {
+				v[j] = g[j] * g[j]
+			}
+		}
+		u := make([]float64, n)
+		us := 0.0
+		for j := range u {
+			u[j] = g[j] / math.Sqrt(math.Max(v[j], h.Eps1*h.Eps1))
+			us += u[j] * u[j]
+		}
+		denom := math.Max(1, math.Sqrt(us/float64(n))/h.D)
+		for j := range u {
+			want := p[j]*(1-h.LR*h.WeightDecay) - alpha*u[j]/denom
+			got := float64(c.Params[0][i][j])
+			require.InDelta(t, want, got, 1e-5*math.Max(1, math.Abs(want)), "%s tensor %d elem %d", c.Name, i, j)
+			checked++
+		}
+	}
+	return checked
 }

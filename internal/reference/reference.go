@@ -239,6 +239,86 @@ func (o ASGD) Step(p, g, ax []float64, eta, mu *float64, t int64) {
 	*mu = 1 / math.Max(1, ft-o.T0)
 }
 
+// Adafactor holds torch.optim.Adafactor's options; Eps1 and Eps2 are its eps pair.
+type Adafactor struct {
+	LR, Beta2Decay, Eps1, Eps2, D, WeightDecay float64
+	Maximize                                   bool
+	Round                                      func(float64) float64
+}
+
+// Step applies step t to p, of the given shape (fewer than two dimensions: a vector);
+// rowVar and colVar are a matrix's factors, variance a vector's second moment.
+func (o Adafactor) Step(p, g []float64, shape []int, rowVar, colVar, variance []float64, t int64) {
+	q := rounder(o.Round)
+	n := len(p)
+	if n == 0 {
+		return
+	}
+	ft := float64(t)
+	w := q(math.Pow(ft, o.Beta2Decay)) // 1 - beta2_t
+	rho := math.Min(o.LR, 1/math.Sqrt(ft))
+	gu := make([]float64, n)
+	ss := 0.0
+	for i := range p {
+		gu[i] = g[i]
+		if o.Maximize {
+			gu[i] = -gu[i]
+		}
+		ss = q(ss + q(p[i]*p[i]))
+	}
+	alpha := math.Max(o.Eps2, q(math.Sqrt(ss)/math.Sqrt(float64(n)))) * rho
+	v := make([]float64, n)
+	if len(shape) >= 2 {
+		rows, cols := shape[len(shape)-2], shape[len(shape)-1]
+		for m := 0; m < n/(rows*cols); m++ {
+			mean := 0.0
+			for a := 0; a < rows; a++ {
+				s := 0.0
+				for b := 0; b < cols; b++ {
+					x := gu[(m*rows+a)*cols+b]
+					s = q(s + q(x*x))
+				}
+				r := &rowVar[m*rows+a]
+				*r = q(*r + q(w*q(q(s/float64(cols))-*r)))
+				mean = q(mean + *r)
+			}
+			mean = math.Max(q(mean/float64(rows)), o.Eps1)
+			for b := 0; b < cols; b++ {
+				s := 0.0
+				for a := 0; a < rows; a++ {
+					x := gu[(m*rows+a)*cols+b]
+					s = q(s + q(x*x))
+				}
+				c := &colVar[m*cols+b]
+				*c = q(*c + q(w*q(q(s/float64(rows))-*c)))
+			}
+			for a := 0; a < rows; a++ {
+				for b := 0; b < cols; b++ {
+					v[(m*rows+a)*cols+b] = q(q(rowVar[m*rows+a]*colVar[m*cols+b]) / mean)
+				}
+			}
+		}
+	} else {
+		for i := range v {
+			variance[i] = q(variance[i] + q(w*q(q(gu[i]*gu[i])-variance[i])))
+			v[i] = variance[i]
+		}
+	}
+	u := make([]float64, n)
+	us := 0.0
+	for i := range u {
+		u[i] = q(gu[i] / q(math.Sqrt(math.Max(v[i], o.Eps1*o.Eps1))))
+		us = q(us + q(u[i]*u[i]))
+	}
+	denom := math.Max(1, q(math.Sqrt(us)/math.Sqrt(float64(n)))/o.D)
+	for i := range p {
+		if o.WeightDecay != 0 {
+			p[i] = q(p[i] * q(1-o.LR*o.WeightDecay))
+		}
+		p[i] = q(p[i] - q(alpha*u[i]/denom))
+	}
+}
+
 // Adadelta holds torch.optim.Adadelta's options.
 type Adadelta struct {
 	LR, Rho, Eps, WeightDecay float64

@@ -4,7 +4,8 @@
 Produces, next to this script:
 
   optim.json  fp32 trajectories of torch.optim.SGD, Adam, AdamW, Adagrad, RMSprop, Adamax,
-              RAdam, Adadelta, Rprop, NAdam and ASGD
+              RAdam, Adadelta, Rprop, NAdam, ASGD and Adafactor (with each param's
+              shape where the optimizer reads it)
               (single-tensor path: foreach=False, and fused=False where the optimizer
               has that argument). Each case lists every hyperparameter explicitly, the
               initial parameters, the gradient fed at every step, the parameters after
@@ -71,8 +72,7 @@ class F32Array:
         # Copy: a tensor's numpy view shares memory with the tensor, which the
         # optimizer keeps updating in place.
         a = np.array(t, dtype=np.float32, copy=True)
-        assert a.ndim <= 1, a.shape
-        self.a = a.reshape(-1)
+        self.a = a.reshape(-1)  # row-major, as goptim's flat tensors hold a shaped param
 
     def dump(self):
         return "[" + ",".join(f32(x) for x in self.a) + "]"
@@ -92,6 +92,8 @@ def dump(v, indent=0, inline=False):
     pad = " " * indent
     if isinstance(v, (F32Array, F32)):
         return v.dump()
+    if v is None:
+        return "null"  # Adafactor's eps[0] default
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int):
@@ -152,6 +154,8 @@ DEFAULTS = {
               "momentum_decay": 0.004, "decoupled_weight_decay": False, "maximize": False},
     "asgd": {"lr": 0.01, "lambd": 0.0001, "alpha": 0.75, "t0": 1000000.0, "weight_decay": 0.0,
              "maximize": False},
+    "adafactor": {"lr": 0.01, "beta2_decay": -0.8, "eps": [None, 0.001], "d": 1.0, "weight_decay": 0.0,
+                  "maximize": False},
 }
 
 CLASSES = {
@@ -166,6 +170,7 @@ CLASSES = {
     "rprop": torch.optim.Rprop,
     "nadam": torch.optim.NAdam,
     "asgd": torch.optim.ASGD,
+    "adafactor": torch.optim.Adafactor,
 }
 
 # Arguments that pick torch's implementation, not its math. Passed to every optimizer
@@ -183,17 +188,22 @@ def seed_of(name):
     return zlib.crc32(name.encode("utf-8"))
 
 
-def run_case(name, opt, lengths, overrides=None, steps=STEPS, grad_zeros=False, init_scale=1.0):
+def run_case(name, opt, lengths, overrides=None, steps=STEPS, grad_zeros=False, init_scale=1.0, shapes=None):
     options = dict(DEFAULTS[opt])
     for k, v in (overrides or {}).items():
         assert k in options, (name, k)
         options[k] = v
-    kwargs = {k: (tuple(v) if k in ("betas", "etas", "step_sizes") else v) for k, v in options.items()}
+    kwargs = {k: (tuple(v) if k in ("betas", "etas", "step_sizes") or (k == "eps" and isinstance(v, list)) else v)
+              for k, v in options.items()}
     cls = CLASSES[opt]
 
     gen = torch.Generator().manual_seed(seed_of(name))
+    if shapes is not None:
+        lengths = [int(np.prod(sh)) for sh in shapes]
     params = [torch.nn.Parameter(init_scale * torch.randn(n, generator=gen, dtype=torch.float32))
               for n in lengths]
+    if shapes is not None:
+        params = [torch.nn.Parameter(p.detach().reshape(sh)) for p, sh in zip(params, shapes)]
     init = [F32Array(p) for p in params]
     optimizer = cls(params, **kwargs, **impl_kwargs(cls))
 
@@ -204,9 +214,9 @@ def run_case(name, opt, lengths, overrides=None, steps=STEPS, grad_zeros=False, 
             # Magnitude drawn log-uniformly from 1e-3 .. 10, plus a pull towards 0.
             scale = 10.0 ** (-3.0 + 4.0 * torch.rand((), generator=gen, dtype=torch.float64).item())
             g = (scale * torch.randn(p.numel(), generator=gen, dtype=torch.float32)
-                 + 0.1 * p.detach()).to(torch.float32)
+                 + 0.1 * p.detach().reshape(-1)).to(torch.float32).reshape(p.shape)
             if grad_zeros:
-                mask = torch.rand(p.numel(), generator=gen) < 0.25
+                mask = (torch.rand(p.numel(), generator=gen) < 0.25).reshape(g.shape)
                 g = torch.where(mask, torch.zeros_like(g), g)
             p.grad = g.clone()
             step_grads.append(F32Array(g))
@@ -217,9 +227,11 @@ def run_case(name, opt, lengths, overrides=None, steps=STEPS, grad_zeros=False, 
             assert torch.isfinite(p).all(), name
 
     state = {}
-    keys = sorted(optimizer.state[params[0]].keys())
+    # Adafactor keeps row_var and col_var for matrices, variance for vectors: a key a
+    # param lacks is an empty array.
+    keys = sorted(set(k for p in params for k in optimizer.state[p].keys()))
     for k in keys:
-        vals = [optimizer.state[p][k] for p in params]
+        vals = [optimizer.state[p].get(k, torch.zeros(0)) for p in params]
         if all(v is None for v in vals):
             continue  # SGD without momentum keeps momentum_buffer = None
         if k == "step":
@@ -229,7 +241,7 @@ def run_case(name, opt, lengths, overrides=None, steps=STEPS, grad_zeros=False, 
         else:
             state[k] = [F32Array(v) for v in vals]
 
-    return {
+    out = {
         "name": name,
         "optimizer": opt,
         "options": options,
@@ -240,6 +252,9 @@ def run_case(name, opt, lengths, overrides=None, steps=STEPS, grad_zeros=False, 
         "params": params_out,
         "state": state,
     }
+    if shapes is not None:
+        out["shapes"] = [list(sh) for sh in shapes]
+    return out
 
 
 MULTI = [17, 1, 64, 3]
@@ -429,6 +444,28 @@ def optim_cases():
     add("nadam/lr=0.01/betas=(0.8,0.99)/eps=1e-6/wd=0.05/md=0.01/decoupled/maximize/multi", "nadam", MULTI,
         {"lr": 0.01, "betas": [0.8, 0.99], "eps": 1e-06, "weight_decay": 0.05, "momentum_decay": 0.01,
          "decoupled_weight_decay": True, "maximize": True}, steps=40)
+
+    # Adafactor: matrices (the last two dimensions factored, leading ones a stack) and
+    # vectors, in one list as a model has them.
+    MAT = [[5, 7], [33], [1, 9], [8, 1], [2, 3, 4], [1]]
+    add("adafactor/defaults/len=1", "adafactor", None, shapes=[[1]])
+    add("adafactor/defaults/matrix", "adafactor", None, shapes=[[5, 7]])
+    add("adafactor/defaults/vector", "adafactor", None, shapes=[[33]])
+    add("adafactor/defaults/mixed", "adafactor", None, shapes=MAT)
+    add("adafactor/defaults/larger/steps=100", "adafactor", None, shapes=[[24, 16], [50]], steps=100)
+    add("adafactor/lr=0.1/mixed", "adafactor", None, {"lr": 0.1}, shapes=MAT)
+    add("adafactor/beta2_decay=-0.5/mixed", "adafactor", None, {"beta2_decay": -0.5}, shapes=MAT)
+    add("adafactor/beta2_decay=0/mixed", "adafactor", None, {"beta2_decay": 0.0}, shapes=MAT)
+    add("adafactor/eps=(1e-3,1e-2)/mixed", "adafactor", None, {"eps": [0.001, 0.01]}, shapes=MAT)
+    add("adafactor/eps=(0,0)/mixed", "adafactor", None, {"eps": [0.0, 0.0]}, shapes=MAT)
+    add("adafactor/lr=1/small-params/mixed", "adafactor", None, {"lr": 1.0}, shapes=MAT, init_scale=0.01)
+    add("adafactor/d=3/mixed", "adafactor", None, {"d": 3.0}, shapes=MAT)
+    add("adafactor/wd=0.1/mixed", "adafactor", None, {"weight_decay": 0.1}, shapes=MAT)
+    add("adafactor/maximize/mixed", "adafactor", None, {"maximize": True}, shapes=MAT)
+    add("adafactor/zero-grads/mixed", "adafactor", None, {}, shapes=MAT, grad_zeros=True)
+    add("adafactor/lr=0.05/beta2_decay=-0.6/eps=(1e-6,1e-4)/d=2/wd=0.05/maximize/mixed", "adafactor", None,
+        {"lr": 0.05, "beta2_decay": -0.6, "eps": [1e-06, 0.0001], "d": 2.0, "weight_decay": 0.05, "maximize": True},
+        shapes=MAT, steps=40)
 
     # ASGD averages from the step after t0 + 1: t0 = 5 and 0 exercise it within the run.
     add("asgd/defaults/len=1", "asgd", [1])

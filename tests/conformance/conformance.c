@@ -1858,6 +1858,105 @@ static void test_vector(void) {
 
 /* ================================================================ main */
 
+/* ================================================================ adafactor */
+
+/* Adafactor's first step in double: every state starts at 0 and 1-beta2_1 = 1, so the
+ * second moment is the gradient's (a matrix's factored). */
+static void adafactor_ref(const float *p0, const float *g, int64_t n, int64_t rows, int64_t cols, double lr,
+                          double eps1, double eps2, double *out) {
+    double ss = 0, us = 0, *v = calloc((size_t)n, sizeof *v), *u = calloc((size_t)n, sizeof *u);
+    for (int64_t i = 0; i < n; i++) ss += (double)p0[i] * p0[i];
+    if (rows > 0) {
+        double mean = 0, *r = calloc((size_t)rows, sizeof *r), *c = calloc((size_t)cols, sizeof *c);
+        for (int64_t a = 0; a < rows; a++)
+            for (int64_t b = 0; b < cols; b++) {
+                const double x = g[a * cols + b];
+                r[a] += x * x / (double)cols;
+                c[b] += x * x / (double)rows;
+            }
+        for (int64_t a = 0; a < rows; a++) mean += r[a] / (double)rows;
+        if (mean < eps1) mean = eps1;
+        for (int64_t a = 0; a < rows; a++)
+            for (int64_t b = 0; b < cols; b++) v[a * cols + b] = r[a] * c[b] / mean;
+        free(r);
+        free(c);
+    } else {
+        for (int64_t i = 0; i < n; i++) v[i] = (double)g[i] * g[i];
+    }
+    for (int64_t i = 0; i < n; i++) {
+        u[i] = g[i] / sqrt(v[i] > eps1 * eps1 ? v[i] : eps1 * eps1);
+        us += u[i] * u[i];
+    }
+    const double rms = sqrt(ss / (double)n), alpha = (rms > eps2 ? rms : eps2) * (lr < 1 ? lr : 1);
+    const double urms = sqrt(us / (double)n), denom = urms > 1 ? urms : 1;
+    for (int64_t i = 0; i < n; i++) out[i] = p0[i] - alpha * u[i] / denom;
+    free(v);
+    free(u);
+}
+
+static void test_adafactor(void) {
+    cf_section = "adafactor";
+    enum { R = 3, C = 4, V = 5, N = R * C + V };
+    float *p = cf_dev(ctx, N), *g = cf_dev(ctx, N), *rv = cf_dev(ctx, R), *cv = cf_dev(ctx, C), *var = cf_dev(ctx, V);
+    float hp0[N], hg[N], got[N], zero[N] = {0};
+    cf_rng rng = {2024};
+    cf_fill_random(&rng, hp0, N, -1.0f, 1.0f);
+    cf_fill_random(&rng, hg, N, -0.5f, 0.5f);
+    cf_put(ctx, p, hp0, N);
+    cf_put(ctx, g, hg, N);
+    cf_put(ctx, rv, zero, R);
+    cf_put(ctx, cv, zero, C);
+    cf_put(ctx, var, zero, V);
+    int64_t numel[2] = {R * C, V}, rows[2] = {R, 0}, cols[2] = {C, 0};
+    float *params[2] = {p, p + R * C}, *grads[2] = {g, g + R * C};
+    float *s0[2] = {rv, NULL}, *s1[2] = {cv, NULL}, *s2[2] = {NULL, var};
+    goptim_tensor_list l = {2, numel, params, grads, {s0, s1, s2}};
+    const goptim_adafactor_params hp = {1e-2, -0.8, 0x1p-23, 1e-3, 1.0, 0.0, 0};
+
+    /* refused, and nothing changes: the same status on every backend */
+    CF_INVALID(NULL, goptim_adafactor_step(NULL, &l, rows, cols, &hp, 1, NULL), NULL);
+    CF_INVALID(ctx, goptim_adafactor_step(ctx, NULL, rows, cols, &hp, 1, NULL), "adafactor");
+    CF_INVALID(ctx, goptim_adafactor_step(ctx, &l, rows, cols, NULL, 1, NULL), "adafactor");
+    CF_INVALID(ctx, goptim_adafactor_step(ctx, &l, rows, cols, &hp, 0, NULL), "adafactor");
+    CF_INVALID(ctx, goptim_adafactor_step(ctx, &l, NULL, cols, &hp, 1, NULL), "rows or cols");
+    CF_INVALID(ctx, goptim_adafactor_step(ctx, &l, rows, NULL, &hp, 1, NULL), "rows or cols");
+    int64_t bad_rows[2] = {5, 0}, neg_rows[2] = {-1, 0}, bad_cols[2] = {3, 0};
+    CF_INVALID(ctx, goptim_adafactor_step(ctx, &l, bad_rows, cols, &hp, 1, NULL), "no stack");
+    CF_INVALID(ctx, goptim_adafactor_step(ctx, &l, neg_rows, cols, &hp, 1, NULL), "no stack");
+    CF_INVALID(ctx, goptim_adafactor_step(ctx, &l, rows, bad_cols, &hp, 1, NULL), "no stack");
+    s0[0] = NULL;
+    CF_INVALID(ctx, goptim_adafactor_step(ctx, &l, rows, cols, &hp, 1, NULL), "row_var");
+    s0[0] = rv;
+    s2[1] = NULL;
+    CF_INVALID(ctx, goptim_adafactor_step(ctx, &l, rows, cols, &hp, 1, NULL), "variance");
+    s2[1] = var;
+    cf_get(ctx, got, p, N);
+    CF_CHECK(cf_same_bits(got, hp0, N, NULL), "a refused step changed the params\n");
+
+    /* an empty list does nothing, NULL shapes included */
+    goptim_tensor_list empty = {0, numel, params, grads, {s0, s1, s2}};
+    CF_OK(ctx, goptim_adafactor_step(ctx, &empty, NULL, NULL, &hp, 1, NULL));
+
+    /* the first step against the double reference */
+    CF_OK(ctx, goptim_adafactor_step(ctx, &l, rows, cols, &hp, 1, NULL));
+    cf_get(ctx, got, p, N);
+    double want[N];
+    adafactor_ref(hp0, hg, R * C, R, C, 1e-2, 0x1p-23, 1e-3, want);
+    adafactor_ref(hp0 + R * C, hg + R * C, V, 0, 0, 1e-2, 0x1p-23, 1e-3, want + R * C);
+    double worst = 0;
+    for (int i = 0; i < N; i++) {
+        const double e = fabs(got[i] - want[i]) / (fabs(want[i]) > 1 ? fabs(want[i]) : 1);
+        if (e > worst) worst = e;
+    }
+    CF_CHECK(worst < 1e-6, "adafactor's first step is %g from the double reference\n", worst);
+    CF_OK(ctx, goptim_context_synchronize(ctx));
+    CF_OK(ctx, goptim_free(ctx, p));
+    CF_OK(ctx, goptim_free(ctx, g));
+    CF_OK(ctx, goptim_free(ctx, rv));
+    CF_OK(ctx, goptim_free(ctx, cv));
+    CF_OK(ctx, goptim_free(ctx, var));
+}
+
 int main(void) {
     dev = goptim_backend_is_device();
     printf("conformance: backend \"%s\" (%s memory)\n", goptim_backend_name(), dev ? "device" : "host");
@@ -1884,6 +1983,7 @@ int main(void) {
     test_aux();
     test_sgemm();
     test_vector();
+    test_adafactor();
     test_devices_streams();
     test_last_error();
     cf_section = "end";

@@ -113,6 +113,7 @@ RPROP = dict(lr=0.01, etas=(0.5, 1.2), step_sizes=(1e-6, 50.0), maximize=False)
 NADAM = dict(lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
              decoupled_weight_decay=False, maximize=False)
 ASGD = dict(lr=0.01, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0.0, maximize=False)
+ADAFACTOR = dict(lr=0.01, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0, weight_decay=0.0, maximize=False)
 
 S_POW2 = dict(init_scale=65536.0, growth_factor=2.0, backoff_factor=0.5, growth_interval=4)
 S_ODD = dict(init_scale=3000.0, growth_factor=1.5, backoff_factor=0.6, growth_interval=3)
@@ -165,18 +166,22 @@ CASES = [
     case("asgd/default", "asgd", dict(ASGD), S_POW2, INJECT_A, 23),
     case("asgd/t0+lambd+wd+maximize/triple-scale", "asgd",
          dict(ASGD, lambd=0.01, alpha=0.6, t0=3.0, weight_decay=0.01, maximize=True), S_TRIPLE, INJECT_B, 24),
+    case("adafactor/default", "adafactor", dict(ADAFACTOR), S_POW2, INJECT_A, 25),
+    case("adafactor/eps+d+wd+maximize/odd-scale", "adafactor",
+         dict(ADAFACTOR, lr=0.05, beta2_decay=-0.6, eps=(1e-6, 1e-4), d=2.0, weight_decay=0.05, maximize=True),
+         S_ODD, INJECT_B, 26),
 ]
 
 CTORS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD,
          "adagrad": torch.optim.Adagrad, "rmsprop": torch.optim.RMSprop, "adamax": torch.optim.Adamax,
          "radam": torch.optim.RAdam, "adadelta": torch.optim.Adadelta, "rprop": torch.optim.Rprop,
-         "nadam": torch.optim.NAdam, "asgd": torch.optim.ASGD}
+         "nadam": torch.optim.NAdam, "asgd": torch.optim.ASGD, "adafactor": torch.optim.Adafactor}
 STATE = {"adam": ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"], "adamw": ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"],
          "sgd": ["momentum_buffer"], "adagrad": ["sum"],
          "rmsprop": ["square_avg", "momentum_buffer", "grad_avg"], "adamax": ["exp_avg", "exp_inf"],
          "radam": ["exp_avg", "exp_avg_sq"], "adadelta": ["square_avg", "acc_delta"],
          "rprop": ["prev", "step_size"], "nadam": ["exp_avg", "exp_avg_sq", "mu_product"],
-         "asgd": ["ax", "eta", "mu"]}
+         "asgd": ["ax", "eta", "mu"], "adafactor": ["variance"]}
 
 
 def run(c):
@@ -187,7 +192,7 @@ def run(c):
     # torch has no fused RMSprop, Adamax, RAdam, Adadelta, Rprop, NAdam or ASGD: their
     # single-tensor path.
     impl = {"foreach": False} if c["optimizer"] in ("rmsprop", "adamax", "radam", "adadelta", "rprop", "nadam",
-                                                    "asgd") else {"fused": True}
+                                                    "asgd", "adafactor") else {"fused": True}
     opt = CTORS[c["optimizer"]](params, **c["options"], **impl)
     path = "fused" if getattr(opt, "_step_supports_amp_scaling", False) else "unscale"
     sc = c["scaler"]
