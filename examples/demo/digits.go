@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/goptim/goptim/examples/mlp"
-	"github.com/goptim/goptim/optim/schedule"
 )
 
 const (
@@ -127,14 +126,19 @@ type digitsRun struct {
 	Key, Name string
 	LR        float64
 	Batch     int
-	FullBatch bool      // every step sees the whole training set (gradient descent)
-	StepLoss  []float64 // the mini-batch loss of every step, before the step
-	Epochs    []epochStats
-	elapsed   time.Duration // not compared between runs
+	FullBatch bool      // every step sees the whole training set
+	StepLoss  []float64 // the batch loss of every step, before the step
+	// StepEval[k] is the number of the gradient evaluation (from 1) that measured
+	// StepLoss[k]: k+1 for one evaluation per step; L-BFGS's line search takes more.
+	StepEval []int
+	Evals    int // gradient evaluations in all, each over the step's batch
+	Epochs   []epochStats
+	elapsed  time.Duration // not compared between runs
 }
 
 type digitsConfig struct {
 	epochs, batch, hidden int
+	lbfgsIter             int
 	lr, clip              float64
 	seed                  uint64
 }
@@ -142,7 +146,8 @@ type digitsConfig struct {
 // trainDigits trains an MLP (64 → hidden → 10) with optimizer o: the same initial
 // weights and the same batch order for every optimizer (both drawn from the seed),
 // a cosine learning-rate schedule over all steps, and gradient clipping fused into the
-// step. report is called after every epoch.
+// step (except for closure methods: see closureStepper). report is called after every
+// epoch.
 func trainDigits(o optimizer, train, heldOut dataset, cfg digitsConfig, report func(r *digitsRun)) (*digitsRun, error) {
 	start := time.Now()
 	r := &digitsRun{Key: o.key, Name: o.name, LR: o.digitsLR, Batch: cfg.batch}
@@ -159,14 +164,13 @@ func trainDigits(o optimizer, train, heldOut dataset, cfg digitsConfig, report f
 		return nil, err
 	}
 	defer net.Close()
-	opt, err := newOptimizer(o, net.Params(), r.LR)
+	opt, err := o.build(net.Params(), hyper{lr: r.LR, lbfgsIter: cfg.lbfgsIter})
 	if err != nil {
 		return nil, err
 	}
-	defer opt.Close()
+	defer opt.close()
 	stepsPerEpoch := (train.len() + r.Batch - 1) / r.Batch
-	sched, err := schedule.NewCosineAnnealingLR(opt, schedule.CosineAnnealingLRConfig{TMax: cfg.epochs * stepsPerEpoch})
-	if err != nil {
+	if err := opt.train(cfg.clip, cfg.epochs*stepsPerEpoch); err != nil {
 		return nil, err
 	}
 
@@ -174,7 +178,7 @@ func trainDigits(o optimizer, train, heldOut dataset, cfg digitsConfig, report f
 		var err1, err2 error
 		st.TrainLoss, _, err1 = net.Evaluate(train.x, train.y)
 		st.HeldOutLoss, st.Accuracy, err2 = net.Evaluate(heldOut.x, heldOut.y)
-		st.LR = opt.GroupLR(0)
+		st.LR = opt.lr()
 		r.Epochs = append(r.Epochs, st)
 		return errors.Join(err1, err2)
 	}
@@ -189,29 +193,18 @@ func trainDigits(o optimizer, train, heldOut dataset, cfg digitsConfig, report f
 	for epoch := 1; epoch <= cfg.epochs; epoch++ {
 		order.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
 		batches := train.subset(perm) // this epoch's order
-		var st epochStats
+		clippedBefore := opt.clipped()
 		for lo := 0; lo < train.len(); lo += r.Batch {
 			hi := min(lo+r.Batch, train.len())
-			loss, err := net.TrainStep(batches.x[lo*digitsFeatures:hi*digitsFeatures], batches.y[lo:hi])
+			x, y := batches.x[lo*digitsFeatures:hi*digitsFeatures], batches.y[lo:hi]
+			loss, n, err := opt.step(func() (float64, error) { return net.TrainStep(x, y) })
 			if err != nil {
 				return nil, err
 			}
-			r.StepLoss = append(r.StepLoss, loss)
-			if cfg.clip > 0 {
-				err = opt.ClipStep(cfg.clip, 2) // clip_grad_norm_ and step in one pass
-				if norm, err2 := opt.LastGradNorm(); err2 == nil && norm > cfg.clip {
-					st.Clipped++
-				}
-			} else {
-				err = opt.Step()
-			}
-			if err != nil {
-				return nil, err
-			}
-			if err := sched.Step(); err != nil {
-				return nil, err
-			}
+			r.StepLoss, r.StepEval = append(r.StepLoss, loss), append(r.StepEval, r.Evals+1)
+			r.Evals += n
 		}
+		st := epochStats{Clipped: opt.clipped() - clippedBefore}
 		if err := evaluate(st); err != nil {
 			return nil, err
 		}

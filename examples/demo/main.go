@@ -28,6 +28,7 @@ type config struct {
 	lr, clip      float64
 	epochs, batch int
 	hidden, steps int
+	lbfgsIter     int
 	threads       int
 	seed          uint64
 	out, data     string
@@ -40,8 +41,9 @@ func main() {
 	flag.Float64Var(&cfg.lr, "lr", 0, "learning rate for every chosen optimizer (0: each one's own, listed in README.md)")
 	flag.IntVar(&cfg.steps, "steps", 2000, "part 1: optimizer steps on f(θ) = Σθ²")
 	flag.IntVar(&cfg.epochs, "epochs", 30, "part 2: training epochs (passes over the training set)")
-	flag.IntVar(&cfg.batch, "batch", 64, "part 2: mini-batch size (gd always uses the whole training set)")
+	flag.IntVar(&cfg.batch, "batch", 64, "part 2: mini-batch size (gd, rprop and lbfgs always take the whole training set)")
 	flag.IntVar(&cfg.hidden, "hidden", 128, "part 2: hidden units of the MLP 64 → hidden → 10")
+	flag.IntVar(&cfg.lbfgsIter, "lbfgs-iter", 1, "L-BFGS's iterations per step (torch's max_iter; its default is 20)")
 	flag.Float64Var(&cfg.clip, "clip", 1, "part 2: clip the gradient's L2 norm to this (0: no clipping)")
 	flag.Uint64Var(&cfg.seed, "seed", 1, "random seed: start point, weights, data split and batch order")
 	flag.IntVar(&cfg.threads, "threads", 0, "CPU threads for the optimizer kernels and OpenBLAS (0: one per CPU)")
@@ -52,15 +54,16 @@ func main() {
 		w := flag.CommandLine.Output()
 		fmt.Fprintf(w, `Usage: go run ./examples/demo [flags]
 
-Compares goptim's optimizers (GD, mini-batch SGD, SGD with momentum, Adagrad, RMSprop,
-Adam, AdamW) in two parts:
+Compares goptim's optimizers (the keys of -opt below) in two parts:
   1. minimising f(θ) = Σθ² over %d parameters from one random start: a table of f after
-     fixed step counts and the steps each needs to reach f <= %g;
+     fixed step counts and the steps (and gradient evaluations) each needs to reach
+     f <= %g;
   2. training an MLP (BLAS matrix products, softmax cross-entropy) on the UCI 8x8
      handwritten digits with each optimizer, a cosine learning-rate schedule and gradient
      clipping: training loss and held-out accuracy per epoch.
-It writes PNG and SVG figures of loss against step for both parts and results.json to
-the -out folder. The numbers are the same on every run with the same -seed and -threads.
+It writes PNG and SVG figures of loss against gradient evaluations (one per step, more
+for L-BFGS's line search) for both parts and results.json to the -out folder. The
+numbers are the same on every run with the same -seed and -threads.
 
 Flags:
 `, quadN, quadTarget)
@@ -103,8 +106,8 @@ func run(cfg config, w io.Writer, termWidth int) (*results, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.steps < 1 || cfg.epochs < 1 || cfg.batch < 1 || cfg.hidden < 1 || cfg.lr < 0 || cfg.clip < 0 || math.IsNaN(cfg.lr+cfg.clip) {
-		return nil, errors.New("-steps, -epochs, -batch and -hidden must be positive, -lr and -clip not negative")
+	if cfg.steps < 1 || cfg.epochs < 1 || cfg.batch < 1 || cfg.hidden < 1 || cfg.lbfgsIter < 1 || cfg.lr < 0 || cfg.clip < 0 || math.IsNaN(cfg.lr+cfg.clip) {
+		return nil, errors.New("-steps, -epochs, -batch, -hidden and -lbfgs-iter must be positive, -lr and -clip not negative")
 	}
 	doQuad, doDigits := cfg.part == "all" || cfg.part == "quadratic", cfg.part == "all" || cfg.part == "digits"
 	if !doQuad && !doDigits {
@@ -127,7 +130,7 @@ func run(cfg config, w io.Writer, termWidth int) (*results, error) {
 
 	if doQuad {
 		fmt.Fprintf(w, "\nPart 1: minimise f(θ) = Σθ² over %d parameters from one random start, %d steps\n\n", quadN, cfg.steps)
-		res.Quadratic, err = runQuadratic(opts, cfg.steps, cfg.lr, cfg.seed)
+		res.Quadratic, err = runQuadratic(opts, cfg.steps, cfg.lr, cfg.lbfgsIter, cfg.seed)
 		if err != nil {
 			return nil, err
 		}
@@ -156,7 +159,8 @@ func run(cfg config, w io.Writer, termWidth int) (*results, error) {
 		fmt.Fprintf(w, "\nPart 2: MLP %d-%d-%d on the UCI handwritten digits (%d training, %d held out), batch %d, %d epochs,\n"+
 			"cosine learning-rate schedule, %s\n\n",
 			digitsFeatures, cfg.hidden, digitsClasses, train.len(), heldOut.len(), cfg.batch, cfg.epochs, clip)
-		dc := digitsConfig{epochs: cfg.epochs, batch: cfg.batch, hidden: cfg.hidden, lr: cfg.lr, clip: cfg.clip, seed: cfg.seed}
+		dc := digitsConfig{epochs: cfg.epochs, batch: cfg.batch, hidden: cfg.hidden, lbfgsIter: cfg.lbfgsIter, lr: cfg.lr,
+			clip: cfg.clip, seed: cfg.seed}
 		p := progress{w: w, width: termWidth}
 		for _, o := range opts {
 			r, err := trainDigits(o, train, heldOut, dc, func(r *digitsRun) {
@@ -204,7 +208,8 @@ func baseNames(paths []string) []string {
 	return out
 }
 
-// printQuadratic prints f after 10, 100, 1000, … steps and the steps to quadTarget.
+// printQuadratic prints f after 10, 100, 1000, … steps, and the steps and gradient
+// evaluations to quadTarget.
 func printQuadratic(w io.Writer, runs []quadRun, steps int) {
 	var at []int
 	for t := 10; t < steps; t *= 10 {
@@ -216,29 +221,30 @@ func printQuadratic(w io.Writer, runs []quadRun, steps int) {
 	for _, t := range at {
 		fmt.Fprintf(tw, "\tafter %d", t)
 	}
-	fmt.Fprintf(tw, "\tsteps to f ≤ %g\t\n", quadTarget)
+	fmt.Fprintf(tw, "\tsteps to f ≤ %g\tevaluations\t\n", quadTarget)
 	for _, r := range runs {
 		fmt.Fprintf(tw, "%-16s\t%g\t%.4g", r.Name, r.LR, r.Loss[0]) // padded: names read left-aligned
 		for _, t := range at {
 			fmt.Fprintf(tw, "\t%.3g", r.Loss[t])
 		}
 		if r.StepsTo >= 0 {
-			fmt.Fprintf(tw, "\t%d\t\n", r.StepsTo)
+			fmt.Fprintf(tw, "\t%d\t%d\t\n", r.StepsTo, r.EvalsTo)
 		} else {
-			fmt.Fprintf(tw, "\t> %d\t\n", steps)
+			fmt.Fprintf(tw, "\t> %d\t> %d\t\n", steps, r.Evals[steps])
 		}
 	}
 	tw.Flush()
 }
 
-// printDigits prints each run's start and final numbers.
+// printDigits prints each run's start and final numbers, and the steps and gradient
+// evaluations (each over the step's batch) it took.
 func printDigits(w io.Writer, runs []*digitsRun) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "%-16s\tlr\tbatch\tsteps\tstart loss\ttrain loss\theld-out loss\theld-out accuracy\ttime\t\n", "optimizer")
+	fmt.Fprintf(tw, "%-16s\tlr\tbatch\tsteps\tevaluations\tstart loss\ttrain loss\theld-out loss\theld-out accuracy\ttime\t\n", "optimizer")
 	for _, r := range runs {
 		first, last := r.Epochs[0], r.Epochs[len(r.Epochs)-1]
-		fmt.Fprintf(tw, "%-16s\t%g\t%d\t%d\t%.4f\t%.4f\t%.4f\t%.2f%%\t%.2fs\t\n", r.Name, r.LR, r.Batch, len(r.StepLoss),
-			first.TrainLoss, last.TrainLoss, last.HeldOutLoss, 100*last.Accuracy, r.elapsed.Seconds())
+		fmt.Fprintf(tw, "%-16s\t%g\t%d\t%d\t%d\t%.4f\t%.4f\t%.4f\t%.2f%%\t%.2fs\t\n", r.Name, r.LR, r.Batch, len(r.StepLoss),
+			r.Evals, first.TrainLoss, last.TrainLoss, last.HeldOutLoss, 100*last.Accuracy, r.elapsed.Seconds())
 	}
 	tw.Flush()
 }

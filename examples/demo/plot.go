@@ -14,70 +14,169 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 )
 
-// figure is one plot with a line per optimizer.
-// AdamW's curves lie almost on Adam's, so they are dashed to let both show.
+// figure is a plot of a line per optimizer: one panel, or two stacked ones with the
+// same axes when both the first-order classics and the rest of the family are there
+// (fourteen curves in one panel would be a tangle).
 type figure struct {
-	file, title, x, y string
-	logX, logY        bool
-	yMin, yMax        float64 // fixed y range where yMax > yMin
-	hline             float64 // a dotted reference line where > 0
-	lines             []namedLine
+	file, x, y string
+	logX, logY bool
+	yMin, yMax float64 // fixed y range where yMax > yMin
+	hline      float64 // a dotted reference line where > 0
+	panels     []panel
+}
+
+type panel struct {
+	title string
+	lines []namedLine
 }
 
 type namedLine struct {
-	name   string
-	xy     plotter.XYs
-	dashed bool
+	name  string
+	xy    plotter.XYs
+	style lineStyle
 }
 
-// palette: seven colours that stay apart (Tableau 10), one per optimizer.
+type lineStyle struct {
+	color  color.RGBA
+	dashes []vg.Length // nil: solid
+}
+
+// palette: nine colours that stay apart (Tableau 10 without its grey, which reads as
+// the grid or a reference line).
 var palette = []color.RGBA{
 	{31, 119, 180, 255}, {255, 127, 14, 255}, {44, 160, 44, 255}, {214, 39, 40, 255},
-	{148, 103, 189, 255}, {140, 86, 75, 255}, {227, 119, 194, 255}, {127, 127, 127, 255},
+	{148, 103, 189, 255}, {140, 86, 75, 255}, {227, 119, 194, 255}, {188, 189, 34, 255},
+	{23, 190, 207, 255},
 }
 
-// save writes f as file.png and file.svg in dir, the legend to the right of the plot,
+var (
+	// overlapDashes draw a curve that lies on an earlier one (AdamW on Adam) so that
+	// both show.
+	overlapDashes = []vg.Length{vg.Points(2), vg.Points(2)}
+	// familyDashes: the family's first round of colours is solid (the colours the
+	// classics left); each further round takes the next pattern.
+	familyDashes = [][]vg.Length{nil, {vg.Points(8), vg.Points(4)}, {vg.Points(8), vg.Points(3), vg.Points(2), vg.Points(3)}}
+)
+
+// styleOf is key's line style, the same in every figure and panel and different for
+// every optimizer: the classics take the palette's colours in order, solid; the family
+// takes the colours after them and, when those run out, the palette again with a dash
+// pattern, so no two of the first len(palette)·len(familyDashes) optimizers share
+// colour and pattern.
+func styleOf(key string) lineStyle {
+	classics := 0
+	for _, o := range optimizers {
+		if !o.family {
+			classics++
+		}
+	}
+	var c, f int // classics and family members before key
+	for _, o := range optimizers {
+		if o.key == key {
+			if !o.family {
+				st := lineStyle{color: palette[c%len(palette)]}
+				if o.overlaps {
+					st.dashes = overlapDashes
+				}
+				return st
+			}
+			i := classics + f
+			return lineStyle{palette[i%len(palette)], familyDashes[(i/len(palette))%len(familyDashes)]}
+		}
+		if o.family {
+			f++
+		} else {
+			c++
+		}
+	}
+	return lineStyle{color: color.RGBA{A: 255}}
+}
+
+// familyReference is the classic drawn in the family's panel too, as the yardstick
+// to compare the family with.
+const familyReference = "adam"
+
+// split sorts the lines of runs (in the order of optimizers) into the classics' panel
+// and the family's, the latter with familyReference again; keys[i] is line i's key.
+func split(title string, keys []string, lines []namedLine) []panel {
+	isFamily := map[string]bool{}
+	for _, o := range optimizers {
+		isFamily[o.key] = o.family
+	}
+	var classics, family []namedLine
+	for i, l := range lines {
+		if isFamily[keys[i]] {
+			family = append(family, l)
+		} else {
+			classics = append(classics, l)
+		}
+	}
+	if len(classics) == 0 || len(family) == 0 {
+		return []panel{{title, lines}}
+	}
+	for i, l := range lines {
+		if keys[i] == familyReference {
+			family = append([]namedLine{l}, family...)
+		}
+	}
+	return []panel{{title + ": the first-order classics", classics},
+		{title + ": the rest of torch.optim", family}}
+}
+
+// save writes f as file.png and file.svg in dir, each panel's legend to its right,
 // and returns their paths.
 func (f figure) save(dir string) ([]string, error) {
-	p := plot.New()
-	p.Title.Text = f.title
-	p.X.Label.Text, p.Y.Label.Text = f.x, f.y
-	p.Add(plotter.NewGrid())
-	if f.logX {
-		p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, logTicks{}
-	}
-	if f.logY {
-		p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, logTicks{}
-	}
-	legend := plot.NewLegend()
-	legend.Top, legend.Left = true, true
-	for i, l := range f.lines {
-		line, err := plotter.NewLine(l.xy)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", f.file, l.name, err)
+	plots := make([]*plot.Plot, len(f.panels))
+	legends := make([]plot.Legend, len(f.panels))
+	for k, pn := range f.panels {
+		p := plot.New()
+		p.Title.Text = pn.title
+		p.X.Label.Text, p.Y.Label.Text = f.x, f.y
+		p.Add(plotter.NewGrid())
+		if f.logX {
+			p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, logTicks{}
 		}
-		line.Color = palette[i%len(palette)]
-		line.Width = vg.Points(1.3)
-		if l.dashed {
-			line.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+		if f.logY {
+			p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, logTicks{}
 		}
-		p.Add(line)
-		legend.Add(l.name, line)
-	}
-	if f.hline > 0 {
-		ref, err := plotter.NewLine(plotter.XYs{{X: p.X.Min, Y: f.hline}, {X: p.X.Max, Y: f.hline}})
-		if err != nil {
-			return nil, err
+		legend := plot.NewLegend()
+		legend.Top, legend.Left = true, true
+		for _, l := range pn.lines {
+			line, err := plotter.NewLine(l.xy)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %s: %w", f.file, l.name, err)
+			}
+			line.Color = l.style.color
+			line.Width = vg.Points(1.3)
+			line.Dashes = l.style.dashes
+			p.Add(line)
+			legend.Add(l.name, line)
 		}
-		ref.Dashes = []vg.Length{vg.Points(1), vg.Points(3)}
-		p.Add(ref)
-		legend.Add(fmt.Sprintf("target %g", f.hline), ref)
+		plots[k], legends[k] = p, legend
 	}
-	if f.yMax > f.yMin {
-		p.Y.Min, p.Y.Max = f.yMin, f.yMax
+	// The panels share their axes, so that their curves can be compared by eye.
+	for _, p := range plots[1:] {
+		plots[0].X.Min, plots[0].X.Max = math.Min(plots[0].X.Min, p.X.Min), math.Max(plots[0].X.Max, p.X.Max)
+		plots[0].Y.Min, plots[0].Y.Max = math.Min(plots[0].Y.Min, p.Y.Min), math.Max(plots[0].Y.Max, p.Y.Max)
+	}
+	for k, p := range plots {
+		p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = plots[0].X.Min, plots[0].X.Max, plots[0].Y.Min, plots[0].Y.Max
+		if f.yMax > f.yMin {
+			p.Y.Min, p.Y.Max = f.yMin, f.yMax
+		}
+		if f.hline > 0 {
+			ref, err := plotter.NewLine(plotter.XYs{{X: p.X.Min, Y: f.hline}, {X: p.X.Max, Y: f.hline}})
+			if err != nil {
+				return nil, err
+			}
+			ref.Dashes = []vg.Length{vg.Points(1), vg.Points(3)}
+			p.Add(ref)
+			legends[k].Add(fmt.Sprintf("target %g", f.hline), ref)
+		}
 	}
 
-	const width, height = 10 * vg.Inch, 5.5 * vg.Inch
+	const width, panelHeight, panelGap = 10 * vg.Inch, 5.5 * vg.Inch, 12 * vg.Millimeter
+	height := panelHeight * vg.Length(len(plots))
 	var paths []string
 	for _, format := range []string{"png", "svg"} {
 		cw, err := draw.NewFormattedCanvas(width, height, format)
@@ -85,9 +184,20 @@ func (f figure) save(dir string) ([]string, error) {
 			return nil, err
 		}
 		dc := draw.New(cw)
-		legW := legend.Rectangle(dc).Size().X + vg.Points(16)
-		p.Draw(draw.Crop(dc, 0, -legW, 0, 0))
-		legend.Draw(draw.Crop(dc, width-legW+vg.Points(8), 0, 0, -vg.Points(30)))
+		// One legend width for every panel, so that their plot areas line up.
+		var legW vg.Length
+		for _, l := range legends {
+			legW = max(legW, l.Rectangle(dc).Size().X+vg.Points(16))
+		}
+		for k, p := range plots {
+			top := -panelHeight * vg.Length(k)
+			bottom := height + top - panelHeight
+			if k > 0 {
+				top -= panelGap // keep the title off the x label of the panel above
+			}
+			p.Draw(draw.Crop(dc, 0, -legW, bottom, top))
+			legends[k].Draw(draw.Crop(dc, width-legW+vg.Points(8), 0, bottom, top-vg.Points(30)))
+		}
 
 		path := filepath.Join(dir, f.file+"."+format)
 		out, err := os.Create(path)
@@ -137,31 +247,40 @@ func decade(e int) string {
 	return fmt.Sprintf("1e%d", e)
 }
 
-// quadraticFigure: f against step for every optimizer, on a log scale.
+// evalAxis names the x axis of the loss figures: an optimizer's gradient evaluations,
+// one per step except for L-BFGS, whose line search takes several. (A label much
+// longer than this makes gonum/plot narrow the plot area.)
+const evalAxis = "gradient evaluations"
+
+// quadraticFigure: f against gradient evaluations for every optimizer, on a log scale.
 func quadraticFigure(runs []quadRun) figure {
-	f := figure{file: "quadratic-loss", title: fmt.Sprintf("f(θ) = Σθ² over %d parameters, same start", quadN),
-		x: "step", y: "f(θ)", logY: true, yMin: 1e-14, hline: quadTarget}
+	f := figure{file: "quadratic-loss", x: evalAxis, y: "f(θ)", logY: true, yMin: 1e-14, hline: quadTarget}
 	top := 0.0
+	var keys []string
+	var lines []namedLine
 	for _, r := range runs {
 		xy := make(plotter.XYs, len(r.Loss))
 		for t, v := range r.Loss {
 			// Exact zeros (and float32 underflow) cannot sit on a log axis; the axis
 			// stops at yMin anyway.
-			xy[t] = plotter.XY{X: float64(t), Y: math.Max(v, 1e-300)}
+			xy[t] = plotter.XY{X: float64(r.Evals[t]), Y: math.Max(v, 1e-300)}
 			top = math.Max(top, v)
 		}
-		f.lines = append(f.lines, namedLine{fmt.Sprintf("%s, lr %g", r.Name, r.LR), xy, r.Key == "adamw"})
+		keys = append(keys, r.Key)
+		lines = append(lines, namedLine{fmt.Sprintf("%s, lr %g", r.Name, r.LR), xy, styleOf(r.Key)})
 	}
 	f.yMax = top * 3
+	f.panels = split(fmt.Sprintf("f(θ) = Σθ² over %d parameters, same start", quadN), keys, lines)
 	return f
 }
 
-// digitsLossFigure: training loss against step (log-log, so that GD's few full-batch
-// steps show beside the mini-batch runs' hundreds). Mini-batch losses are noisy, so each
-// point of those is the mean of the last smooth batches.
+// digitsLossFigure: training loss against gradient evaluations (log-log, so that the
+// full-batch runs' few steps show beside the mini-batch runs' hundreds). Mini-batch
+// losses are noisy, so each point of those is the mean of the last smooth batches.
 func digitsLossFigure(runs []*digitsRun, smooth int) figure {
-	f := figure{file: "digits-loss", title: fmt.Sprintf("MLP on the UCI digits: training loss (mini-batch: mean of the last %d batches)", smooth),
-		x: "step", y: "cross-entropy", logX: true, logY: true}
+	f := figure{file: "digits-loss", x: evalAxis, y: "cross-entropy", logX: true, logY: true}
+	var keys []string
+	var lines []namedLine
 	for _, r := range runs {
 		w := smooth
 		if r.FullBatch {
@@ -174,27 +293,32 @@ func digitsLossFigure(runs []*digitsRun, smooth int) figure {
 			if t >= w {
 				sum -= r.StepLoss[t-w]
 			}
-			xy[t] = plotter.XY{X: float64(t + 1), Y: sum / float64(min(t+1, w))}
+			xy[t] = plotter.XY{X: float64(r.StepEval[t]), Y: sum / float64(min(t+1, w))}
 		}
 		name := fmt.Sprintf("%s, lr %g", r.Name, r.LR)
 		if r.FullBatch {
 			name += ", full batch"
 		}
-		f.lines = append(f.lines, namedLine{name, xy, r.Key == "adamw"})
+		keys = append(keys, r.Key)
+		lines = append(lines, namedLine{name, xy, styleOf(r.Key)})
 	}
+	f.panels = split(fmt.Sprintf("MLP on the UCI digits: training loss (mini-batch: mean of the last %d batches)", smooth), keys, lines)
 	return f
 }
 
 // digitsAccuracyFigure: held-out accuracy after every epoch.
 func digitsAccuracyFigure(runs []*digitsRun) figure {
-	f := figure{file: "digits-accuracy", title: "MLP on the UCI digits: held-out accuracy after each epoch",
-		x: "epoch", y: "accuracy", yMin: 0.75, yMax: 1}
+	f := figure{file: "digits-accuracy", x: "epoch", y: "accuracy", yMin: 0.75, yMax: 1}
+	var keys []string
+	var lines []namedLine
 	for _, r := range runs {
 		xy := make(plotter.XYs, len(r.Epochs))
 		for e, st := range r.Epochs {
 			xy[e] = plotter.XY{X: float64(e), Y: st.Accuracy}
 		}
-		f.lines = append(f.lines, namedLine{r.Name, xy, r.Key == "adamw"})
+		keys = append(keys, r.Key)
+		lines = append(lines, namedLine{r.Name, xy, styleOf(r.Key)})
 	}
+	f.panels = split("MLP on the UCI digits: held-out accuracy after each epoch", keys, lines)
 	return f
 }

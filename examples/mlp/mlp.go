@@ -53,6 +53,8 @@ func New(sizes []int, maxRows int, rng *rand.Rand) (*MLP, error) {
 	ps := arena.Params()
 	for l := 0; l+1 < len(sizes); l++ {
 		n.w, n.b = append(n.w, ps[2*l]), append(n.b, ps[2*l+1])
+		// torch's shapes, for optimizers that treat matrices apart (Adafactor).
+		ps[2*l].Shape, ps[2*l+1].Shape = []int{sizes[l+1], sizes[l]}, []int{sizes[l+1]}
 		bound := 1 / math.Sqrt(float64(sizes[l]))
 		for _, p := range []*optim.Param{ps[2*l], ps[2*l+1]} {
 			init := make([]float32, p.Data.Len())
