@@ -54,6 +54,9 @@ type checkpointHeader struct {
 	Backend      string            `json:"backend"`
 	PayloadBytes int64             `json:"payload_bytes"`
 	Groups       []checkpointGroup `json:"groups"`
+	// LBFGS is L-BFGS's own part (lbfgsCheckpoint), kept raw here so that every
+	// optimizer reads its checkpoint through readCheckpoint.
+	LBFGS json.RawMessage `json:"lbfgs,omitempty"`
 }
 
 type checkpointGroup struct {
@@ -397,6 +400,13 @@ func readFull(r io.Reader, b []byte, what string) error {
 	return nil
 }
 
+// Checkpointer is what SaveFile and LoadFile need: every optimizer of this package
+// has it, LBFGS included (which is not an Optimizer: its Step takes a closure).
+type Checkpointer interface {
+	Save(w io.Writer) error
+	Load(r io.Reader) error
+}
+
 // SaveFile saves opt's state to path atomically: it writes a temporary file in the
 // same folder, syncs it, and renames it over path, so a crash leaves either the old
 // checkpoint or the new one, never a torn file.
@@ -416,7 +426,7 @@ func readFull(r io.Reader, b []byte, what string) error {
 // path, and a path that names a directory or something else that is not a regular
 // file fail with an error matching ErrInvalidArgument. File-system failures come
 // back as the os package's errors.
-func SaveFile(opt Optimizer, path string) (err error) {
+func SaveFile(opt Checkpointer, path string) (err error) {
 	if err := checkFileOptimizer("SaveFile", opt); err != nil {
 		return err
 	}
@@ -478,7 +488,7 @@ func SaveFile(opt Optimizer, path string) (err error) {
 // optimizers of this package; an Optimizer of the caller's whose Load does not pass
 // the reader on to one of them does not get it.) A nil optimizer, an empty path
 // and a directory fail with an error matching ErrInvalidArgument.
-func LoadFile(opt Optimizer, path string) error {
+func LoadFile(opt Checkpointer, path string) error {
 	if err := checkFileOptimizer("LoadFile", opt); err != nil {
 		return err
 	}
@@ -539,7 +549,7 @@ func (c *core[C]) nilCore() bool { return c == nil }
 
 // checkFileOptimizer refuses, before SaveFile or LoadFile creates or opens
 // anything, an optimizer whose Save or Load could only panic.
-func checkFileOptimizer(op string, opt Optimizer) error {
+func checkFileOptimizer(op string, opt Checkpointer) error {
 	if opt == nil {
 		return fmt.Errorf("optim: %s: nil Optimizer: %w", op, ErrInvalidArgument)
 	}

@@ -1,6 +1,7 @@
 // Package optim is goptim's idiomatic API: fused optimizer steps (SGD with momentum
-// and Nesterov, Adam, AdamW, Adagrad, RMSprop, Adamax, RAdam, Adadelta, Rprop),
-// gradient clipping and checkpoints, with torch.optim's names, defaults and numbers.
+// and Nesterov, Adam, AdamW, Adagrad, RMSprop, Adamax, RAdam, Adadelta, Rprop, NAdam,
+// ASGD, Adafactor), L-BFGS with a closure, gradient clipping and checkpoints, with
+// torch.optim's names, defaults and numbers.
 // Learning-rate schedules stand apart, as torch.optim.lr_scheduler does: package
 // optim/schedule drives any optimizer through its LRGroups methods.
 //
@@ -50,7 +51,11 @@
 // no type switch; the methods whose signatures name the config type (AddParamGroup,
 // Config, SetConfig) are on OptimizerOf[C], for code generic in the config.
 // Step updates every param whose Grad is non-nil (others are skipped and keep their
-// step count, as in torch) and checks every param before it changes any.
+// step count, as in torch) and checks every param before it changes any. LBFGS is the
+// exception to the shape of the others, as in torch: its Step takes a closure that
+// evaluates the loss and gradients, as often as its line search needs. Adafactor reads
+// a param's optional Shape (two or more dimensions: a matrix, whose second moment it
+// factors); the other optimizers ignore it.
 //
 // # Errors
 //

@@ -46,9 +46,15 @@ type ConfigError struct {
 	Field     string // torch's name of the option, e.g. "betas[0]"
 	Value     float64
 	Reason    string // what is required, e.g. "must be in [0, 1)"
+	// Text is the value of an option that is not a number (LBFGS's line_search_fn),
+	// shown quoted instead of Value, which is then NaN.
+	Text string
 }
 
 func (e *ConfigError) Error() string {
+	if e.Text != "" {
+		return fmt.Sprintf("optim: %s: invalid %s %q: %s", e.Optimizer, e.Field, e.Text, e.Reason)
+	}
 	return fmt.Sprintf("optim: %s: invalid %s %v: %s", e.Optimizer, e.Field, e.Value, e.Reason)
 }
 

@@ -148,7 +148,70 @@ func inTempDir(t *testing.T) {
 	t.Chdir(t.TempDir())
 }
 
+// shapedParam is a param of the given shape, for the optimizers that read it.
+func shapedParam(t *testing.T, name string, shape ...int) *Param {
+	t.Helper()
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	p := tableParam(t, name, n)
+	p.Shape = shape
+	return p
+}
+
 var errorCases = map[string]errorCase{
+	"nadam-momentum-decay": func(t *testing.T) error {
+		c := NAdamDefaults()
+		c.MomentumDecay = -1
+		_, err := NewNAdam([]*Param{tableParam(t, "w", 4)}, c)
+		return err
+	},
+	"asgd-lambd": func(t *testing.T) error {
+		c := ASGDDefaults()
+		c.Lambd = -1
+		_, err := NewASGD([]*Param{tableParam(t, "w", 4)}, c)
+		return err
+	},
+	"adafactor-beta2-decay": func(t *testing.T) error {
+		c := AdafactorDefaults()
+		c.Beta2Decay = 0.5
+		_, err := NewAdafactor([]*Param{tableParam(t, "w", 4)}, c)
+		return err
+	},
+	"adafactor-d": func(t *testing.T) error {
+		c := AdafactorDefaults()
+		c.D = 0.5
+		_, err := NewAdafactor([]*Param{tableParam(t, "w", 4)}, c)
+		return err
+	},
+	"lbfgs-line-search": func(t *testing.T) error {
+		c := LBFGSDefaults()
+		c.LineSearch = "wolfe"
+		_, err := NewLBFGS([]*Param{tableParam(t, "w", 4)}, c)
+		return err
+	},
+	"shape-product": func(t *testing.T) error {
+		p := tableParam(t, "w", 6)
+		p.Shape = []int{4, 2}
+		_, err := NewAdafactor([]*Param{p}, AdafactorDefaults())
+		return err
+	},
+	"shape-changed": func(t *testing.T) error {
+		p := shapedParam(t, "w", 2, 3)
+		o, err := NewAdafactor([]*Param{p}, AdafactorDefaults())
+		require.NoError(t, err)
+		t.Cleanup(func() { o.Close() })
+		p.Shape = []int{3, 2}
+		return o.Step()
+	},
+	"state-not-kept": func(t *testing.T) error {
+		o, err := NewAdafactor([]*Param{shapedParam(t, "w", 2, 3)}, AdafactorDefaults())
+		require.NoError(t, err)
+		t.Cleanup(func() { o.Close() })
+		_, err = o.State(0, 0, "variance")
+		return err
+	},
 	// Hyperparameters.
 	"sgd-lr-negative":     sgdWith(SGDConfig{LR: -1}),
 	"sgd-lr-nan":          sgdWith(SGDConfig{LR: math.NaN()}),

@@ -73,8 +73,8 @@ func validateLBFGS(c LBFGSConfig) error {
 			Reason: fmt.Sprintf("must be in [1, %d]", lbfgsMaxHistory)}
 	}
 	if c.LineSearch != LineSearchNone && c.LineSearch != LineSearchStrongWolfe {
-		return &ConfigError{Optimizer: lbfgsKind, Field: "line_search_fn", Value: math.NaN(),
-			Reason: fmt.Sprintf("%q is not a line search: must be \"\" (none) or \"strong_wolfe\"", c.LineSearch)}
+		return &ConfigError{Optimizer: lbfgsKind, Field: "line_search_fn", Value: math.NaN(), Text: c.LineSearch,
+			Reason: `must be "" (none) or "strong_wolfe"`}
 	}
 	return nil
 }
@@ -1291,11 +1291,6 @@ type lbfgsCheckpoint struct {
 	FuncEvals int64    `json:"func_evals"`
 }
 
-type lbfgsHeader struct {
-	checkpointHeader
-	LBFGS *lbfgsCheckpoint `json:"lbfgs"`
-}
-
 // Save writes the whole state (config, scalars, direction, prev_flat_grad, history) in
 // goptim's checkpoint format (version 1, checksummed; the header has an "lbfgs" part).
 // It does not save the params.
@@ -1328,8 +1323,12 @@ func (o *LBFGS) Save(w io.Writer) error {
 	for i, p := range o.params {
 		cg.Params = append(cg.Params, checkpointParam{Name: p.Name, Numel: o.numel[i], Step: o.nIter})
 	}
-	h := lbfgsHeader{checkpointHeader{Format: "goptim-checkpoint", Version: checkpointVersion, Optimizer: lbfgsKind,
-		Backend: Backend(), PayloadBytes: 4 * int64(o.n) * int64(len(vecs)), Groups: []checkpointGroup{cg}}, lc}
+	part, err := json.Marshal(lc)
+	if err != nil {
+		return err
+	}
+	h := checkpointHeader{Format: "goptim-checkpoint", Version: checkpointVersion, Optimizer: lbfgsKind,
+		Backend: Backend(), PayloadBytes: 4 * int64(o.n) * int64(len(vecs)), Groups: []checkpointGroup{cg}, LBFGS: part}
 	hdr, err := json.Marshal(h)
 	if err != nil {
 		return err
@@ -1362,27 +1361,6 @@ func (o *LBFGS) Save(w io.Writer) error {
 	return err
 }
 
-// headerCapture keeps the first bytes of a checkpoint as readCheckpoint reads them: the
-// preamble and the header, whose "lbfgs" part readCheckpoint's header type drops.
-type headerCapture struct{ b []byte }
-
-func (c *headerCapture) Write(p []byte) (int, error) {
-	n := len(p)
-	want := 16
-	if len(c.b) >= 16 {
-		want = 16 + int(min(binary.LittleEndian.Uint32(c.b[12:16]), maxHeader))
-	}
-	for len(p) > 0 && len(c.b) < want {
-		k := min(len(p), want-len(c.b))
-		c.b = append(c.b, p[:k]...)
-		p = p[k:]
-		if len(c.b) == 16 {
-			want = 16 + int(min(binary.LittleEndian.Uint32(c.b[12:16]), maxHeader))
-		}
-	}
-	return n, nil
-}
-
 // Load restores state written by Save. The optimizer must have the same params (count,
 // lengths, and names where both sides have one); the config is restored too, as torch's
 // load_state_dict does. On any error (truncation, a checksum mismatch, another
@@ -1396,19 +1374,17 @@ func (o *LBFGS) Load(r io.Reader) error {
 		return err
 	}
 	defer o.mu.Unlock()
-	var capt headerCapture
-	h, payload, err := readCheckpoint(io.TeeReader(r, &capt))
+	h, payload, err := readCheckpoint(r)
 	if err != nil {
 		return err
 	}
 	if h.Optimizer != lbfgsKind {
 		return badCheckpoint("it holds optimizer %q, this is %q", h.Optimizer, lbfgsKind)
 	}
-	var lh lbfgsHeader
-	if len(capt.b) < 16 || json.Unmarshal(capt.b[16:], &lh) != nil || lh.LBFGS == nil {
+	var lc *lbfgsCheckpoint
+	if len(h.LBFGS) == 0 || json.Unmarshal(h.LBFGS, &lc) != nil || lc == nil {
 		return badCheckpoint("no LBFGS state in the header")
 	}
-	lc := lh.LBFGS
 	if len(h.Groups) != 1 {
 		return badCheckpoint("it has %d param groups, LBFGS has 1", len(h.Groups))
 	}

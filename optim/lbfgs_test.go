@@ -6,7 +6,9 @@ import (
 	"errors"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -621,5 +623,61 @@ func TestLBFGSNaNLoss(t *testing.T) {
 		if calls < 2 {
 			t.Errorf("%q: %d evaluations with NaN losses", ls, calls)
 		}
+	}
+}
+
+// SaveFile and LoadFile take LBFGS too; LoadFile refuses bytes after the checkpoint, as
+// for every optimizer, and a Save of another optimizer's kind.
+func TestLBFGSFiles(t *testing.T) {
+	cfg := LBFGSDefaults()
+	cfg.MaxIter = 3
+	pr, a := newRosenLBFGS(t, cfg)
+	if _, err := a.Step(pr.closure); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "lbfgs.ckpt")
+	if err := SaveFile(a, path); err != nil {
+		t.Fatal(err)
+	}
+	_, b := newRosenLBFGS(t, LBFGSDefaults())
+	if err := LoadFile(b, path); err != nil {
+		t.Fatal(err)
+	}
+	sa, _ := a.State()
+	sb, _ := b.State()
+	if sa.NIter != sb.NIter || sa.FuncEvals != sb.FuncEvals || b.Config(0) != cfg {
+		t.Fatalf("after LoadFile: %+v, saved %+v", sb, sa)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, append(raw, 0), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, c := newRosenLBFGS(t, LBFGSDefaults())
+	if err := LoadFile(c, path); !errors.Is(err, ErrCheckpoint) || !strings.Contains(err.Error(), "after the checkpoint") {
+		t.Fatalf("a file with a byte after the checkpoint: %v", err)
+	}
+	if sc, _ := c.State(); sc.NIter != 0 || c.Config(0) != LBFGSDefaults() {
+		t.Fatal("a refused file changed the optimizer")
+	}
+	// An Adam checkpoint is not an LBFGS one.
+	p, err := NewParam("x", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	adam, err := NewAdam([]*Param{p}, AdamDefaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer adam.Close()
+	var buf bytes.Buffer
+	if err := adam.Save(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Load(&buf); !errors.Is(err, ErrCheckpoint) {
+		t.Fatalf("Adam's checkpoint into LBFGS: %v", err)
 	}
 }

@@ -367,10 +367,14 @@ goptim_status goptim_sgemm(goptim_context *ctx, int32_t trans_a, int32_t trans_b
 /* Single-precision BLAS level 1 on backend memory, for optimizers that are not
  * element-wise (LBFGS's two-loop recursion and line search): OpenBLAS's cblas_sdot,
  * cblas_saxpy and cblas_sscal on the CPU, cuBLAS's on the GPU, with n as int64 (lengths
- * above INT32_MAX are split into pieces). Checked in this order, the same on both
- * backends: n < 0 is GOPTIM_ERR_INVALID_ARGUMENT; n == 0 does nothing (dot writes 0);
- * then a NULL vector (or a NULL out) is GOPTIM_ERR_INVALID_ARGUMENT. x and y must not
- * overlap. dot's *out is host memory, so on the GPU dot waits for the device. */
+ * above INT32_MAX are split into pieces, whose dot products are added in double).
+ * Checked in this order, the same on both backends: n < 0 is
+ * GOPTIM_ERR_INVALID_ARGUMENT; n == 0 does nothing (dot writes 0 where out is not NULL);
+ * then a NULL vector, or dot's NULL out, is GOPTIM_ERR_INVALID_ARGUMENT. alpha == 0 is
+ * IEEE arithmetic on every backend (NaN and Inf in x or y stay NaN), where BLAS
+ * libraries may skip axpy or write zeros in scal. dot's x and y may be the same vector;
+ * axpy's must not overlap. dot's *out is host memory, so on the GPU dot waits for the
+ * device. */
 goptim_status goptim_dot(goptim_context *ctx, int64_t n, const float *x, const float *y, float *out);
 /* y += alpha * x */
 goptim_status goptim_axpy(goptim_context *ctx, int64_t n, float alpha, const float *x, float *y);
@@ -382,8 +386,12 @@ goptim_status goptim_scal(goptim_context *ctx, int64_t n, float alpha, float *x)
 /* The limit a step is measured against: one pass over the list, on the steps' threads,
  * chunking and launch, that reads and writes exactly the arrays a step with this traffic
  * reads and writes, with trivial arithmetic. Bit k of reads/writes: 0 param, 1 grad,
- * 2 + j state[j]. A written array is always read too (reads |= writes). Not an
- * optimizer: the values it writes mean nothing. */
+ * 2 + j state[j]. A written array is always read too (reads |= writes). The masks are
+ * checked first (before the list, so an empty list asks whether a set is supported):
+ * bits above 4 are GOPTIM_ERR_INVALID_ARGUMENT; the sets a step has (param and grad
+ * read, param written, state[0..j) read and written for j = 0..3, grad written or not)
+ * run, any other is GOPTIM_ERR_UNSUPPORTED. aux is not read. Not an optimizer: the
+ * values it writes mean nothing. */
 typedef struct {
     uint32_t reads, writes;
 } goptim_traffic_params;
