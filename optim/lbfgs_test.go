@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -195,8 +196,57 @@ const (
 	lbfgsChaoticTolerance = 1e-1
 )
 
+// dotIsSequential reports whether the backend's goptim_dot rounds two-term dot products
+// as the reference BLAS sdot of the golden's torch does (each product rounded, then
+// added, no FMA): x86-64 OpenBLAS does; arm64's kernels fuse. Where it does not, the
+// golden's exact checks (0 on the two-dimensional runs, the first steps' iteration
+// counts) become tolerances.
+func dotIsSequential(t *testing.T) bool {
+	t.Helper()
+	ctx, err := engine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, 5))
+	for trial := 0; trial < 64; trial++ {
+		const n = 2
+		x, y := make([]float32, n), make([]float32, n)
+		var want float32
+		for i := range x {
+			x[i], y[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+			want += float32(x[i] * y[i]) // the conversion keeps Go from fusing
+		}
+		tx, err := TensorFrom(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ty, err := TensorFrom(y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ctx.Dot(int64(n), tx.ptr(), ty.ptr())
+		tx.Close()
+		ty.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Float32bits(got) != math.Float32bits(want) {
+			return false
+		}
+	}
+	return true
+}
+
 func TestLBFGSTorchTrajectories(t *testing.T) {
 	g := loadLBFGSGolden(t)
+	exact := dotIsSequential(t)
+	early, iterSlack := lbfgsEarlyTolerance, int64(0)
+	if !exact {
+		// Seen on arm64 under qemu: 5.8e-5 at the first step of the two-dimensional line
+		// search, and a Step of 12 iterations where torch took 11.
+		early, iterSlack = 1e-3, 2
+		t.Logf("goptim_dot does not sum as the reference BLAS here: tolerances instead of exact checks")
+	}
 	worstAll := 0.0
 	for _, c := range g.Cases {
 		t.Run(c.Name, func(t *testing.T) {
@@ -227,9 +277,8 @@ func TestLBFGSTorchTrajectories(t *testing.T) {
 				}
 				t.Logf("step %d: loss %.9g (torch %.9g), max relative deviation %.3g", si, loss, want.Loss, stepWorst)
 				worst = math.Max(worst, stepWorst)
-				if si < 2 && !(stepWorst <= lbfgsEarlyTolerance) {
-					t.Errorf("step %d: max relative deviation from torch %.3g, tolerance %.3g", si, stepWorst,
-						lbfgsEarlyTolerance)
+				if si < 2 && !(stepWorst <= early) {
+					t.Errorf("step %d: max relative deviation from torch %.3g, tolerance %.3g", si, stepWorst, early)
 				}
 				st, err := opt.State()
 				if err != nil {
@@ -237,7 +286,8 @@ func TestLBFGSTorchTrajectories(t *testing.T) {
 				}
 				// Near the optimum a last-ulp difference can flip a tolerance test and end a
 				// Step one iteration earlier or later; the first two steps must agree.
-				if si < 2 && (st.NIter != want.NIter || st.FuncEvals != want.FuncEvals) {
+				off := func(a, b int64) bool { return a-b > iterSlack || b-a > iterSlack }
+				if si < 2 && (off(st.NIter, want.NIter) || off(st.FuncEvals, want.FuncEvals)) {
 					t.Errorf("step %d: n_iter %d func_evals %d, torch %d and %d", si, st.NIter, st.FuncEvals,
 						want.NIter, want.FuncEvals)
 				}
@@ -247,7 +297,7 @@ func TestLBFGSTorchTrajectories(t *testing.T) {
 			}
 			t.Logf("%s: max relative deviation from torch %.3g", c.Name, worst)
 			tol := lbfgsTolerance
-			if c.Name == "rosen2_wolfe_h10" || c.Name == "rosen2_none_h10" {
+			if exact && (c.Name == "rosen2_wolfe_h10" || c.Name == "rosen2_none_h10") {
 				tol = 0 // dot products of two terms: OpenBLAS and the reference BLAS agree
 			} else if c.Fn == "rosenbrock" && c.Cfg.LineSearch != "" {
 				tol = lbfgsChaoticTolerance
