@@ -577,6 +577,34 @@ func (ctx *Context) AdafactorStep(l *List, rows, cols []int64, h *AdafactorParam
 	return check(ctx, "adafactor_step", st)
 }
 
+// LionParams mirrors goptim_lion_params.
+type LionParams struct {
+	LR, Beta1, Beta2, WeightDecay float64
+}
+
+// LionStep is goptim_lion_step.
+func (ctx *Context) LionStep(l *List, h *LionParams, step int64, aux *Aux) error {
+	defer ctx.lock()()
+	hp := C.goptim_lion_params{lr: C.double(h.LR), beta1: C.double(h.Beta1), beta2: C.double(h.Beta2),
+		weight_decay: C.double(h.WeightDecay)}
+	return check(ctx, "lion_step", C.goptim_lion_step(ctx.c, &l.c.list, &hp, C.int64_t(step), aux.c()))
+}
+
+// AdEMAMixParams mirrors goptim_ademamix_params.
+type AdEMAMixParams struct {
+	LR, Beta1, Beta2, Beta3, Alpha, Eps, WeightDecay float64
+	AlphaWarmup, Beta3Warmup                         int64
+}
+
+// AdEMAMixStep is goptim_ademamix_step.
+func (ctx *Context) AdEMAMixStep(l *List, h *AdEMAMixParams, step int64, aux *Aux) error {
+	defer ctx.lock()()
+	hp := C.goptim_ademamix_params{lr: C.double(h.LR), beta1: C.double(h.Beta1), beta2: C.double(h.Beta2),
+		beta3: C.double(h.Beta3), alpha: C.double(h.Alpha), eps: C.double(h.Eps), weight_decay: C.double(h.WeightDecay),
+		alpha_warmup: C.int64_t(h.AlphaWarmup), beta3_warmup: C.int64_t(h.Beta3Warmup)}
+	return check(ctx, "ademamix_step", C.goptim_ademamix_step(ctx.c, &l.c.list, &hp, C.int64_t(step), aux.c()))
+}
+
 // AdadeltaParams mirrors goptim_adadelta_params.
 type AdadeltaParams struct {
 	LR, Rho, Eps, WeightDecay float64

@@ -91,6 +91,9 @@
  * bias corrections and Adagrad's lr decay use that value. */
 GM_HOST double gm_torch_step(int64_t step) { return step < 16777216 ? (double)step : 16777216.0; }
 
+/* torch.sign on a float: (0 < x) - (x < 0), so NaN and -0 give 0. */
+GM_FN float gm_sign(float x) { return x > 0.0f ? 1.0f : x < 0.0f ? -1.0f : 0.0f; }
+
 /* torch.maximum: NaN in either argument gives NaN. */
 GM_FN float gm_max_nan(float a, float b) { return (a != a || a > b) ? a : b; }
 

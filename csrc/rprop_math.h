@@ -34,8 +34,6 @@ GM_HOST gm_rprop_k gm_rprop_scalars(const goptim_rprop_params *hp, int64_t step)
     return k;
 }
 
-/* torch.sign on a float: (0 < x) - (x < 0), so NaN and -0 give 0. */
-GM_FN float gm_sign(float x) { return x > 0.0f ? 1.0f : x < 0.0f ? -1.0f : 0.0f; }
 
 /* One element: p, prev and ss (step_size) in place, from the gradient g as the update
  * reads it. */

@@ -45,6 +45,8 @@ var benchOpts = []benchOpt{
 	// before t0 ASGD writes its average without reading it; an ordinary store fetches
 	// the line anyway, so its loop reads it (goptim.h: reads |= writes)
 	{"asgd", 1, func(p []*Param) (Optimizer, error) { return NewASGD(p, ASGDDefaults()) }},
+	{"lion", 1, func(p []*Param) (Optimizer, error) { return NewLion(p, LionDefaults()) }},
+	{"ademamix", 3, func(p []*Param) (Optimizer, error) { return NewAdEMAMix(p, AdEMAMixDefaults()) }},
 }
 
 // BenchmarkCopy is the baseline: a backend copy moving as many bytes as an Adam step

@@ -91,6 +91,17 @@ func newTrainer(t *testing.T, kind string) *trainer {
 		require.NoError(t, err)
 		require.NoError(t, o.AddParamGroup(g2, NAdamDefaults()))
 		tr.opt = o
+	case "lion":
+		o, err := NewLion(g1, LionConfig{LR: 1e-3, Beta1: 0.8, Beta2: 0.95, WeightDecay: 0.1})
+		require.NoError(t, err)
+		require.NoError(t, o.AddParamGroup(g2, LionDefaults()))
+		tr.opt = o
+	case "ademamix":
+		o, err := NewAdEMAMix(g1, AdEMAMixConfig{LR: 5e-3, Beta1: 0.8, Beta2: 0.99, Beta3: 0.999, Alpha: 5,
+			Beta3Warmup: 4, AlphaWarmup: 3, Eps: 1e-6, WeightDecay: 0.05})
+		require.NoError(t, err)
+		require.NoError(t, o.AddParamGroup(g2, AdEMAMixDefaults()))
+		tr.opt = o
 	case "adafactor":
 		o, err := NewAdafactor(g1, AdafactorConfig{LR: 0.05, Beta2Decay: -0.6, Eps1: 1e-6, Eps2: 1e-4, D: 2,
 			WeightDecay: 0.01})

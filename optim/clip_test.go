@@ -54,11 +54,12 @@ func TestClipStepMaxNormZeroIsClipGradNormThenStep(t *testing.T) {
 							}
 							continue
 						}
-						if kind == "rprop" {
-							// Rprop moves each element by sign(grad), and torch's sign of
-							// NaN is 0: NaN gradients move nothing, so every param stays
-							// finite (the snapshot comparison above already holds it to
-							// ClipGradNorm + Step).
+						if kind == "rprop" || kind == "lion" {
+							// Rprop and Lion move each element by a sign (of the
+							// gradient, of the interpolated momentum), and torch's sign
+							// of NaN is 0: NaN gradients move nothing, so every param
+							// stays finite (the snapshot comparison above already holds
+							// it to ClipGradNorm + Step).
 							for _, p := range fusedParams {
 								v, err := p.Data.Values()
 								require.NoError(t, err)

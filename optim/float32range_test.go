@@ -188,7 +188,8 @@ func TestFloat32RangeSettersRefused(t *testing.T) {
 			err = opt.SetGroupMomentum(0, 1e39)
 			got, _ := opt.GroupMomentum(0)
 			require.Equal(t, m, got)
-			if kind == "adam" || kind == "adamw" || kind == "adamax" || kind == "radam" || kind == "nadam" {
+			if kind == "adam" || kind == "adamw" || kind == "adamax" || kind == "radam" || kind == "nadam" ||
+				kind == "lion" || kind == "ademamix" {
 				// beta1 is torch's [0, 1) check's to refuse.
 				require.EqualError(t, err, "optim: "+kind+": invalid betas[0] 1e+39: must be in [0, 1)")
 				return

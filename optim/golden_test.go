@@ -54,6 +54,11 @@ func newFromGolden(c *golden.OptimCase, params []*Param) (Optimizer, error) {
 		return NewNAdam(params, NAdamConfig{LR: h.LR, Beta1: h.Beta1, Beta2: h.Beta2, Eps: h.Eps,
 			WeightDecay: h.WeightDecay, MomentumDecay: h.MomentumDecay,
 			DecoupledWeightDecay: h.DecoupledWeightDecay, Maximize: h.Maximize})
+	case golden.Lion:
+		return NewLion(params, LionConfig{LR: h.LR, Beta1: h.Beta1, Beta2: h.Beta2, WeightDecay: h.WeightDecay})
+	case golden.AdEMAMix:
+		return NewAdEMAMix(params, AdEMAMixConfig{LR: h.LR, Beta1: h.Beta1, Beta2: h.Beta2, Beta3: h.Beta3,
+			Alpha: h.Alpha, Beta3Warmup: h.Beta3Warmup, AlphaWarmup: h.AlphaWarmup, Eps: h.Eps, WeightDecay: h.WeightDecay})
 	case golden.Adafactor:
 		return NewAdafactor(params, AdafactorConfig{LR: h.LR, Beta2Decay: h.Beta2Decay, Eps1: h.Eps1, Eps2: h.Eps2,
 			D: h.D, WeightDecay: h.WeightDecay, Maximize: h.Maximize})

@@ -173,6 +173,21 @@ func newFromScalerGolden(t *testing.T, c *scalerGoldenCase, params []*Param) Opt
 		opt, err = NewNAdam(params, NAdamConfig{LR: f("lr"), Beta1: betas[0].(float64), Beta2: betas[1].(float64),
 			Eps: f("eps"), WeightDecay: f("weight_decay"), MomentumDecay: f("momentum_decay"),
 			DecoupledWeightDecay: b("decoupled_weight_decay"), Maximize: b("maximize")})
+	case "lion":
+		betas := o["betas"].([]any)
+		opt, err = NewLion(params, LionConfig{LR: f("lr"), Beta1: betas[0].(float64), Beta2: betas[1].(float64),
+			WeightDecay: f("weight_decay")})
+	case "ademamix":
+		betas := o["betas"].([]any)
+		warm := func(k string) int {
+			if o[k] == nil {
+				return 0
+			}
+			return int(f(k))
+		}
+		opt, err = NewAdEMAMix(params, AdEMAMixConfig{LR: f("lr"), Beta1: betas[0].(float64), Beta2: betas[1].(float64),
+			Beta3: betas[2].(float64), Alpha: f("alpha"), Beta3Warmup: warm("beta3_warmup"), AlphaWarmup: warm("alpha_warmup"),
+			Eps: f("eps"), WeightDecay: f("weight_decay")})
 	case "adafactor":
 		eps := o["eps"].([]any)
 		eps1 := 0x1p-23 // torch's None: float32's machine epsilon

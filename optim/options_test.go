@@ -33,7 +33,7 @@ import (
 
 // optionKinds are the optimizers as torch, the golden data and newKind name them.
 var optionKinds = []string{"sgd", "adam", "adamw", "adagrad", "rmsprop", "adamax", "radam", "adadelta", "rprop", "nadam", "asgd",
-	"adafactor"}
+	"adafactor", "lion", "ademamix"}
 
 // optionAliases maps a normalised name to torch's where the two differ for a reason.
 var optionAliases = map[string]string{
@@ -47,6 +47,8 @@ var optionAliases = map[string]string{
 	"etaplus":     "etas",
 	"stepsizemin": "stepsizes",
 	"stepsizemax": "stepsizes",
+	// AdEMAMix's betas are a triple in its reference.
+	"beta3": "betas",
 	// Adafactor's eps is a pair in torch.
 	"eps1": "eps",
 	"eps2": "eps",
@@ -154,12 +156,13 @@ func reflectPlace(name string, step, tags bool, types map[string]reflect.Type) o
 }
 
 // The structs of each kind; Adam and AdamW share theirs.
-func perKind(sgd, adam, adagrad, rmsprop, adamax, radam, adadelta, rprop, nadam, asgd, adafactor any) map[string]reflect.Type {
+func perKind(sgd, adam, adagrad, rmsprop, adamax, radam, adadelta, rprop, nadam, asgd, adafactor, lion, ademamix any) map[string]reflect.Type {
 	return map[string]reflect.Type{
 		"sgd": reflect.TypeOf(sgd), "adam": reflect.TypeOf(adam), "adamw": reflect.TypeOf(adam),
 		"adagrad": reflect.TypeOf(adagrad), "rmsprop": reflect.TypeOf(rmsprop), "adamax": reflect.TypeOf(adamax),
 		"radam": reflect.TypeOf(radam), "adadelta": reflect.TypeOf(adadelta), "rprop": reflect.TypeOf(rprop),
 		"nadam": reflect.TypeOf(nadam), "asgd": reflect.TypeOf(asgd), "adafactor": reflect.TypeOf(adafactor),
+		"lion": reflect.TypeOf(lion), "ademamix": reflect.TypeOf(ademamix),
 	}
 }
 
@@ -180,9 +183,12 @@ var (
 // abiKinds maps the C ABI's params structs (and the binding's literals) to kinds.
 var abiKinds = map[string][]string{"sgd": {"sgd"}, "adam": {"adam", "adamw"}, "adagrad": {"adagrad"}, "rmsprop": {"rmsprop"},
 	"adamax": {"adamax"}, "radam": {"radam"}, "adadelta": {"adadelta"}, "rprop": {"rprop"}, "nadam": {"nadam"},
-	"asgd": {"asgd"}, "adafactor": {"adafactor"},
+	"asgd": {"asgd"}, "adafactor": {"adafactor"}, "lion": {"lion"}, "ademamix": {"ademamix"},
 	// The benchmarks' same-traffic loop has a step's signature but no optimizer's options.
-	"traffic": nil}
+	"traffic": nil,
+	// Muon's options (and its aux AdamW's) are checked against its own generator,
+	// testdata/torch/gen_muon.py, by TestMuonOptionsMatchGenerator.
+	"muon": nil}
 
 // parseHeader reads every typedef struct {...} goptim_<name>_params of goptim.h.
 func parseHeader(src []byte) (optionPlace, error) {
@@ -303,7 +309,7 @@ func parseGenScaler(src []byte) (optionPlace, error) {
 	p := optionPlace{name: "tests/torch/gen_gradscaler.py (ADAM, SGD, ADAGRAD, RMSPROP, ADAMAX, ...)", sets: map[string]optionSet{}}
 	dicts := map[string][]string{"SGD": {"sgd"}, "ADAM": {"adam", "adamw"}, "ADAGRAD": {"adagrad"}, "RMSPROP": {"rmsprop"},
 		"ADAMAX": {"adamax"}, "RADAM": {"radam"}, "ADADELTA": {"adadelta"}, "RPROP": {"rprop"}, "NADAM": {"nadam"},
-		"ASGD": {"asgd"}, "ADAFACTOR": {"adafactor"}}
+		"ASGD": {"asgd"}, "ADAFACTOR": {"adafactor"}, "LION": {"lion"}, "ADEMAMIX": {"ademamix"}}
 	for _, d := range pyDictCall.FindAllSubmatch(src, -1) {
 		kinds, ok := dicts[string(d[1])]
 		if !ok {
@@ -373,7 +379,7 @@ func referencePlace() optionPlace {
 	p := reflectPlace("internal/reference (reference.SGD, Adam, Adagrad, RMSprop, Adamax, ...)", true, false,
 		perKind(reference.SGD{}, reference.Adam{}, reference.Adagrad{}, reference.RMSprop{}, reference.Adamax{},
 			reference.RAdam{}, reference.Adadelta{}, reference.Rprop{}, reference.NAdam{}, reference.ASGD{},
-			reference.Adafactor{}))
+			reference.Adafactor{}, reference.Lion{}, reference.AdEMAMix{}))
 	p.reference = true
 	return p
 }
@@ -383,11 +389,13 @@ func optionPlaces(src optionSources) ([]optionPlace, error) {
 	places := []optionPlace{
 		reflectPlace("optim config json tags (SGDConfig, AdamConfig, AdagradConfig, RMSpropConfig, AdamaxConfig)", false, true,
 			perKind(SGDConfig{}, AdamConfig{}, AdagradConfig{}, RMSpropConfig{}, AdamaxConfig{}, RAdamConfig{},
-				AdadeltaConfig{}, RpropConfig{}, NAdamConfig{}, ASGDConfig{}, AdafactorConfig{})),
+				AdadeltaConfig{}, RpropConfig{}, NAdamConfig{}, ASGDConfig{}, AdafactorConfig{}, LionConfig{},
+				AdEMAMixConfig{})),
 		reflectPlace("binding params structs (binding.SGDParams, AdamParams, AdagradParams, RMSpropParams, AdamaxParams)", true, false,
 			perKind(binding.SGDParams{}, binding.AdamParams{}, binding.AdagradParams{}, binding.RMSpropParams{},
 				binding.AdamaxParams{}, binding.RAdamParams{}, binding.AdadeltaParams{}, binding.RpropParams{},
-				binding.NAdamParams{}, binding.ASGDParams{}, binding.AdafactorParams{})),
+				binding.NAdamParams{}, binding.ASGDParams{}, binding.AdafactorParams{}, binding.LionParams{},
+				binding.AdEMAMixParams{})),
 		parseBindingLiterals(src.bindingGo),
 		referencePlace(),
 	}
@@ -504,7 +512,7 @@ func TestOptionListsAgree(t *testing.T) {
 	}
 	// The comparison has something to compare: torch's options of each optimizer.
 	want := map[string]int{"sgd": 6, "adam": 6, "adamw": 6, "adagrad": 6, "rmsprop": 7, "adamax": 5, "radam": 6,
-		"adadelta": 5, "rprop": 4, "nadam": 7, "asgd": 6, "adafactor": 6}
+		"adadelta": 5, "rprop": 4, "nadam": 7, "asgd": 6, "adafactor": 6, "lion": 3, "ademamix": 7}
 	for kind, n := range want {
 		require.Len(t, places[0].sets[kind], n, "%s's options in %s", kind, places[0].name)
 	}
@@ -552,7 +560,7 @@ func TestOptionListsDetectDrift(t *testing.T) {
 	require.Empty(t, compareOptions(places))
 	for i := range places {
 		for _, kind := range optionKinds {
-			const victim = "maximize"
+			const victim = "lr" // the one option every optimizer has
 			changed := slices.Clone(places)
 			sets := map[string]optionSet{}
 			for k, s := range places[i].sets {

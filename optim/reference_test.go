@@ -154,6 +154,34 @@ func refCases() []refCase {
 			},
 		})
 	}
+	for _, c := range []LionConfig{LionDefaults(), {LR: 3e-3, Beta1: 0.5, Beta2: 0.9, WeightDecay: 0.2}} {
+		c := c
+		cases = append(cases, refCase{
+			name: fmt.Sprintf("lion%+v", c),
+			make: func(p []*Param) (Optimizer, error) { return NewLion(p, c) },
+			ref: func(n []int) func(int, []float64, []float64, int64) {
+				m := zeros(n)
+				r := reference.Lion{LR: c.LR, Beta1: c.Beta1, Beta2: c.Beta2, WeightDecay: c.WeightDecay}
+				return func(i int, p, g []float64, _ int64) { r.Step(p, g, m[i]) }
+			},
+		})
+	}
+	for _, c := range []AdEMAMixConfig{
+		AdEMAMixDefaults(),
+		{LR: 5e-3, Beta1: 0, Beta2: 0.99, Beta3: 0.999, Alpha: 5, Beta3Warmup: 4, AlphaWarmup: 3, Eps: 1e-6, WeightDecay: 0.1},
+	} {
+		c := c
+		cases = append(cases, refCase{
+			name: fmt.Sprintf("ademamix%+v", c),
+			make: func(p []*Param) (Optimizer, error) { return NewAdEMAMix(p, c) },
+			ref: func(n []int) func(int, []float64, []float64, int64) {
+				fast, slow, sq := zeros(n), zeros(n), zeros(n)
+				r := reference.AdEMAMix{LR: c.LR, Beta1: c.Beta1, Beta2: c.Beta2, Beta3: c.Beta3, Alpha: c.Alpha, Eps: c.Eps,
+					WeightDecay: c.WeightDecay, AlphaWarmup: c.AlphaWarmup, Beta3Warmup: c.Beta3Warmup}
+				return func(i int, p, g []float64, t int64) { r.Step(p, g, fast[i], slow[i], sq[i], t) }
+			},
+		})
+	}
 	return cases
 }
 

@@ -17,7 +17,8 @@ import (
 // everything a call may change, params of every origin, forged checkpoints.
 
 // allKinds is every optimizer kind, by the names newKind takes.
-var allKinds = []string{"sgd", "adam", "adamw", "adagrad", "rmsprop", "adamax", "radam", "adadelta", "rprop", "nadam", "asgd", "adafactor"}
+var allKinds = []string{"sgd", "adam", "adamw", "adagrad", "rmsprop", "adamax", "radam", "adadelta", "rprop", "nadam", "asgd", "adafactor", "lion",
+	"ademamix"}
 
 // newKind makes an optimizer of kind over params with a config that uses every state
 // tensor the kind has (SGD with momentum, Adam with AMSGrad, centered RMSprop with
@@ -59,6 +60,14 @@ func newKind(kind string, params []*Param) (Optimizer, error) {
 		c := NAdamDefaults()
 		c.WeightDecay, c.MomentumDecay = 0.01, 0.01
 		return NewNAdam(params, c)
+	case "lion":
+		c := LionDefaults()
+		c.LR, c.WeightDecay = 1e-3, 0.1
+		return NewLion(params, c)
+	case "ademamix":
+		c := AdEMAMixDefaults()
+		c.WeightDecay, c.AlphaWarmup, c.Beta3Warmup = 0.01, 3, 5
+		return NewAdEMAMix(params, c)
 	case "adafactor":
 		// Params without a Shape are vectors; adafactor_test.go covers matrices.
 		c := AdafactorDefaults()
@@ -104,6 +113,10 @@ func addKindGroup(kind string, opt Optimizer, params []*Param) error {
 			MomentumDecay: 0.004, DecoupledWeightDecay: true})
 	case *ASGD:
 		return o.AddParamGroup(params, ASGDConfig{LR: 0.05, Lambd: 1e-3, Alpha: 0.6, T0: 0})
+	case *Lion:
+		return o.AddParamGroup(params, LionConfig{LR: 3e-4, Beta1: 0.8, Beta2: 0.95})
+	case *AdEMAMix:
+		return o.AddParamGroup(params, AdEMAMixConfig{LR: 5e-3, Beta1: 0.8, Beta2: 0.99, Beta3: 0.999, Alpha: 5, Eps: 1e-6})
 	case *Adafactor:
 		return o.AddParamGroup(params, AdafactorConfig{LR: 0.05, Beta2Decay: -0.6, Eps1: 1e-6, Eps2: 1e-4, D: 2})
 	}

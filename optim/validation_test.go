@@ -320,8 +320,10 @@ func firstSlot(kind string) string {
 	switch kind {
 	case "sgd":
 		return "momentum_buffer"
-	case "adam", "adamw", "adamax", "radam", "nadam":
+	case "adam", "adamw", "adamax", "radam", "nadam", "lion":
 		return "exp_avg"
+	case "ademamix":
+		return "exp_avg_slow"
 	case "asgd":
 		return "ax"
 	case "adafactor":
@@ -520,6 +522,22 @@ func TestHyperparametersMatchTorchRules(t *testing.T) {
 			return err
 		}
 	}
+	lion := func(set func(*LionConfig, float64)) func(float64) error {
+		return func(v float64) error {
+			c := LionDefaults()
+			set(&c, v)
+			_, err := NewLion(ps, c)
+			return err
+		}
+	}
+	ademamix := func(set func(*AdEMAMixConfig, float64)) func(float64) error {
+		return func(v float64) error {
+			c := AdEMAMixDefaults()
+			set(&c, v)
+			_, err := NewAdEMAMix(ps, c)
+			return err
+		}
+	}
 	adafactor := func(set func(*AdafactorConfig, float64)) func(float64) error {
 		return func(v float64) error {
 			c := AdafactorDefaults()
@@ -543,6 +561,18 @@ func TestHyperparametersMatchTorchRules(t *testing.T) {
 		field{"asgd lambd", finiteNonNeg, asgd(func(c *ASGDConfig, v float64) { c.Lambd = v })},
 		field{"asgd alpha", finiteNonNeg, asgd(func(c *ASGDConfig, v float64) { c.Alpha = v })},
 		field{"asgd t0", func(v float64) bool { return !math.IsNaN(v) }, asgd(func(c *ASGDConfig, v float64) { c.T0 = v })},
+		field{"lion lr", finiteNonNeg, lion(func(c *LionConfig, v float64) { c.LR = v })},
+		field{"lion betas[0]", unit, lion(func(c *LionConfig, v float64) { c.Beta1 = v })},
+		field{"lion betas[1]", unit, lion(func(c *LionConfig, v float64) { c.Beta2 = v })},
+		// The reference leaves weight_decay unchecked; goptim refuses a negative one.
+		field{"lion weight_decay", finiteNonNeg, lion(func(c *LionConfig, v float64) { c.WeightDecay = v })},
+		field{"ademamix lr", finiteNonNeg, ademamix(func(c *AdEMAMixConfig, v float64) { c.LR = v })},
+		field{"ademamix betas[0]", unit, ademamix(func(c *AdEMAMixConfig, v float64) { c.Beta1 = v })},
+		field{"ademamix betas[1]", unit, ademamix(func(c *AdEMAMixConfig, v float64) { c.Beta2 = v })},
+		field{"ademamix betas[2]", unit, ademamix(func(c *AdEMAMixConfig, v float64) { c.Beta3 = v })},
+		field{"ademamix alpha", finiteNonNeg, ademamix(func(c *AdEMAMixConfig, v float64) { c.Alpha = v })},
+		field{"ademamix eps", finiteNonNeg, ademamix(func(c *AdEMAMixConfig, v float64) { c.Eps = v })},
+		field{"ademamix weight_decay", finiteNonNeg, ademamix(func(c *AdEMAMixConfig, v float64) { c.WeightDecay = v })},
 		field{"adafactor lr", finiteNonNeg, adafactor(func(c *AdafactorConfig, v float64) { c.LR = v })},
 		// torch: beta2_decay <= 0 (and a number); -Inf would make 1-beta2_t 0 from step 2 on.
 		field{"adafactor beta2_decay", func(v float64) bool { return v <= 0 && finite(v) },

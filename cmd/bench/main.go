@@ -106,6 +106,11 @@ var opts = []optSpec{
 	}),
 	spec("rprop", 2, func(p []*optim.Param) (optim.Optimizer, error) { return optim.NewRprop(p, optim.RpropDefaults()) }),
 	spec("asgd", 1, func(p []*optim.Param) (optim.Optimizer, error) { return optim.NewASGD(p, optim.ASGDDefaults()) }),
+	// The published algorithms torch lacks: torch_baseline.py has no row for them.
+	spec("lion", 1, func(p []*optim.Param) (optim.Optimizer, error) { return optim.NewLion(p, optim.LionDefaults()) }),
+	spec("ademamix", 3, func(p []*optim.Param) (optim.Optimizer, error) {
+		return optim.NewAdEMAMix(p, optim.AdEMAMixDefaults())
+	}),
 }
 
 func optNames() string {

@@ -313,6 +313,26 @@ goptim_status goptim_adafactor_step(goptim_context *ctx, const goptim_tensor_lis
                                     const int64_t *cols, const goptim_adafactor_params *hp, int64_t step,
                                     const goptim_step_aux *aux);
 
+/* Lion (Chen et al. 2023, google/automl lion/lion_pytorch.py). state[0] = exp_avg (starts
+ * at 0). sign(0) is 0, as in the reference (torch.sign), where some fused kernels step
+ * by lr. */
+typedef struct {
+    double lr, beta1, beta2, weight_decay;
+} goptim_lion_params;
+goptim_status goptim_lion_step(goptim_context *ctx, const goptim_tensor_list *list, const goptim_lion_params *hp,
+                               int64_t step, const goptim_step_aux *aux);
+
+/* AdEMAMix (Pagliardini et al. 2024, apple/ml-ademamix pytorch/ademamix.py). state[0] =
+ * exp_avg_fast (only when beta1 != 0; with beta1 == 0 the gradient takes its place),
+ * state[1] = exp_avg_slow, state[2] = exp_avg_sq (all start at 0). alpha_warmup and
+ * beta3_warmup are step counts, 0 for none (the reference's None). */
+typedef struct {
+    double lr, beta1, beta2, beta3, alpha, eps, weight_decay;
+    int64_t alpha_warmup, beta3_warmup;
+} goptim_ademamix_params;
+goptim_status goptim_ademamix_step(goptim_context *ctx, const goptim_tensor_list *list,
+                                   const goptim_ademamix_params *hp, int64_t step, const goptim_step_aux *aux);
+
 /* RMSprop. state[0] = square_avg, state[1] = momentum_buffer (only when momentum > 0),
  * state[2] = grad_avg (only when centered). */
 typedef struct {
@@ -380,6 +400,48 @@ goptim_status goptim_dot(goptim_context *ctx, int64_t n, const float *x, const f
 goptim_status goptim_axpy(goptim_context *ctx, int64_t n, float alpha, const float *x, float *y);
 /* x *= alpha */
 goptim_status goptim_scal(goptim_context *ctx, int64_t n, float alpha, float *x);
+
+/* ---------------------------------------------------------------- Muon */
+
+/* Muon (torch.optim.Muon, torch 2.9 torch/optim/_muon.py) for the list's matrices, with
+ * AdamW for its other tensors (as KellerJordan/Muon's MuonWithAuxAdam). Not element-wise:
+ * a matrix is one unit of the list. Tensor i with rows[i] > 0 is one row-major rows[i] x
+ * cols[i] matrix (rows[i] * cols[i] == numel[i]): state[0][i] = momentum_buffer (numel[i]
+ * floats, starts at 0); per matrix
+ *   buf = lerp(buf, g, 1 - momentum); u = nesterov ? lerp(g, buf, momentum) : buf
+ *   X = u (transposed when rows > cols); X /= max(||X||_F, eps)
+ *   ns_steps times: A = X X^T; B = ns_b*A + ns_c*A A; X = ns_a*X + B X
+ *   p *= 1 - lr*weight_decay; p -= adjusted_lr * X (transposed back)
+ * where adjusted_lr is lr*sqrt(max(1, rows/cols)) (GOPTIM_MUON_ADJUST_ORIGINAL, torch's
+ * None) or lr*0.2*sqrt(max(rows, cols)) (GOPTIM_MUON_ADJUST_MATCH_RMS_ADAMW). In float32
+ * each product rounds as the reference BLAS (netlib sgemm) under torch's addmm: every
+ * output accumulated over k in order, from beta*C (or 0) with (alpha*a)*b per term, no
+ * fused multiply-add; ||X||_F is sqrt of the sum of squares of u in memory order (as
+ * sdot). Same-shape matrices are batched; the results do not depend on the batching,
+ * the ISA or the thread count. Tensor i with rows[i] == 0 is stepped by AdamW with
+ * hp->adam (its decoupled_weight_decay is forced on, amsgrad must be 0): state[1][i] =
+ * exp_avg, state[2][i] = exp_avg_sq (start at 0). aux applies to both kinds (maximize
+ * only to the AdamW tensors: torch's Muon has none). precision GOPTIM_MUON_BF16 rounds
+ * the products' inputs to bfloat16 (GPU backend; GOPTIM_ERR_UNSUPPORTED on the CPU). */
+typedef enum {
+    GOPTIM_MUON_ADJUST_ORIGINAL = 0,
+    GOPTIM_MUON_ADJUST_MATCH_RMS_ADAMW = 1,
+} goptim_muon_adjust_lr;
+typedef enum {
+    GOPTIM_MUON_FP32 = 0,
+    GOPTIM_MUON_BF16 = 1,
+} goptim_muon_precision;
+typedef struct {
+    double lr, weight_decay, momentum, eps;
+    double ns_a, ns_b, ns_c; /* ns_coefficients */
+    int32_t ns_steps, nesterov;
+    int32_t adjust_lr_fn; /* goptim_muon_adjust_lr */
+    int32_t precision;    /* goptim_muon_precision */
+    goptim_adam_params adam;
+} goptim_muon_params;
+goptim_status goptim_muon_step(goptim_context *ctx, const goptim_tensor_list *list, const int64_t *rows,
+                               const int64_t *cols, const goptim_muon_params *hp, int64_t step,
+                               const goptim_step_aux *aux);
 
 /* ---------------------------------------------------------------- benchmarks */
 

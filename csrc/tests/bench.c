@@ -103,6 +103,8 @@ int main(int argc, char **argv) {
         {"nadam", {.kind = OPT_NADAM, .nadam = {.lr = 2e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .momentum_decay = 4e-3}}, 28},
         /* before t0 ax is written, not read: param read+written, grad read, ax written */
         {"asgd", {.kind = OPT_ASGD, .asgd = {.lr = 1e-2, .lambd = 1e-4, .alpha = 0.75, .t0 = 1e6}}, 16},
+        {"lion", {.kind = OPT_LION, .lion = {.lr = 1e-4, .beta1 = 0.9, .beta2 = 0.99}}, 20},
+        {"ademamix", {.kind = OPT_ADEMAMIX, .ademamix = {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .beta3 = 0.9999, .alpha = 2, .eps = 1e-8}}, 36},
     };
     const int nopt = (int)(sizeof opts / sizeof opts[0]);
 

@@ -13,6 +13,8 @@
 #include "adam_math.h"
 #include "adadelta_math.h"
 #include "adamax_math.h"
+#include "ademamix_math.h"
+#include "lion_math.h"
 #include "asgd_math.h"
 #include "nadam_math.h"
 #include "radam_math.h"
@@ -20,7 +22,7 @@
 #include "rmsprop_math.h"
 #include "sgd_math.h"
 
-typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAGRAD, OPT_RMSPROP, OPT_ADAMAX, OPT_RADAM, OPT_ADADELTA, OPT_RPROP, OPT_NADAM, OPT_ASGD } opt_kind;
+typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAGRAD, OPT_RMSPROP, OPT_ADAMAX, OPT_RADAM, OPT_ADADELTA, OPT_RPROP, OPT_NADAM, OPT_ASGD, OPT_LION, OPT_ADEMAMIX } opt_kind;
 
 typedef struct {
     const char *name;
@@ -35,6 +37,8 @@ typedef struct {
     goptim_rprop_params rprop;
     goptim_nadam_params nadam; /* mu_product: opt_host_values fills it per step */
     goptim_asgd_params asgd;   /* eta, mu: opt_host_values fills them per step */
+    goptim_lion_params lion;
+    goptim_ademamix_params ademamix;
     double init_acc; /* Adagrad's initial_accumulator_value */
 } opt_config;
 
@@ -70,6 +74,10 @@ static const opt_config tu_configs[] = {
     {.name = "nadamw_maximize", .kind = OPT_NADAM, .nadam = {.lr = 1e-2, .beta1 = 0.8, .beta2 = 0.99, .eps = 1e-8, .weight_decay = 0.05, .momentum_decay = 4e-3, .decoupled_weight_decay = 1, .maximize = 1}},
     {.name = "asgd", .kind = OPT_ASGD, .asgd = {.lr = 1e-2, .lambd = 1e-4, .alpha = 0.75, .t0 = 1e6}},
     {.name = "asgd_averaging_wd_maximize", .kind = OPT_ASGD, .asgd = {.lr = 5e-2, .lambd = 1e-2, .alpha = 0.6, .t0 = 1, .weight_decay = 0.01, .maximize = 1}},
+    {.name = "lion", .kind = OPT_LION, .lion = {.lr = 1e-4, .beta1 = 0.9, .beta2 = 0.99}},
+    {.name = "lion_wd", .kind = OPT_LION, .lion = {.lr = 3e-3, .beta1 = 0.5, .beta2 = 0.9, .weight_decay = 0.2}},
+    {.name = "ademamix", .kind = OPT_ADEMAMIX, .ademamix = {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .beta3 = 0.9999, .alpha = 2, .eps = 1e-8}},
+    {.name = "ademamix_nofast_warmups_wd", .kind = OPT_ADEMAMIX, .ademamix = {.lr = 5e-3, .beta2 = 0.99, .beta3 = 0.999, .alpha = 5, .eps = 1e-6, .weight_decay = 0.05, .alpha_warmup = 3, .beta3_warmup = 4}},
     {.name = "rmsprop_centered_momentum_maximize", .kind = OPT_RMSPROP, .rms = {.lr = 1e-3, .alpha = 0.95, .eps = 1e-6, .momentum = 0.5, .centered = 1, .maximize = 1}},
 };
 #define TU_NCONFIGS ((int)(sizeof tu_configs / sizeof tu_configs[0]))
@@ -86,6 +94,8 @@ static inline int opt_maximize(const opt_config *c) {
     case OPT_RPROP: return c->rprop.maximize;
     case OPT_NADAM: return c->nadam.maximize;
     case OPT_ASGD: return c->asgd.maximize;
+    case OPT_LION: return 0;
+    case OPT_ADEMAMIX: return 0;
     }
     return 0;
 }
@@ -103,6 +113,8 @@ static inline unsigned opt_state_mask(const opt_config *c) {
     case OPT_RPROP: return 3u;
     case OPT_NADAM: return 3u;
     case OPT_ASGD: return 1u;
+    case OPT_LION: return 1u;
+    case OPT_ADEMAMIX: return c->ademamix.beta1 != 0 ? 7u : 6u;
     }
     return 0;
 }
@@ -148,6 +160,8 @@ static inline goptim_status opt_step(goptim_context *ctx, const opt_config *cfg,
     case OPT_RPROP: return goptim_rprop_step(ctx, l, &c->rprop, t, aux);
     case OPT_NADAM: return goptim_nadam_step(ctx, l, &c->nadam, t, aux);
     case OPT_ASGD: return goptim_asgd_step(ctx, l, &c->asgd, t, aux);
+    case OPT_LION: return goptim_lion_step(ctx, l, &c->lion, t, aux);
+    case OPT_ADEMAMIX: return goptim_ademamix_step(ctx, l, &c->ademamix, t, aux);
     }
     return GOPTIM_ERR_INVALID_ARGUMENT;
 }
@@ -185,6 +199,16 @@ static inline void ref_step(const opt_config *cfg, int64_t n, float *p, const fl
         case OPT_NADAM: {
             const gm_nadam_k k = gm_nadam_scalars(&c->nadam, t);
             gm_nadam_update(&k, &p[i], g, &s0[i], &s1[i], k.wd_mode);
+            break;
+        }
+        case OPT_LION: {
+            const gm_lion_k k = gm_lion_scalars(&c->lion);
+            gm_lion_update(&k, &p[i], g, &s0[i]);
+            break;
+        }
+        case OPT_ADEMAMIX: {
+            const gm_ademamix_k k = gm_ademamix_scalars(&c->ademamix, t);
+            gm_ademamix_update(&k, &p[i], g, &s0[i], &s1[i], &s2[i], k.fast);
             break;
         }
         case OPT_ASGD: {

@@ -14,6 +14,8 @@
 #include "adam_math.h"
 #include "adadelta_math.h"
 #include "adamax_math.h"
+#include "ademamix_math.h"
+#include "lion_math.h"
 #include "asgd_math.h"
 #include "nadam_math.h"
 #include "radam_math.h"
@@ -30,7 +32,7 @@ struct AuxCfg {
     double max_norm = 0;
 };
 
-enum Opt { SGD, ADAM, ADAGRAD, RMSPROP, ADAMAX, RADAM, ADADELTA, RPROP, NADAM, ASGD };
+enum Opt { SGD, ADAM, ADAGRAD, RMSPROP, ADAMAX, RADAM, ADADELTA, RPROP, NADAM, ASGD, LION, ADEMAMIX };
 
 struct OptCfg {
     Opt opt;
@@ -45,6 +47,8 @@ struct OptCfg {
     goptim_rprop_params rprop;
     goptim_nadam_params nadam; // with a fixed mu_product, as a param mid-run has
     goptim_asgd_params asgd;   // with fixed eta and mu
+    goptim_lion_params lion;
+    goptim_ademamix_params ademamix;
     int nstate() const {
         switch (opt) {
         case SGD: return sgd.momentum != 0 ? 1 : 0;
@@ -56,6 +60,8 @@ struct OptCfg {
         case RPROP: return 2;
         case NADAM: return 2;
         case ASGD: return 1;
+        case LION: return 1;
+        case ADEMAMIX: return 3;
         default: return 3;
         }
     }
@@ -81,6 +87,8 @@ inline void ref_float(const OptCfg &c, const AuxCfg &a, float norm, int64_t step
     case RPROP: maximize = c.rprop.maximize != 0; break;
     case NADAM: maximize = c.nadam.maximize != 0; break;
     case ASGD: maximize = c.asgd.maximize != 0; break;
+    case LION: maximize = false; break;
+    case ADEMAMIX: maximize = false; break;
     default: maximize = c.rms.maximize != 0; break;
     }
     const float gu = gm_grad_use(g, maximize ? -coef : coef);
@@ -96,6 +104,12 @@ inline void ref_float(const OptCfg &c, const AuxCfg &a, float norm, int64_t step
     } else if (c.opt == NADAM) {
         const gm_nadam_k k = gm_nadam_scalars(&c.nadam, step);
         gm_nadam_update(&k, &v[0], gu, &v[2], &v[3], k.wd_mode);
+    } else if (c.opt == LION) {
+        const gm_lion_k k = gm_lion_scalars(&c.lion);
+        gm_lion_update(&k, &v[0], gu, &v[2]);
+    } else if (c.opt == ADEMAMIX) {
+        const gm_ademamix_k k = gm_ademamix_scalars(&c.ademamix, step);
+        gm_ademamix_update(&k, &v[0], gu, &v[2], &v[3], &v[4], k.fast);
     } else if (c.opt == ASGD) {
         const gm_asgd_k k = gm_asgd_scalars(&c.asgd);
         gm_asgd_update(&k, &v[0], gu, &v[2], k.wd, k.avg);
@@ -215,6 +229,24 @@ inline std::vector<OptCfg> all_configs() {
     };
     asgd("asgd copy", 0, 0, 0.01, 1.0);
     asgd("asgd averaging wd maximize", 0.01, 1, 0.0075, 0.25);
+    auto lion = [&](const char *n, double b1, double wd) {
+        OptCfg c{};
+        c.opt = LION;
+        c.name = n;
+        c.lion = goptim_lion_params{1e-3, b1, 0.99, wd};
+        v.push_back(c);
+    };
+    lion("lion", 0.9, 0);
+    lion("lion small beta1 wd", 0.3, 0.1);
+    auto ademamix = [&](const char *n, double b1, int64_t aw, int64_t bw, double wd) {
+        OptCfg c{};
+        c.opt = ADEMAMIX;
+        c.name = n;
+        c.ademamix = goptim_ademamix_params{1e-3, b1, 0.999, 0.9999, 2.0, 1e-8, wd, aw, bw};
+        v.push_back(c);
+    };
+    ademamix("ademamix", 0.9, 0, 0, 0);
+    ademamix("ademamix no fast warmups wd", 0, 3, 5, 0.05);
     rms("rmsprop", 0, 0, 0, 0);
     rms("rmsprop centered", 0, 0, 1, 0);
     rms("rmsprop momentum", 0, 0.9, 0, 0);

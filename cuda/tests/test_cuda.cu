@@ -282,6 +282,8 @@ static void run_opt_case(goptim_context *ctx, const Layout &L, const OptCfg &c, 
         case RPROP: st = goptim_rprop_step(ctx, &l, &c.rprop, step, ap); break;
         case NADAM: st = goptim_nadam_step(ctx, &l, &c.nadam, step, ap); break;
         case ASGD: st = goptim_asgd_step(ctx, &l, &c.asgd, step, ap); break;
+        case LION: st = goptim_lion_step(ctx, &l, &c.lion, step, ap); break;
+        case ADEMAMIX: st = goptim_ademamix_step(ctx, &l, &c.ademamix, step, ap); break;
         default: st = goptim_rmsprop_step(ctx, &l, &c.rms, step, ap); break;
         }
         if (st != GOPTIM_OK) {

@@ -19,6 +19,8 @@
 #include "optim_adadelta.cu"
 #include "optim_adam.cu"
 #include "optim_adamax.cu"
+#include "optim_ademamix.cu"
+#include "optim_lion.cu"
 #include "optim_asgd.cu"
 #include "optim_nadam.cu"
 #include "optim_radam.cu"
@@ -176,6 +178,8 @@ static void run_case(const std::vector<int64_t> &numel, const int shift[5], int6
         case RPROP: st = dispatch_rprop(c.rprop, step, ap, launch); break;
         case NADAM: st = dispatch_nadam(c.nadam, step, ap, launch); break;
         case ASGD: st = dispatch_asgd(c.asgd, step, ap, launch); break;
+        case LION: st = dispatch_lion(c.lion, step, ap, launch); break;
+        case ADEMAMIX: st = dispatch_ademamix(c.ademamix, step, ap, launch); break;
         default: st = dispatch_rmsprop(c.rms, step, ap, launch); break;
         }
         if (st != GOPTIM_OK) {

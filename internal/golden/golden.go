@@ -42,10 +42,13 @@ const (
 	NAdam     = "nadam"
 	ASGD      = "asgd"
 	Adafactor = "adafactor"
+	Lion      = "lion"
+	AdEMAMix  = "ademamix"
 )
 
 // Optimizers lists every optimizer that optim.json covers.
-var Optimizers = []string{SGD, Adam, AdamW, Adagrad, RMSprop, Adamax, RAdam, Adadelta, Rprop, NAdam, ASGD, Adafactor}
+var Optimizers = []string{SGD, Adam, AdamW, Adagrad, RMSprop, Adamax, RAdam, Adadelta, Rprop, NAdam, ASGD, Adafactor,
+	Lion, AdEMAMix}
 
 // ScalarState are the state keys that torch keeps as one value per param (0-dim
 // tensors): NAdam's mu_product, ASGD's eta and mu. Each is a one-element array per
@@ -68,6 +71,10 @@ var OptionKeys = map[string][]string{
 	ASGD:     {"lr", "lambd", "alpha", "t0", "weight_decay", "maximize"},
 	// eps is the pair (eps1, eps2), eps1 null for torch's None.
 	Adafactor: {"lr", "beta2_decay", "eps", "d", "weight_decay", "maximize"},
+	// The published algorithms torch lacks, with their references' option names.
+	Lion: {"lr", "betas", "weight_decay"},
+	// betas is a triple (beta1, beta2, beta3); the warmups are null for none.
+	AdEMAMix: {"lr", "betas", "alpha", "beta3_warmup", "alpha_warmup", "eps", "weight_decay"},
 }
 
 // boolOptions are the options whose JSON values are booleans; "betas", "etas" and
@@ -252,6 +259,41 @@ func (o Options) Pair(key string) (a, b float64, err error) {
 	return a, b, nil
 }
 
+// Triple decodes an option that is three numbers (AdEMAMix's betas).
+func (o Options) Triple(key string) (a, b, c float64, err error) {
+	v, ok := o[key]
+	if !ok {
+		return 0, 0, 0, fmt.Errorf("%w: %q missing", ErrOption, key)
+	}
+	t, ok := v.([]any)
+	if !ok || len(t) != 3 {
+		return 0, 0, 0, fmt.Errorf("%w: %q is %v, not three numbers", ErrOption, key, v)
+	}
+	var f [3]float64
+	for i := range t {
+		if f[i], ok = t[i].(float64); !ok {
+			return 0, 0, 0, fmt.Errorf("%w: %q is %v, not three numbers", ErrOption, key, v)
+		}
+	}
+	return f[0], f[1], f[2], nil
+}
+
+// Steps decodes a step count that may be null (0).
+func (o Options) Steps(key string) (int, error) {
+	v, ok := o[key]
+	if !ok {
+		return 0, fmt.Errorf("%w: %q missing", ErrOption, key)
+	}
+	if v == nil {
+		return 0, nil
+	}
+	f, ok := v.(float64)
+	if !ok || f != math.Trunc(f) || f < 1 {
+		return 0, fmt.Errorf("%w: %q is %v, not a step count or null", ErrOption, key, v)
+	}
+	return int(f), nil
+}
+
 // EpsPair decodes Adafactor's eps, (eps1 or null, eps2): null is torch's None, the
 // param dtype's machine epsilon, 2^-23 for float32.
 func (o Options) EpsPair() (eps1, eps2 float64, err error) {
@@ -289,21 +331,22 @@ func (o Options) Keys() []string {
 // fills the fields of the case's optimizer; the others stay zero.
 type Hyper struct {
 	LR          float64 // lr (all)
-	WeightDecay float64 // weight_decay (sgd, adam, adamw, adagrad, rmsprop, adamax, radam, adadelta, nadam, asgd, adafactor)
-	Maximize    bool    // maximize (all)
-	Eps         float64 // eps (adam, adamw, adagrad, rmsprop, adamax, radam, adadelta, nadam)
+	WeightDecay float64 // weight_decay (sgd, adam, adamw, adagrad, rmsprop, adamax, radam, adadelta, nadam, asgd, adafactor, lion, ademamix)
+	Maximize    bool    // maximize (sgd, adam, adamw, adagrad, rmsprop, adamax, radam, adadelta, rprop, nadam, asgd, adafactor)
+	Eps         float64 // eps (adam, adamw, adagrad, rmsprop, adamax, radam, adadelta, nadam, ademamix)
 
 	Momentum  float64 // momentum (sgd, rmsprop)
 	Dampening float64 // dampening (sgd)
 	Nesterov  bool    // nesterov (sgd)
 
-	Beta1, Beta2 float64 // betas (adam, adamw, adamax, radam, nadam)
+	Beta1, Beta2 float64 // betas (adam, adamw, adamax, radam, nadam, lion, ademamix)
+	Beta3        float64 // betas (ademamix)
 	Amsgrad      bool    // amsgrad (adam, adamw)
 
 	LRDecay                 float64 // lr_decay (adagrad)
 	InitialAccumulatorValue float64 // initial_accumulator_value (adagrad)
 
-	Alpha    float64 // alpha (rmsprop, asgd)
+	Alpha    float64 // alpha (rmsprop, asgd, ademamix)
 	Centered bool    // centered (rmsprop)
 
 	DecoupledWeightDecay bool    // decoupled_weight_decay (radam, nadam)
@@ -314,6 +357,10 @@ type Hyper struct {
 	// float32's machine epsilon, 2^-23.
 	Eps1, Eps2 float64 // eps (adafactor)
 	D          float64 // d (adafactor)
+
+	// Beta3Warmup and AlphaWarmup are AdEMAMix's warmups in steps, 0 for null.
+	Beta3Warmup int // beta3_warmup (ademamix)
+	AlphaWarmup int // alpha_warmup (ademamix)
 
 	Lambd float64 // lambd (asgd)
 	T0    float64 // t0 (asgd)
@@ -373,8 +420,18 @@ func (c *OptimCase) Hyper() (Hyper, error) {
 		case "nesterov":
 			flag(k, &h.Nesterov)
 		case "betas":
-			if err == nil {
+			if err == nil && c.Optimizer == AdEMAMix {
+				h.Beta1, h.Beta2, h.Beta3, err = c.Options.Triple(k)
+			} else if err == nil {
 				h.Beta1, h.Beta2, err = c.Options.Betas()
+			}
+		case "beta3_warmup":
+			if err == nil {
+				h.Beta3Warmup, err = c.Options.Steps(k)
+			}
+		case "alpha_warmup":
+			if err == nil {
+				h.AlphaWarmup, err = c.Options.Steps(k)
 			}
 		case "amsgrad":
 			flag(k, &h.Amsgrad)

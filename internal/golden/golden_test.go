@@ -28,6 +28,9 @@ var defaults = map[string]map[string]any{
 	ASGD:     {"lr": 0.01, "lambd": 1e-4, "alpha": 0.75, "t0": 1e6, "weight_decay": 0.0, "maximize": false},
 	// eps, the pair (None, 1e-3), is checked separately.
 	Adafactor: {"lr": 0.01, "beta2_decay": -0.8, "d": 1.0, "weight_decay": 0.0, "maximize": false},
+	// The references' defaults (betas and the null warmups are checked separately).
+	Lion:     {"lr": 1e-4, "weight_decay": 0.0},
+	AdEMAMix: {"lr": 1e-3, "alpha": 2.0, "eps": 1e-8, "weight_decay": 0.0},
 }
 
 func loadOptim(t *testing.T) *OptimFile {
@@ -155,6 +158,13 @@ func checkState(t *testing.T, c *OptimCase) {
 		want = []string{"exp_avg", "exp_avg_sq", "mu_product"}
 	case ASGD:
 		want = []string{"ax", "eta", "mu"}
+	case Lion:
+		want = []string{"exp_avg"}
+	case AdEMAMix:
+		want = []string{"exp_avg_slow", "exp_avg_sq"}
+		if h.Beta1 != 0 {
+			want = append(want, "exp_avg_fast")
+		}
 	case Adafactor:
 		// row_var and col_var where a tensor is a matrix, variance where one is a vector.
 		for i := range c.Lengths {
@@ -175,7 +185,7 @@ func checkState(t *testing.T, c *OptimCase) {
 	default:
 		t.Fatalf("%s: unknown optimizer %q", c.Name, c.Optimizer)
 	}
-	if c.Optimizer != SGD {
+	if c.Optimizer != SGD && c.Optimizer != Lion { // neither keeps a step count
 		require.NotNil(t, c.State.Step, c.Name)
 		require.Equal(t, c.Steps, *c.State.Step, c.Name)
 	}
@@ -282,6 +292,14 @@ func TestOptimCoverage(t *testing.T) {
 	}), "nadam all options")
 	require.True(t, has(NAdam, func(h Hyper) bool { return h.WeightDecay != 0 && !h.DecoupledWeightDecay }), "nadam L2")
 	require.True(t, has(NAdam, func(h Hyper) bool { return h.Beta1 < 0.5 }), "nadam lerp weight 1-beta1 > 0.5")
+	require.True(t, has(Lion, func(h Hyper) bool { return h.LR != 1e-4 && h.Beta1 != 0.9 && h.Beta2 != 0.99 && h.WeightDecay != 0 }),
+		"lion all options")
+	require.True(t, has(Lion, func(h Hyper) bool { return h.Beta1 == 0 && h.Beta2 == 0 }), "lion betas (0, 0)")
+	require.True(t, has(AdEMAMix, func(h Hyper) bool {
+		return h.LR != 1e-3 && h.Beta1 != 0.9 && h.Beta2 != 0.999 && h.Beta3 != 0.9999 && h.Alpha != 2 &&
+			h.Beta3Warmup != 0 && h.AlphaWarmup != 0 && h.Eps != 1e-8 && h.WeightDecay != 0
+	}), "ademamix all options")
+	require.True(t, has(AdEMAMix, func(h Hyper) bool { return h.Beta1 == 0 && h.Beta3Warmup != 0 }), "ademamix beta1 = 0 with warmups")
 	require.True(t, has(Adafactor, func(h Hyper) bool {
 		return h.LR != 0.01 && h.Beta2Decay != -0.8 && h.Eps1 != 0x1p-23 && h.Eps2 != 1e-3 && h.D != 1 &&
 			h.WeightDecay != 0 && h.Maximize
@@ -294,10 +312,23 @@ func TestOptimCoverage(t *testing.T) {
 
 func isDefault(t *testing.T, opt, key string, c *OptimCase) bool {
 	t.Helper()
+	if opt == AdEMAMix && key == "betas" {
+		b1, b2, b3, err := c.Options.Triple(key)
+		require.NoError(t, err, c.Name)
+		return b1 == 0.9 && b2 == 0.999 && b3 == 0.9999
+	}
+	if opt == Lion && key == "betas" {
+		b1, b2, err := c.Options.Betas()
+		require.NoError(t, err, c.Name)
+		return b1 == 0.9 && b2 == 0.99
+	}
 	if key == "betas" {
 		b1, b2, err := c.Options.Betas()
 		require.NoError(t, err, c.Name)
 		return b1 == 0.9 && b2 == 0.999
+	}
+	if key == "beta3_warmup" || key == "alpha_warmup" {
+		return c.Options[key] == nil
 	}
 	if opt == Adafactor && key == "eps" {
 		e1, e2, err := c.Options.EpsPair()
@@ -381,6 +412,26 @@ func TestOptimFirstStep(t *testing.T) {
 					sq := (1 - h.Rho) * g * g
 					delta := math.Sqrt(h.Eps) / math.Sqrt(sq+h.Eps) * g
 					want = p - h.LR*delta
+				case Lion:
+					// m = 0 at step 1: the sign of (1-beta1)*g is g's.
+					p *= 1 - h.LR*h.WeightDecay
+					want = p - h.LR*math.Copysign(1, g)
+					if g == 0 || h.Beta1 == 1 {
+						want = p
+					}
+				case AdEMAMix:
+					// fast/bc1 = g, sqrt(v/bc2) = |g|; slow = (1-beta3_1)*g, alpha_1 as warmed up.
+					alpha, beta3 := h.Alpha, h.Beta3
+					if h.AlphaWarmup > 1 {
+						alpha = h.Alpha / float64(h.AlphaWarmup)
+					}
+					if h.Beta3Warmup > 1 {
+						f := func(b float64) float64 { return math.Log(0.5)/math.Log(b+1e-8) - 1 }
+						a := 1 / float64(h.Beta3Warmup)
+						beta3 = math.Pow(0.5, 1/((1-a)*f(h.Beta1)+a*f(h.Beta3)+1))
+					}
+					u := (g+alpha*(1-beta3)*g)/(math.Abs(g)+h.Eps) + h.WeightDecay*p
+					want = p - h.LR*u
 				case NAdam:
 					if h.DecoupledWeightDecay {
 						p *= 1 - h.LR*h.WeightDecay

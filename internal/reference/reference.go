@@ -319,6 +319,68 @@ func (o Adafactor) Step(p, g []float64, shape []int, rowVar, colVar, variance []
 	}
 }
 
+// Lion holds Lion's options (google/automl lion/lion_pytorch.py).
+type Lion struct {
+	LR, Beta1, Beta2, WeightDecay float64
+	Round                         func(float64) float64
+}
+
+// Step applies one step to p; m is exp_avg.
+func (o Lion) Step(p, g, m []float64) {
+	q := rounder(o.Round)
+	for i := range p {
+		p[i] = q(p[i] * q(1-o.LR*o.WeightDecay))
+		u := q(q(o.Beta1*m[i]) + q(q(1-o.Beta1)*g[i]))
+		sign := 0.0
+		if u > 0 {
+			sign = 1
+		} else if u < 0 {
+			sign = -1
+		}
+		p[i] = q(p[i] - q(o.LR*sign))
+		m[i] = q(q(o.Beta2*m[i]) + q(q(1-o.Beta2)*g[i]))
+	}
+}
+
+// AdEMAMix holds AdEMAMix's options (apple/ml-ademamix pytorch/ademamix.py); the
+// warmups are steps, 0 for none.
+type AdEMAMix struct {
+	LR, Beta1, Beta2, Beta3, Alpha, Eps, WeightDecay float64
+	AlphaWarmup, Beta3Warmup                         int
+	Round                                            func(float64) float64
+}
+
+// Step applies step t to p; fast, slow and sq are exp_avg_fast (unused with beta1 = 0),
+// exp_avg_slow and exp_avg_sq.
+func (o AdEMAMix) Step(p, g, fast, slow, sq []float64, t int64) {
+	q := rounder(o.Round)
+	ft := float64(t)
+	alpha, beta3 := o.Alpha, o.Beta3
+	if int(t) < o.AlphaWarmup {
+		alpha = ft / float64(o.AlphaWarmup) * o.Alpha
+	}
+	if int(t) < o.Beta3Warmup {
+		f := func(b float64) float64 { return math.Log(0.5)/math.Log(b+1e-8) - 1 }
+		a := ft / float64(o.Beta3Warmup)
+		beta3 = math.Pow(0.5, 1/((1-a)*f(o.Beta1)+a*f(o.Beta3)+1))
+	}
+	bc1 := q(1 - math.Pow(o.Beta1, ft))
+	bc2 := q(1 - math.Pow(o.Beta2, ft))
+	for i := range p {
+		m1 := g[i]
+		if o.Beta1 != 0 {
+			fast[i] = q(q(o.Beta1*fast[i]) + q(q(1-o.Beta1)*g[i]))
+			m1 = fast[i]
+		}
+		slow[i] = q(q(beta3*slow[i]) + q(q(1-beta3)*g[i]))
+		sq[i] = q(q(o.Beta2*sq[i]) + q(q(q(1-o.Beta2)*g[i])*g[i]))
+		denom := q(q(math.Sqrt(sq[i])/math.Sqrt(bc2)) + o.Eps)
+		u := q(q(q(m1/bc1)+q(alpha*slow[i])) / denom)
+		u = q(u + q(o.WeightDecay*p[i]))
+		p[i] = q(p[i] - q(o.LR*u))
+	}
+}
+
 // Adadelta holds torch.optim.Adadelta's options.
 type Adadelta struct {
 	LR, Rho, Eps, WeightDecay float64

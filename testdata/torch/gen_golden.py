@@ -5,7 +5,8 @@ Produces, next to this script:
 
   optim.json  fp32 trajectories of torch.optim.SGD, Adam, AdamW, Adagrad, RMSprop, Adamax,
               RAdam, Adadelta, Rprop, NAdam, ASGD and Adafactor (with each param's
-              shape where the optimizer reads it)
+              shape where the optimizer reads it), and of the published algorithms
+              torch lacks, written below in torch ops: Lion and AdEMAMix
               (single-tensor path: foreach=False, and fused=False where the optimizer
               has that argument). Each case lists every hyperparameter explicitly, the
               initial parameters, the gradient fed at every step, the parameters after
@@ -156,7 +157,96 @@ DEFAULTS = {
              "maximize": False},
     "adafactor": {"lr": 0.01, "beta2_decay": -0.8, "eps": [None, 0.001], "d": 1.0, "weight_decay": 0.0,
                   "maximize": False},
+    # The published algorithms torch lacks, written below in torch ops (float32).
+    "lion": {"lr": 0.0001, "betas": [0.9, 0.99], "weight_decay": 0.0},
+    "ademamix": {"lr": 0.001, "betas": [0.9, 0.999, 0.9999], "alpha": 2.0, "beta3_warmup": None,
+                 "alpha_warmup": None, "eps": 1e-08, "weight_decay": 0.0},
 }
+
+
+class Lion(torch.optim.Optimizer):
+    """Lion as google/automl lion/lion_pytorch.py computes it, op by op."""
+
+    def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0):
+        super().__init__(params, dict(lr=lr, betas=betas, weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                p.mul_(1 - group["lr"] * group["weight_decay"])
+                state = self.state[p]
+                if len(state) == 0:
+                    state["exp_avg"] = torch.zeros_like(p)
+                exp_avg = state["exp_avg"]
+                beta1, beta2 = group["betas"]
+                update = exp_avg * beta1 + p.grad * (1 - beta1)
+                p.add_(torch.sign(update), alpha=-group["lr"])
+                exp_avg.mul_(beta2).add_(p.grad, alpha=1 - beta2)
+
+
+class AdEMAMix(torch.optim.Optimizer):
+    """AdEMAMix as apple/ml-ademamix pytorch/ademamix.py computes it, op by op."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999, 0.9999), alpha=2.0, beta3_warmup=None,
+                 alpha_warmup=None, eps=1e-8, weight_decay=0):
+        super().__init__(params, dict(lr=lr, betas=betas, alpha=alpha, beta3_warmup=beta3_warmup,
+                                      alpha_warmup=alpha_warmup, eps=eps, weight_decay=weight_decay))
+
+    @staticmethod
+    def alpha_at(step, alpha_end, warmup):
+        if step < warmup:
+            a = step / float(warmup)
+            return (1.0 - a) * 0 + a * alpha_end
+        return alpha_end
+
+    @staticmethod
+    def beta3_at(step, beta_end, beta_start, warmup):
+        def f(beta, eps=1e-8):
+            return math.log(0.5) / math.log(beta + eps) - 1
+
+        if step < warmup:
+            a = step / float(warmup)
+            return math.pow(0.5, 1 / (((1.0 - a) * f(beta_start) + a * f(beta_end)) + 1))
+        return beta_end
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            lr, lmbda, eps = group["lr"], group["weight_decay"], group["eps"]
+            beta1, beta2, beta3_final = group["betas"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                grad = p.grad
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = 0
+                    state["exp_avg_fast"] = torch.zeros_like(p) if beta1 != 0.0 else None
+                    state["exp_avg_slow"] = torch.zeros_like(p)
+                    state["exp_avg_sq"] = torch.zeros_like(p)
+                fast, slow, sq = state["exp_avg_fast"], state["exp_avg_slow"], state["exp_avg_sq"]
+                state["step"] += 1
+                bias_correction1 = 1 - beta1 ** state["step"]
+                bias_correction2 = 1 - beta2 ** state["step"]
+                alpha = group["alpha"]
+                if group["alpha_warmup"] is not None:
+                    alpha = self.alpha_at(state["step"], group["alpha"], group["alpha_warmup"])
+                beta3 = beta3_final
+                if group["beta3_warmup"] is not None:
+                    beta3 = self.beta3_at(state["step"], beta3_final, beta1, group["beta3_warmup"])
+                if beta1 != 0.0:
+                    fast.mul_(beta1).add_(grad, alpha=1 - beta1)
+                else:
+                    fast = grad
+                slow.mul_(beta3).add_(grad, alpha=1 - beta3)
+                sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+                denom = (sq.sqrt() / math.sqrt(bias_correction2)).add_(eps)
+                update = (fast.div(bias_correction1) + alpha * slow) / denom
+                update.add_(p, alpha=lmbda)
+                p.add_(-lr * update)
 
 CLASSES = {
     "sgd": torch.optim.SGD,
@@ -171,6 +261,8 @@ CLASSES = {
     "nadam": torch.optim.NAdam,
     "asgd": torch.optim.ASGD,
     "adafactor": torch.optim.Adafactor,
+    "lion": Lion,
+    "ademamix": AdEMAMix,
 }
 
 # Arguments that pick torch's implementation, not its math. Passed to every optimizer
@@ -466,6 +558,38 @@ def optim_cases():
     add("adafactor/lr=0.05/beta2_decay=-0.6/eps=(1e-6,1e-4)/d=2/wd=0.05/maximize/mixed", "adafactor", None,
         {"lr": 0.05, "beta2_decay": -0.6, "eps": [1e-06, 0.0001], "d": 2.0, "weight_decay": 0.05, "maximize": True},
         shapes=MAT, steps=40)
+
+    # Lion (google/automl lion/lion_pytorch.py) and AdEMAMix (apple/ml-ademamix
+    # pytorch/ademamix.py): the published algorithms in torch ops.
+    add("lion/defaults/len=1", "lion", [1])
+    add("lion/defaults/len=7", "lion", [7])
+    add("lion/defaults/len=1000", "lion", [1000])
+    add("lion/defaults/multi", "lion", MULTI)
+    add("lion/defaults/len=7/steps=100", "lion", [7], steps=100)
+    add("lion/lr=0.01/len=33", "lion", [33], {"lr": 0.01})
+    add("lion/betas=(0.5,0.9)/len=33", "lion", [33], {"betas": [0.5, 0.9]})
+    add("lion/betas=(0,0)/len=7", "lion", [7], {"betas": [0.0, 0.0]})
+    add("lion/wd=0.1/len=33", "lion", [33], {"lr": 0.01, "weight_decay": 0.1})
+    add("lion/zero-grads/len=33", "lion", [33], {}, grad_zeros=True)
+    add("lion/lr=3e-3/betas=(0.95,0.98)/wd=0.5/multi", "lion", MULTI,
+        {"lr": 0.003, "betas": [0.95, 0.98], "weight_decay": 0.5}, steps=40)
+    add("ademamix/defaults/len=1", "ademamix", [1])
+    add("ademamix/defaults/len=7", "ademamix", [7])
+    add("ademamix/defaults/len=1000", "ademamix", [1000])
+    add("ademamix/defaults/multi", "ademamix", MULTI)
+    add("ademamix/defaults/len=7/steps=100", "ademamix", [7], steps=100)
+    add("ademamix/lr=0.01/alpha=8/len=33", "ademamix", [33], {"lr": 0.01, "alpha": 8.0})
+    add("ademamix/betas=(0.5,0.9,0.99)/len=33", "ademamix", [33], {"betas": [0.5, 0.9, 0.99]})
+    add("ademamix/beta1=0/len=33", "ademamix", [33], {"betas": [0.0, 0.999, 0.9999]})
+    add("ademamix/warmups=(10,15)/len=33", "ademamix", [33], {"beta3_warmup": 10, "alpha_warmup": 15})
+    add("ademamix/beta1=0/warmups=(12,7)/len=7", "ademamix", [7],
+        {"betas": [0.0, 0.99, 0.999], "beta3_warmup": 12, "alpha_warmup": 7})
+    add("ademamix/eps=1e-3/len=7", "ademamix", [7], {"eps": 0.001})
+    add("ademamix/wd=0.1/len=33", "ademamix", [33], {"weight_decay": 0.1})
+    add("ademamix/zero-grads/len=33", "ademamix", [33], {}, grad_zeros=True)
+    add("ademamix/lr=5e-3/betas=(0.8,0.99,0.999)/alpha=5/warmups=(30,20)/eps=1e-6/wd=0.05/multi", "ademamix", MULTI,
+        {"lr": 0.005, "betas": [0.8, 0.99, 0.999], "alpha": 5.0, "beta3_warmup": 30, "alpha_warmup": 20,
+         "eps": 1e-06, "weight_decay": 0.05}, steps=40)
 
     # ASGD averages from the step after t0 + 1: t0 = 5 and 0 exercise it within the run.
     add("asgd/defaults/len=1", "asgd", [1])

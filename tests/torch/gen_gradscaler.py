@@ -54,8 +54,14 @@ import base64
 import json
 import sys
 
+import os
+
 import numpy as np
 import torch
+
+# Lion and AdEMAMix, which torch lacks, as the golden generator writes them.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "testdata", "torch"))
+import gen_golden  # noqa: E402
 
 MASK = (1 << 64) - 1
 STEPS = 30
@@ -114,6 +120,9 @@ NADAM = dict(lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_d
              decoupled_weight_decay=False, maximize=False)
 ASGD = dict(lr=0.01, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0.0, maximize=False)
 ADAFACTOR = dict(lr=0.01, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0, weight_decay=0.0, maximize=False)
+LION = dict(lr=1e-3, betas=(0.9, 0.99), weight_decay=0.0)
+ADEMAMIX = dict(lr=1e-3, betas=(0.9, 0.999, 0.9999), alpha=2.0, beta3_warmup=None, alpha_warmup=None, eps=1e-8,
+                weight_decay=0.0)
 
 S_POW2 = dict(init_scale=65536.0, growth_factor=2.0, backoff_factor=0.5, growth_interval=4)
 S_ODD = dict(init_scale=3000.0, growth_factor=1.5, backoff_factor=0.6, growth_interval=3)
@@ -170,18 +179,26 @@ CASES = [
     case("adafactor/eps+d+wd+maximize/odd-scale", "adafactor",
          dict(ADAFACTOR, lr=0.05, beta2_decay=-0.6, eps=(1e-6, 1e-4), d=2.0, weight_decay=0.05, maximize=True),
          S_ODD, INJECT_B, 26),
+    case("lion/default", "lion", dict(LION), S_POW2, INJECT_A, 27),
+    case("lion/betas+wd/odd-scale", "lion", dict(LION, betas=(0.8, 0.95), weight_decay=0.1), S_ODD, INJECT_B, 28),
+    case("ademamix/default", "ademamix", dict(ADEMAMIX), S_POW2, INJECT_A, 29),
+    case("ademamix/warmups+wd/triple-scale", "ademamix",
+         dict(ADEMAMIX, betas=(0.0, 0.99, 0.999), alpha=5.0, beta3_warmup=8, alpha_warmup=5, weight_decay=0.05),
+         S_TRIPLE, INJECT_B, 30),
 ]
 
 CTORS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD,
          "adagrad": torch.optim.Adagrad, "rmsprop": torch.optim.RMSprop, "adamax": torch.optim.Adamax,
          "radam": torch.optim.RAdam, "adadelta": torch.optim.Adadelta, "rprop": torch.optim.Rprop,
-         "nadam": torch.optim.NAdam, "asgd": torch.optim.ASGD, "adafactor": torch.optim.Adafactor}
+         "nadam": torch.optim.NAdam, "asgd": torch.optim.ASGD, "adafactor": torch.optim.Adafactor,
+         "lion": gen_golden.Lion, "ademamix": gen_golden.AdEMAMix}
 STATE = {"adam": ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"], "adamw": ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"],
          "sgd": ["momentum_buffer"], "adagrad": ["sum"],
          "rmsprop": ["square_avg", "momentum_buffer", "grad_avg"], "adamax": ["exp_avg", "exp_inf"],
          "radam": ["exp_avg", "exp_avg_sq"], "adadelta": ["square_avg", "acc_delta"],
          "rprop": ["prev", "step_size"], "nadam": ["exp_avg", "exp_avg_sq", "mu_product"],
-         "asgd": ["ax", "eta", "mu"], "adafactor": ["variance"]}
+         "asgd": ["ax", "eta", "mu"], "adafactor": ["variance"], "lion": ["exp_avg"],
+         "ademamix": ["exp_avg_fast", "exp_avg_slow", "exp_avg_sq"]}
 
 
 def run(c):
@@ -193,6 +210,8 @@ def run(c):
     # single-tensor path.
     impl = {"foreach": False} if c["optimizer"] in ("rmsprop", "adamax", "radam", "adadelta", "rprop", "nadam",
                                                     "asgd", "adafactor") else {"fused": True}
+    if c["optimizer"] in ("lion", "ademamix"):
+        impl = {}  # the published algorithms, written in testdata/torch/gen_golden.py
     opt = CTORS[c["optimizer"]](params, **c["options"], **impl)
     path = "fused" if getattr(opt, "_step_supports_amp_scaling", False) else "unscale"
     sc = c["scaler"]
@@ -225,7 +244,7 @@ def run(c):
     state = {}
     st = opt.state[params[0]]
     if "step" in st:
-        state["step"] = int(st["step"].item())
+        state["step"] = int(st["step"].item() if torch.is_tensor(st["step"]) else st["step"])
     for key in STATE[c["optimizer"]]:
         if key in st and st[key] is not None and st[key].numel() > 0:
             state[key] = [b64(opt.state[p][key]) for p in params]
