@@ -69,7 +69,7 @@ static const char *cublas_name(cublasStatus_t s) {
     }
 }
 
-static goptim_status cublas_fail(goptim_context *ctx, const char *what, cublasStatus_t s) {
+goptim_status cublas_fail(goptim_context *ctx, const char *what, cublasStatus_t s) noexcept {
     std::snprintf(ctx->last_error, sizeof ctx->last_error, "%s: %s", what, cublas_name(s));
     // cuBLAS runs CUDA calls of its own; one that failed may have left the error pending.
     clear_cuda_error();

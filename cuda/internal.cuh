@@ -90,6 +90,10 @@ goptim_status failf(goptim_context *ctx, goptim_status s, const char *fmt, ...) 
 // Records a CUDA failure (what: the failing call), maps it to a status and clears the
 // thread's last CUDA error, so that a later check_launch does not report it again.
 goptim_status cuda_fail(goptim_context *ctx, const char *what, cudaError_t e) noexcept;
+// Records a cuBLAS failure (what: the failing call, with the status's name) and clears
+// a CUDA error its own calls may have left pending: GOPTIM_ERR_OUT_OF_MEMORY for
+// CUBLAS_STATUS_ALLOC_FAILED, GOPTIM_ERR_BACKEND otherwise.
+goptim_status cublas_fail(goptim_context *ctx, const char *what, cublasStatus_t s) noexcept;
 // Clears the calling thread's last CUDA error (a sticky error stays: it is the context's).
 inline void clear_cuda_error() noexcept { (void)cudaGetLastError(); }
 // Sizes the grids of the norm kernels to what is resident at once (grads.cu).

@@ -29,13 +29,6 @@ goptim_status vector_args(goptim_context *ctx, const char *op, int64_t n, const 
     return GOPTIM_OK;
 }
 
-goptim_status blas_fail(goptim_context *ctx, const char *what, cublasStatus_t s) {
-    failf(ctx, GOPTIM_ERR_BACKEND, "%s: cuBLAS status %d", what, (int)s);
-    // cuBLAS runs CUDA calls of its own; one that failed may have left the error pending.
-    clear_cuda_error();
-    return s == CUBLAS_STATUS_ALLOC_FAILED ? GOPTIM_ERR_OUT_OF_MEMORY : GOPTIM_ERR_BACKEND;
-}
-
 constexpr int kVecBlock = 256;
 constexpr int64_t kVecMaxBlocks = 4096;
 constexpr int64_t kPiece = INT_MAX;
@@ -69,13 +62,13 @@ extern "C" goptim_status goptim_dot(goptim_context *ctx, int64_t n, const float 
         if (!out) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "dot: NULL out");
         // The result goes to host memory: cuBLAS waits for the stream and the dot.
         cublasStatus_t s = cublasSetPointerMode(ctx->blas, CUBLAS_POINTER_MODE_HOST);
-        if (s != CUBLAS_STATUS_SUCCESS) return blas_fail(ctx, "cublasSetPointerMode", s);
+        if (s != CUBLAS_STATUS_SUCCESS) return cublas_fail(ctx, "cublasSetPointerMode", s);
         double sum = 0;
         float piece = 0;
         for (int64_t i = 0; i < n; i += kPiece) {
             const int64_t len = n - i < kPiece ? n - i : kPiece;
             s = cublasSdot(ctx->blas, (int)len, x + i, 1, y + i, 1, &piece);
-            if (s != CUBLAS_STATUS_SUCCESS) return blas_fail(ctx, "cublasSdot", s);
+            if (s != CUBLAS_STATUS_SUCCESS) return cublas_fail(ctx, "cublasSdot", s);
             if (n <= kPiece) {
                 *out = piece;  // one piece: cuBLAS's result unchanged
                 return GOPTIM_OK;
@@ -99,7 +92,7 @@ extern "C" goptim_status goptim_axpy(goptim_context *ctx, int64_t n, float alpha
         for (int64_t i = 0; i < n; i += kPiece) {
             const int64_t len = n - i < kPiece ? n - i : kPiece;
             cublasStatus_t s = cublasSaxpy(ctx->blas, (int)len, &alpha, x + i, 1, y + i, 1);
-            if (s != CUBLAS_STATUS_SUCCESS) return blas_fail(ctx, "cublasSaxpy", s);
+            if (s != CUBLAS_STATUS_SUCCESS) return cublas_fail(ctx, "cublasSaxpy", s);
         }
         return GOPTIM_OK;
     });
@@ -117,7 +110,7 @@ extern "C" goptim_status goptim_scal(goptim_context *ctx, int64_t n, float alpha
         for (int64_t i = 0; i < n; i += kPiece) {
             const int64_t len = n - i < kPiece ? n - i : kPiece;
             cublasStatus_t s = cublasSscal(ctx->blas, (int)len, &alpha, x + i, 1);
-            if (s != CUBLAS_STATUS_SUCCESS) return blas_fail(ctx, "cublasSscal", s);
+            if (s != CUBLAS_STATUS_SUCCESS) return cublas_fail(ctx, "cublasSscal", s);
         }
         return GOPTIM_OK;
     });

@@ -91,6 +91,18 @@ func newTrainer(t *testing.T, kind string) *trainer {
 		require.NoError(t, err)
 		require.NoError(t, o.AddParamGroup(g2, NAdamDefaults()))
 		tr.opt = o
+	case "muon":
+		for _, p := range append(g1[:len(g1):len(g1)], g2...) {
+			if p.Shape == nil && p.Data.Len() >= 4 && p.Data.Len()%2 == 0 {
+				p.Shape = []int{2, p.Data.Len() / 2}
+			}
+		}
+		cfg := MuonDefaults()
+		cfg.LR, cfg.Nesterov, cfg.Aux.LR = 0.02, false, 0.01
+		o, err := NewMuon(g1, cfg)
+		require.NoError(t, err)
+		require.NoError(t, o.AddParamGroup(g2, MuonDefaults()))
+		tr.opt = o
 	case "lion":
 		o, err := NewLion(g1, LionConfig{LR: 1e-3, Beta1: 0.8, Beta2: 0.95, WeightDecay: 0.1})
 		require.NoError(t, err)

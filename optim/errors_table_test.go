@@ -191,6 +191,22 @@ var errorCases = map[string]errorCase{
 		_, err := NewLBFGS([]*Param{tableParam(t, "w", 4)}, c)
 		return err
 	},
+	"muon-adjust-lr": func(t *testing.T) error {
+		c := MuonDefaults()
+		c.AdjustLRFn = "rms"
+		_, err := NewMuon([]*Param{shapedParam(t, "w", 2, 3)}, c)
+		return err
+	},
+	"muon-shape": func(t *testing.T) error {
+		_, err := NewMuon([]*Param{shapedParam(t, "w", 2, 3, 4)}, MuonDefaults())
+		return err
+	},
+	"lion-weight-decay": func(t *testing.T) error {
+		c := LionDefaults()
+		c.WeightDecay = -0.1
+		_, err := NewLion([]*Param{tableParam(t, "w", 4)}, c)
+		return err
+	},
 	"shape-product": func(t *testing.T) error {
 		p := tableParam(t, "w", 6)
 		p.Shape = []int{4, 2}

@@ -41,7 +41,7 @@ func TestZeroLength(t *testing.T) {
 				require.NoError(t, opt.ClipStep(1, 2))
 			}
 			require.Equal(t, int64(6), opt.StepCount(0, 4))
-			st, err := stateOf(opt, 0, firstSlot(kind))
+			st, err := firstState(opt, kind, 0)
 			require.NoError(t, err)
 			require.Empty(t, st)
 			var buf bytes.Buffer
@@ -117,7 +117,7 @@ func stepsOn(t *testing.T, kind string, p *Param) [][]uint32 {
 	require.NoError(t, ClipGradValue([]*Param{p}, 0.05))
 	require.NoError(t, opt.Step())
 	out := [][]uint32{bitsOf(t, p.Data), bitsOf(t, p.Grad)}
-	st, err := stateOf(opt, 0, firstSlot(kind))
+	st, err := firstState(opt, kind, 0)
 	require.NoError(t, err)
 	return append(out, bitsOfSlice(st))
 }

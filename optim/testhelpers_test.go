@@ -18,7 +18,7 @@ import (
 
 // allKinds is every optimizer kind, by the names newKind takes.
 var allKinds = []string{"sgd", "adam", "adamw", "adagrad", "rmsprop", "adamax", "radam", "adadelta", "rprop", "nadam", "asgd", "adafactor", "lion",
-	"ademamix"}
+	"ademamix", "muon"}
 
 // newKind makes an optimizer of kind over params with a config that uses every state
 // tensor the kind has (SGD with momentum, Adam with AMSGrad, centered RMSprop with
@@ -60,6 +60,17 @@ func newKind(kind string, params []*Param) (Optimizer, error) {
 		c := NAdamDefaults()
 		c.WeightDecay, c.MomentumDecay = 0.01, 0.01
 		return NewNAdam(params, c)
+	case "muon":
+		// Params of even length >= 4 become 2 x n/2 matrices (Muon), the rest stay
+		// vectors (its AdamW), so both halves run through every generic suite.
+		for _, p := range params {
+			if p != nil && p.Data != nil && p.Shape == nil && p.Data.Len() >= 4 && p.Data.Len()%2 == 0 {
+				p.Shape = []int{2, p.Data.Len() / 2}
+			}
+		}
+		c := MuonDefaults()
+		c.LR, c.Aux.LR = 0.02, 0.01
+		return NewMuon(params, c)
 	case "lion":
 		c := LionDefaults()
 		c.LR, c.WeightDecay = 1e-3, 0.1
@@ -115,6 +126,15 @@ func addKindGroup(kind string, opt Optimizer, params []*Param) error {
 		return o.AddParamGroup(params, ASGDConfig{LR: 0.05, Lambd: 1e-3, Alpha: 0.6, T0: 0})
 	case *Lion:
 		return o.AddParamGroup(params, LionConfig{LR: 3e-4, Beta1: 0.8, Beta2: 0.95})
+	case *Muon:
+		for _, p := range params {
+			if p != nil && p.Data != nil && p.Shape == nil && p.Data.Len() >= 4 && p.Data.Len()%2 == 0 {
+				p.Shape = []int{p.Data.Len() / 2, 2}
+			}
+		}
+		c := MuonDefaults()
+		c.Nesterov, c.AdjustLRFn, c.Aux.Beta1 = false, "match_rms_adamw", 0.8
+		return o.AddParamGroup(params, c)
 	case *AdEMAMix:
 		return o.AddParamGroup(params, AdEMAMixConfig{LR: 5e-3, Beta1: 0.8, Beta2: 0.99, Beta3: 0.999, Alpha: 5, Eps: 1e-6})
 	case *Adafactor:

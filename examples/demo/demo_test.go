@@ -155,9 +155,12 @@ var bands = map[string]band{
 	"adadelta":  {800, 950, 0.05, 0.10, 0.95}, // starts with steps of about √eps/√(1−ρ)
 	"rprop":     {50, 65, 0.015, 0.04, 0.93},  // 30 full-batch steps
 	"nadam":     {-1, -1, 0.035, 0.075, 0.96},
-	"asgd":      {99, 99, 0.18, 0.28, 0.93},  // GD in part 1, SGD in part 2: averaging starts at step 1e6
-	"adafactor": {-1, -1, 0.015, 0.05, 0.96}, // steps relative to RMS(θ), floored at eps2 = 1e-3: it stalls near 0
-	"lbfgs":     {1, 3, 0.005, 0.03, 0.95},   // one curvature pair gives the exact inverse Hessian
+	"asgd":      {99, 99, 0.18, 0.28, 0.93},       // GD in part 1, SGD in part 2: averaging starts at step 1e6
+	"adafactor": {-1, -1, 0.015, 0.05, 0.96},      // steps relative to RMS(θ), floored at eps2 = 1e-3: it stalls near 0
+	"lion":      {-1, -1, 0.015, 0.05, 0.95},      // sign steps of lr hop around the minimum
+	"ademamix":  {-1, -1, 0.03, 0.07, 0.96},       // its slow EMA overshoots the minimum and keeps it circling
+	"muon":      {175, 210, 0.00005, 0.001, 0.96}, // part 1: θ is a vector, so AdamW; part 2: orthogonalised weight steps
+	"lbfgs":     {1, 3, 0.005, 0.03, 0.95},        // one curvature pair gives the exact inverse Hessian
 }
 
 // With the default settings every optimizer lands in its band.

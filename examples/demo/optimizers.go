@@ -65,6 +65,16 @@ var optimizers = []optimizer{
 		build: firstOrder(optim.ASGDDefaults, optim.NewASGD, func(c *optim.ASGDConfig, lr float64) { c.LR = lr })},
 	{key: "adafactor", name: "Adafactor", quadLR: 0.1, digitsLR: 0.03, family: true,
 		build: firstOrder(optim.AdafactorDefaults, optim.NewAdafactor, func(c *optim.AdafactorConfig, lr float64) { c.LR = lr })},
+	{key: "lion", name: "Lion", quadLR: 0.01, digitsLR: 1e-3, family: true,
+		build: firstOrder(optim.LionDefaults, optim.NewLion, func(c *optim.LionConfig, lr float64) { c.LR = lr })},
+	{key: "ademamix", name: "AdEMAMix", quadLR: 0.1, digitsLR: 3e-3, family: true,
+		build: firstOrder(optim.AdEMAMixDefaults, optim.NewAdEMAMix, func(c *optim.AdEMAMixConfig, lr float64) { c.LR = lr })},
+	// Muon steps the weight matrices (the MLP gives its params torch's shapes) and its
+	// AdamW the rest, both at lr; on the quadratic θ is one vector: AdamW alone.
+	{key: "muon", name: "Muon", quadLR: 0.1, digitsLR: 0.02, family: true,
+		build: firstOrder(optim.MuonDefaults, optim.NewMuon, func(c *optim.MuonConfig, lr float64) {
+			c.LR, c.Aux.LR = lr, lr
+		})},
 	{key: "lbfgs", name: "L-BFGS", quadLR: 1, digitsLR: 1, fullBatch: true, family: true, build: lbfgs},
 }
 
