@@ -24,6 +24,18 @@
  * is GM_WD_NONE for both. */
 enum { GM_WD_NONE = 0, GM_WD_L2 = 1, GM_WD_DECOUPLED = 2 };
 
+#if defined(__cplusplus)
+#include <type_traits>
+/* The GPU's dispatch over the weight decay mode: f(std::integral_constant<int, mode>), so
+ * the mode is a template parameter of the kernel. */
+template <class F>
+inline auto gm_wd_dispatch(int mode, F &&f) {
+    if (mode == GM_WD_NONE) return f(std::integral_constant<int, GM_WD_NONE>{});
+    if (mode == GM_WD_L2) return f(std::integral_constant<int, GM_WD_L2>{});
+    return f(std::integral_constant<int, GM_WD_DECOUPLED>{});
+}
+#endif
+
 typedef struct {
     gm_lerp_w m_weight; /* lerp weight 1 - beta1 */
     float beta2, one_minus_beta2;

@@ -28,9 +28,7 @@ inline goptim_status dispatch_nadam(const goptim_nadam_params &hp, int64_t step,
             op.k = k;
             return launch(op);
         };
-        if (k.wd_mode == GM_WD_NONE) return go(std::integral_constant<int, GM_WD_NONE>{});
-        if (k.wd_mode == GM_WD_L2) return go(std::integral_constant<int, GM_WD_L2>{});
-        return go(std::integral_constant<int, GM_WD_DECOUPLED>{});
+        return gm_wd_dispatch(k.wd_mode, go);
     });
 }
 

@@ -133,20 +133,10 @@ func (c *core[C]) Save(w io.Writer) error {
 		}
 		h.Groups = append(h.Groups, cg)
 	}
-	hdr, err := json.Marshal(h)
+	cw, err := startCheckpoint(w, h)
 	if err != nil {
 		return err
 	}
-	var pre bytes.Buffer
-	pre.WriteString(checkpointMagic)
-	binary.Write(&pre, binary.LittleEndian, uint32(checkpointVersion))
-	binary.Write(&pre, binary.LittleEndian, uint32(len(hdr)))
-	pre.Write(hdr)
-	binary.Write(&pre, binary.LittleEndian, crc32.Checksum(hdr, castagnoli))
-	if _, err := w.Write(pre.Bytes()); err != nil {
-		return err
-	}
-	crc := uint32(0)
 	for _, g := range c.groups {
 		for i := range g.params {
 			for k, t := range g.state {
@@ -157,18 +147,52 @@ func (c *core[C]) Save(w io.Writer) error {
 				if err := ctx.CopyToHost(buf, g.stateAt(k, i)); err != nil {
 					return err
 				}
-				b := float32Bytes(buf)
-				crc = crc32.Update(crc, castagnoli, b)
-				if _, err := w.Write(b); err != nil {
+				if err := cw.payload(buf); err != nil {
 					return fmt.Errorf("optim: %s: Save: state %s: %w", c.spec.kind, c.spec.slots(g.cfg)[k], err)
 				}
 			}
 		}
 	}
+	return cw.finish()
+}
+
+// checkpointWriter writes one checkpoint in the format above: startCheckpoint writes the
+// preamble and the checksummed header, payload each piece of the payload (checksummed as
+// it goes), finish the payload's checksum and the trailer.
+type checkpointWriter struct {
+	w   io.Writer
+	crc uint32
+}
+
+func startCheckpoint(w io.Writer, h checkpointHeader) (*checkpointWriter, error) {
+	hdr, err := json.Marshal(h)
+	if err != nil {
+		return nil, err
+	}
+	var pre bytes.Buffer
+	pre.WriteString(checkpointMagic)
+	binary.Write(&pre, binary.LittleEndian, uint32(checkpointVersion))
+	binary.Write(&pre, binary.LittleEndian, uint32(len(hdr)))
+	pre.Write(hdr)
+	binary.Write(&pre, binary.LittleEndian, crc32.Checksum(hdr, castagnoli))
+	if _, err := w.Write(pre.Bytes()); err != nil {
+		return nil, err
+	}
+	return &checkpointWriter{w: w}, nil
+}
+
+func (cw *checkpointWriter) payload(v []float32) error {
+	b := float32Bytes(v)
+	cw.crc = crc32.Update(cw.crc, castagnoli, b)
+	_, err := cw.w.Write(b)
+	return err
+}
+
+func (cw *checkpointWriter) finish() error {
 	var post [12]byte
-	binary.LittleEndian.PutUint32(post[:4], crc)
+	binary.LittleEndian.PutUint32(post[:4], cw.crc)
 	copy(post[4:], checkpointTrailer)
-	_, err = w.Write(post[:])
+	_, err := cw.w.Write(post[:])
 	return err
 }
 

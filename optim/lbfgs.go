@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"math"
 	"runtime"
@@ -1329,36 +1328,20 @@ func (o *LBFGS) Save(w io.Writer) error {
 	}
 	h := checkpointHeader{Format: "goptim-checkpoint", Version: checkpointVersion, Optimizer: lbfgsKind,
 		Backend: Backend(), PayloadBytes: 4 * int64(o.n) * int64(len(vecs)), Groups: []checkpointGroup{cg}, LBFGS: part}
-	hdr, err := json.Marshal(h)
+	cw, err := startCheckpoint(w, h)
 	if err != nil {
 		return err
 	}
-	var pre bytes.Buffer
-	pre.WriteString(checkpointMagic)
-	binary.Write(&pre, binary.LittleEndian, uint32(checkpointVersion))
-	binary.Write(&pre, binary.LittleEndian, uint32(len(hdr)))
-	pre.Write(hdr)
-	binary.Write(&pre, binary.LittleEndian, crc32.Checksum(hdr, castagnoli))
-	if _, err := w.Write(pre.Bytes()); err != nil {
-		return err
-	}
-	crc := uint32(0)
 	buf := make([]float32, o.n)
 	for _, v := range vecs {
 		if err := v.CopyTo(buf); err != nil {
 			return err
 		}
-		b := float32Bytes(buf)
-		crc = crc32.Update(crc, castagnoli, b)
-		if _, err := w.Write(b); err != nil {
+		if err := cw.payload(buf); err != nil {
 			return err
 		}
 	}
-	var post [12]byte
-	binary.LittleEndian.PutUint32(post[:4], crc)
-	copy(post[4:], checkpointTrailer)
-	_, err = w.Write(post[:])
-	return err
+	return cw.finish()
 }
 
 // Load restores state written by Save. The optimizer must have the same params (count,
