@@ -452,6 +452,20 @@ static const goptim_rmsprop_params v_rms_all = {.lr = 1e-2, .alpha = 0.99, .eps 
 /* momentum <= 0 means no momentum buffer for RMSprop (momentum > 0 in goptim.h) */
 static const goptim_rmsprop_params v_rms_negmom = {.lr = 1e-2, .alpha = 0.99, .eps = 1e-8, .momentum = -0.5};
 
+static const goptim_adamax_params v_adamax = {.lr = 2e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
+static const goptim_radam_params v_radam = {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
+static const goptim_adadelta_params v_adadelta = {.lr = 1.0, .rho = 0.9, .eps = 1e-6};
+static const goptim_rprop_params v_rprop = {.lr = 1e-2, .etaminus = 0.5, .etaplus = 1.2, .step_size_min = 1e-6,
+                                            .step_size_max = 50};
+static const goptim_nadam_params v_nadam = {.lr = 2e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
+                                            .momentum_decay = 4e-3, .mu_product = 1};
+static const goptim_asgd_params v_asgd = {.lr = 1e-2, .lambd = 1e-4, .alpha = 0.75, .t0 = 1e6, .eta = 1e-2, .mu = 1};
+static const goptim_lion_params v_lion = {.lr = 1e-4, .beta1 = 0.9, .beta2 = 0.99};
+static const goptim_ademamix_params v_ademamix = {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .beta3 = 0.9999,
+                                                  .alpha = 2, .eps = 1e-8};
+static const goptim_ademamix_params v_ademamix_nofast = {.lr = 1e-3, .beta2 = 0.999, .beta3 = 0.9999, .alpha = 2,
+                                                         .eps = 1e-8};
+
 /* hp: NULL hyperparameters when variant == 1 */
 #define STEP_CALL(fn, hp) fn(ctx, l, variant == 1 ? NULL : &(hp), step, NULL)
 static goptim_status c_sgd(const goptim_tensor_list *l, int64_t step, int variant) { return STEP_CALL(goptim_sgd_step, v_sgd); }
@@ -464,6 +478,15 @@ static goptim_status c_rms_mom(const goptim_tensor_list *l, int64_t step, int va
 static goptim_status c_rms_cent(const goptim_tensor_list *l, int64_t step, int variant) { return STEP_CALL(goptim_rmsprop_step, v_rms_cent); }
 static goptim_status c_rms_all(const goptim_tensor_list *l, int64_t step, int variant) { return STEP_CALL(goptim_rmsprop_step, v_rms_all); }
 static goptim_status c_rms_negmom(const goptim_tensor_list *l, int64_t step, int variant) { return STEP_CALL(goptim_rmsprop_step, v_rms_negmom); }
+static goptim_status c_adamax(const goptim_tensor_list *l, int64_t step, int variant) { return STEP_CALL(goptim_adamax_step, v_adamax); }
+static goptim_status c_radam(const goptim_tensor_list *l, int64_t step, int variant) { return STEP_CALL(goptim_radam_step, v_radam); }
+static goptim_status c_adadelta(const goptim_tensor_list *l, int64_t step, int variant) { return STEP_CALL(goptim_adadelta_step, v_adadelta); }
+static goptim_status c_rprop(const goptim_tensor_list *l, int64_t step, int variant) { return STEP_CALL(goptim_rprop_step, v_rprop); }
+static goptim_status c_nadam(const goptim_tensor_list *l, int64_t step, int variant) { return STEP_CALL(goptim_nadam_step, v_nadam); }
+static goptim_status c_asgd(const goptim_tensor_list *l, int64_t step, int variant) { return STEP_CALL(goptim_asgd_step, v_asgd); }
+static goptim_status c_lion(const goptim_tensor_list *l, int64_t step, int variant) { return STEP_CALL(goptim_lion_step, v_lion); }
+static goptim_status c_ademamix(const goptim_tensor_list *l, int64_t step, int variant) { return STEP_CALL(goptim_ademamix_step, v_ademamix); }
+static goptim_status c_ademamix_nofast(const goptim_tensor_list *l, int64_t step, int variant) { return STEP_CALL(goptim_ademamix_step, v_ademamix_nofast); }
 /* variant 1: the op's own output/input scalar is NULL */
 static goptim_status c_norm2(const goptim_tensor_list *l, int64_t step, int variant) {
     (void)step;
@@ -507,6 +530,15 @@ static const list_op list_ops[] = {
     {"rmsprop_step", 1, 5u, 0, c_rms_cent},
     {"rmsprop_step", 1, 7u, 0, c_rms_all},
     {"rmsprop_step", 1, 1u, 0, c_rms_negmom},
+    {"adamax_step", 1, 3u, 0, c_adamax},
+    {"radam_step", 1, 3u, 0, c_radam},
+    {"adadelta_step", 1, 3u, 0, c_adadelta},
+    {"rprop_step", 1, 3u, 0, c_rprop},
+    {"nadam_step", 1, 3u, 0, c_nadam},
+    {"asgd_step", 1, 1u, 0, c_asgd},
+    {"lion_step", 1, 1u, 0, c_lion},
+    {"ademamix_step", 1, 7u, 0, c_ademamix},
+    {"ademamix_step", 1, 6u, 0, c_ademamix_nofast},
     {"grad_norm", 0, 0u, 1, c_norm2},
     {"grad_norm", 0, 0u, 1, c_norminf},
     {"clip_grad_by_norm", 0, 0u, 1, c_clipnorm},
