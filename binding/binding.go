@@ -562,12 +562,9 @@ type AdafactorParams struct {
 // the list (rows[i] == 0: a vector).
 func (ctx *Context) AdafactorStep(l *List, rows, cols []int64, h *AdafactorParams, step int64, aux *Aux) error {
 	defer ctx.lock()()
-	if len(rows) < l.Len() || len(cols) < l.Len() {
-		return &Error{Op: "adafactor_step", Status: StatusInvalidArgument, Detail: "fewer shapes than tensors"}
-	}
-	var rp, cp *C.int64_t
-	if len(rows) > 0 {
-		rp, cp = (*C.int64_t)(unsafe.Pointer(&rows[0])), (*C.int64_t)(unsafe.Pointer(&cols[0]))
+	rp, cp, err := shapePointers("adafactor_step", l, rows, cols)
+	if err != nil {
+		return err
 	}
 	hp := C.goptim_adafactor_params{lr: C.double(h.LR), beta2_decay: C.double(h.Beta2Decay), eps1: C.double(h.Eps1),
 		eps2: C.double(h.Eps2), d: C.double(h.D), weight_decay: C.double(h.WeightDecay), maximize: cbool(h.Maximize)}
@@ -575,6 +572,19 @@ func (ctx *Context) AdafactorStep(l *List, rows, cols []int64, h *AdafactorParam
 	runtime.KeepAlive(rows)
 	runtime.KeepAlive(cols)
 	return check(ctx, "adafactor_step", st)
+}
+
+// shapePointers checks that rows and cols hold an entry for every tensor of the list
+// and returns their first elements for a shaped step (nil for empty slices). Go memory
+// passed for the call only: the caller keeps rows and cols alive across it.
+func shapePointers(op string, l *List, rows, cols []int64) (rp, cp *C.int64_t, err error) {
+	if len(rows) < l.Len() || len(cols) < l.Len() {
+		return nil, nil, &Error{Op: op, Status: StatusInvalidArgument, Detail: "fewer shapes than tensors"}
+	}
+	if len(rows) > 0 && len(cols) > 0 {
+		rp, cp = (*C.int64_t)(unsafe.Pointer(&rows[0])), (*C.int64_t)(unsafe.Pointer(&cols[0]))
+	}
+	return rp, cp, nil
 }
 
 // LionParams mirrors goptim_lion_params.

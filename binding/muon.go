@@ -8,7 +8,6 @@ import "C"
 
 import (
 	"runtime"
-	"unsafe"
 )
 
 // Muon's adjust_lr_fn and precision, as goptim.h numbers them.
@@ -35,12 +34,9 @@ type MuonParams struct {
 // (rows[i] == 0: stepped by AdamW).
 func (ctx *Context) MuonStep(l *List, rows, cols []int64, h *MuonParams, step int64, aux *Aux) error {
 	defer ctx.lock()()
-	if len(rows) < l.Len() || len(cols) < l.Len() {
-		return &Error{Op: "muon_step", Status: StatusInvalidArgument, Detail: "fewer shapes than tensors"}
-	}
-	var rp, cp *C.int64_t
-	if len(rows) > 0 {
-		rp, cp = (*C.int64_t)(unsafe.Pointer(&rows[0])), (*C.int64_t)(unsafe.Pointer(&cols[0]))
+	rp, cp, err := shapePointers("muon_step", l, rows, cols)
+	if err != nil {
+		return err
 	}
 	a := &h.Adam
 	hp := C.goptim_muon_params{lr: C.double(h.LR), weight_decay: C.double(h.WeightDecay),
