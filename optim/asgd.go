@@ -57,7 +57,7 @@ func (c ASGDConfig) validate() error {
 
 func (c ASGDConfig) params(sc scalars) *binding.ASGDParams {
 	return &binding.ASGDParams{LR: c.LR, Lambd: c.Lambd, Alpha: c.Alpha, T0: c.T0, WeightDecay: c.WeightDecay,
-		Eta: sc[0], Mu: sc[1], Maximize: c.Maximize}
+		Eta: float32(sc[0]), Mu: float32(sc[1]), Maximize: c.Maximize}
 }
 
 // ASGD is torch.optim.ASGD, averaged stochastic gradient descent (Polyak & Juditsky
@@ -85,10 +85,11 @@ var asgdSpec = spec[ASGDConfig]{
 	},
 	initial:      func(ASGDConfig, int) float32 { return 0 },
 	scalarNames:  []string{"eta", "mu"},
-	freshScalars: func(c ASGDConfig) scalars { return scalars{float32(c.LR), 1} },
+	scalars32:    true,
+	freshScalars: func(c ASGDConfig) scalars { return scalars{float64(float32(c.LR)), 1} },
 	nextScalars: func(c ASGDConfig, t int64, sc scalars) (scalars, error) {
 		eta, mu, err := binding.ASGDNext(c.params(sc), t)
-		return scalars{eta, mu}, err
+		return scalars{float64(eta), float64(mu)}, err
 	},
 	stepScalars: func(ctx *binding.Context, l *binding.List, c ASGDConfig, t int64, sc scalars, aux *binding.Aux) error {
 		return ctx.ASGDStep(l, c.params(sc), t, aux)

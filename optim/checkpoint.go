@@ -57,6 +57,8 @@ type checkpointHeader struct {
 	// LBFGS is L-BFGS's own part (lbfgsCheckpoint), kept raw here so that every
 	// optimizer reads its checkpoint through readCheckpoint.
 	LBFGS json.RawMessage `json:"lbfgs,omitempty"`
+	// Extra is an optimizer's own part (extension.saveExtra): Schedule-Free's mode.
+	Extra json.RawMessage `json:"extra,omitempty"`
 }
 
 type checkpointGroup struct {
@@ -70,8 +72,9 @@ type checkpointParam struct {
 	Numel int    `json:"numel"`
 	Step  int64  `json:"step"`
 	// Scalars are the optimizer's per-param host values (NAdam's mu_product, ASGD's
-	// eta and mu) of a param that has stepped; JSON keeps float32 exactly.
-	Scalars map[string]float32 `json:"scalars,omitempty"`
+	// eta and mu, Schedule-Free's weight_sum and lr_max) of a param that has stepped;
+	// JSON keeps float32 and float64 exactly.
+	Scalars map[string]float64 `json:"scalars,omitempty"`
 	// Shape is the param's Shape for optimizers that read it (Adafactor), whose state
 	// layout follows it.
 	Shape []int `json:"shape,omitempty"`
@@ -119,7 +122,7 @@ func (c *core[C]) Save(w io.Writer) error {
 				cp.Shape = g.shape[i]
 			}
 			if g.steps[i] > 0 && len(c.spec.scalarNames) > 0 {
-				cp.Scalars = map[string]float32{}
+				cp.Scalars = map[string]float64{}
 				for k, name := range c.spec.scalarNames {
 					cp.Scalars[name] = g.sc[i][k]
 				}
@@ -132,6 +135,11 @@ func (c *core[C]) Save(w io.Writer) error {
 			}
 		}
 		h.Groups = append(h.Groups, cg)
+	}
+	if c.ext != nil {
+		if h.Extra, err = c.ext.saveExtra(); err != nil {
+			return err
+		}
 	}
 	cw, err := startCheckpoint(w, h)
 	if err != nil {
@@ -295,6 +303,14 @@ func (c *core[C]) Load(r io.Reader) error {
 	if want != int64(len(payload)) {
 		return badCheckpoint("the state tensors need %d bytes, the payload has %d", want, len(payload))
 	}
+	switch {
+	case c.ext != nil:
+		if err := c.ext.checkExtra(h.Extra); err != nil {
+			return badCheckpoint("%v", err)
+		}
+	case len(h.Extra) > 0:
+		return badCheckpoint("it holds a part %s that %s does not keep", h.Extra, c.spec.kind)
+	}
 	// Everything checks out: commit.
 	ctx, err := engine()
 	if err != nil {
@@ -322,6 +338,9 @@ func (c *core[C]) Load(r io.Reader) error {
 		}
 		g.cfg = cfgs[gi]
 	}
+	if c.ext != nil {
+		c.ext.commitExtra(h.Extra)
+	}
 	return nil
 }
 
@@ -340,7 +359,10 @@ func (c *core[C]) loadScalars(hp checkpointParam) (scalars, error) {
 	}
 	for k, name := range c.spec.scalarNames {
 		v, ok := hp.Scalars[name]
-		if !ok || math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+		if c.spec.scalars32 {
+			v = float64(float32(v))
+		}
+		if !ok || math.IsNaN(v) || math.IsInf(v, 0) {
 			return sc, fmt.Errorf("value %q missing or not finite in %v", name, hp.Scalars)
 		}
 		sc[k] = v

@@ -84,13 +84,14 @@ var nadamSpec = spec[NAdamConfig]{
 	},
 	initial:      func(NAdamConfig, int) float32 { return 0 },
 	scalarNames:  []string{"mu_product"},
+	scalars32:    true,
 	freshScalars: func(NAdamConfig) scalars { return scalars{1} },
 	nextScalars: func(c NAdamConfig, t int64, sc scalars) (scalars, error) {
-		mp, err := binding.NAdamMuProduct(c.params(sc[0]), t)
-		return scalars{mp}, err
+		mp, err := binding.NAdamMuProduct(c.params(float32(sc[0])), t)
+		return scalars{float64(mp)}, err
 	},
 	stepScalars: func(ctx *binding.Context, l *binding.List, c NAdamConfig, t int64, sc scalars, aux *binding.Aux) error {
-		return ctx.NAdamStep(l, c.params(sc[0]), t, aux)
+		return ctx.NAdamStep(l, c.params(float32(sc[0])), t, aux)
 	},
 	// torch's NAdam has no fused kernel: GradScaler unscales its gradients in place.
 	fusedScaling: false,

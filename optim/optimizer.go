@@ -2,6 +2,7 @@ package optim
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -117,6 +118,9 @@ type spec[C any] struct {
 	// slotLen is the length of slot k's state for a param of that shape and length
 	// (0: the param has none in that slot); nil means numel for every slot in use.
 	slotLen func(shape []int, numel, k int) int
+	// scalars32: the reference keeps the host values as float32 tensors; a checkpoint's
+	// values are rounded to float32 when loaded.
+	scalars32 bool
 	// fusedScaling: torch's GradScaler hands its scale to this optimizer's fused kernel
 	// (the optimizer sets _step_supports_amp_scaling), which divides the gradients by it
 	// during the step; otherwise GradScaler multiplies them by 1/scale in place first.
@@ -127,11 +131,12 @@ type spec[C any] struct {
 // maxScalars is the most per-param host values an optimizer keeps (ASGD's two).
 const maxScalars = 2
 
-// scalars are an optimizer's per-param host values (spec.scalarNames), float32 as
-// torch keeps them; entries past the optimizer's names are 0. They follow each
-// param's own history of steps and options, so params share a kernel call only when
-// theirs are equal.
-type scalars [maxScalars]float32
+// scalars are an optimizer's per-param host values (spec.scalarNames), in the
+// precision its reference keeps them: float32 tensors for NAdam and ASGD (held here
+// exactly), Python floats (double) for Schedule-Free; entries past the optimizer's
+// names are 0. They follow each param's own history of steps and options, so params
+// share a kernel call only when theirs are equal.
+type scalars [maxScalars]float64
 
 // group is a param group: params sharing one config, and their state.
 type group[C any] struct {
@@ -174,6 +179,24 @@ type core[C any] struct {
 	// rows and cols are the shapes of the list's tensors (shaped optimizers), filled
 	// with it.
 	rows, cols []int64
+	// ext is what an optimizer adds beyond its spec (nil for most), set by its
+	// constructor.
+	ext extension
+}
+
+// extension is an optimizer's behaviour outside its spec's step: a check before every
+// step (Schedule-Free refuses to step outside train mode) and a part of its own in
+// checkpoints. Called with the core's lock held.
+type extension interface {
+	// beforeStep runs after the params are checked and before any pass over them; an
+	// error refuses the step with nothing changed.
+	beforeStep() error
+	// saveExtra is the optimizer's own part of a checkpoint header (nil for none).
+	saveExtra() (json.RawMessage, error)
+	// checkExtra validates a checkpoint's part before anything is loaded; commitExtra
+	// then takes it.
+	checkExtra(raw json.RawMessage) error
+	commitExtra(raw json.RawMessage)
 }
 
 func newCore[C any](s spec[C], params []*Param, cfg C) (*core[C], error) {
@@ -541,7 +564,7 @@ func (c *core[C]) State(g, i int, name string) ([]float32, error) {
 	}
 	for k, n := range c.spec.scalarNames {
 		if n == name {
-			return []float32{c.scalarsOf(gr, i)[k]}, nil
+			return []float32{float32(c.scalarsOf(gr, i)[k])}, nil
 		}
 	}
 	return nil, fmt.Errorf("optim: %s: no state %q (it keeps %q): %w", c.spec.kind, name, c.stateNames(gr.cfg), ErrInvalidArgument)
@@ -772,6 +795,11 @@ func (c *core[C]) stepLocked(x stepExtras) error {
 	ctx, acts, err := c.prepare("Step")
 	if err != nil {
 		return err
+	}
+	if c.ext != nil {
+		if err := c.ext.beforeStep(); err != nil {
+			return err
+		}
 	}
 	stepped := make([][]int, len(acts))
 	copy(stepped, acts)
