@@ -48,34 +48,32 @@ GI_INLINE int nan_body(int64_t n, const float *restrict g) {
     return nan;
 }
 
-/* Exact-enough sum of squares in double (float squares cannot overflow double). */
-static double sumsq_double(int64_t n, const float *g) {
-    double s = 0;
-    for (int64_t i = 0; i < n; i++) s += (double)g[i] * (double)g[i];
-    return s;
-}
 
 typedef void (*scale_fn)(int64_t n, float *g, float coef);
 typedef void (*clamp_fn)(int64_t n, float *g, float lo, float hi);
 typedef int (*finite_fn)(int64_t n, float *g, float inv_scale);
 typedef int (*nan_fn)(int64_t n, const float *g);
+typedef double (*sumsq_fn)(int64_t n, const float *g);
 
 #define GRAD_ISA(isa, attr, hw)                                                                                        \
     attr static void scale_##isa(int64_t n, float *restrict g, float coef) { scale_body(n, g, coef); }              \
     attr static void clamp_##isa(int64_t n, float *restrict g, float lo, float hi) { clamp_body(n, g, lo, hi); }    \
     attr static int finite_##isa##_0(int64_t n, float *restrict g, float s) { return finite_body(n, g, s, 0); }     \
     attr static int finite_##isa##_1(int64_t n, float *restrict g, float s) { return finite_body(n, g, s, 1); }     \
-    attr static int nan_##isa(int64_t n, const float *restrict g) { return nan_body(n, g); }
+    attr static int nan_##isa(int64_t n, const float *restrict g) { return nan_body(n, g); }                         \
+    attr static double sumsq_##isa(int64_t n, const float *restrict g) { return gi_sumsq8(n, g); }
 GI_FOR_EACH_ISA(GRAD_ISA)
 
 #define SCALE_ROW(isa, attr, hw) scale_##isa,
 #define CLAMP_ROW(isa, attr, hw) clamp_##isa,
 #define FINITE_ROW(isa, attr, hw) {finite_##isa##_0, finite_##isa##_1},
 #define NAN_ROW(isa, attr, hw) nan_##isa,
+#define SUMSQ_ROW(isa, attr, hw) sumsq_##isa,
 static const scale_fn scale_table[GI_ISA_COUNT] = {GI_FOR_EACH_ISA(SCALE_ROW)};
 static const clamp_fn clamp_table[GI_ISA_COUNT] = {GI_FOR_EACH_ISA(CLAMP_ROW)};
 static const finite_fn finite_table[GI_ISA_COUNT][2] = {GI_FOR_EACH_ISA(FINITE_ROW)};
 static const nan_fn nan_table[GI_ISA_COUNT] = {GI_FOR_EACH_ISA(NAN_ROW)};
+static const sumsq_fn sumsq_table[GI_ISA_COUNT] = {GI_FOR_EACH_ISA(SUMSQ_ROW)};
 
 /* ---------------------------------------------------------------- norm */
 
@@ -90,6 +88,7 @@ typedef struct {
     const goptim_tensor_list *list;
     double *slots; /* one per chunk: the chunk's sum of squares or max |g| */
     nan_fn has_nan;
+    sumsq_fn sumsq;
     int inf;
 } norm_job;
 
@@ -98,17 +97,10 @@ static void norm_piece(void *argp, int64_t chunk, int64_t t, int64_t b, int64_t 
     const float *g = j->list->grad[t] + b;
     double *acc = &j->slots[chunk];
     if (!j->inf) {
-        /* Sum of squares in double (cblas_dsdot): NaN/Inf propagate. */
-        double s = 0;
-        for (int64_t o = 0; o < n; o += NORM_CHUNK) {
-            const int64_t c = n - o < NORM_CHUNK ? n - o : NORM_CHUNK;
-            double d = cblas_dsdot((blasint)c, g + o, 1, g + o, 1);
-            /* OpenBLAS 0.3.21's SkylakeX dsdot kernel squares in float for n >= 32, so
-             * |x| > 1.8e19 overflows to Inf: recount such a chunk exactly (rare). */
-            if (isinf(d)) d = sumsq_double(c, g + o);
-            s += d;
-        }
-        *acc += s;
+        /* Sum of squares in double, exact per square and in a fixed order (gi_sumsq8):
+         * OpenBLAS's dsdot squares in float on some CPUs (0.3.21's SkylakeX kernel), so
+         * its sums would change with the machine. NaN/Inf propagate. */
+        *acc += j->sumsq(n, g);
         return;
     }
     double m = *acc;
@@ -147,7 +139,7 @@ goptim_status goptim_grad_norm(goptim_context *ctx, const goptim_tensor_list *li
         st = gi_fail(ctx, GOPTIM_ERR_OUT_OF_MEMORY, "grad_norm: no memory for %lld partial sums", (long long)nchunks);
         goto out;
     }
-    norm_job j = {list, slots, nan_table[ctx->isa], inf};
+    norm_job j = {list, slots, nan_table[ctx->isa], sumsq_table[ctx->isa], inf};
     gi_for_list(ctx, list, total, norm_piece, &j);
     double r = 0;
     for (int64_t i = 0; i < nchunks; i++) {

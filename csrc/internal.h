@@ -127,6 +127,30 @@ int64_t gi_chunk_count(int64_t total);
 /* ctx->slots with room for n doubles, zeroed (grow-only); NULL if out of memory. */
 double *gi_slots(goptim_context *ctx, int64_t n);
 
+/*
+ * Per-tensor sums over a list that do not depend on the thread count (LAMB's and LARS's
+ * norms): in gi_for_list the piece of chunk c and tensor t owns the w doubles at
+ * slots[w*(c + t)] (c + t grows along the pieces, so no two share them), of
+ * gi_piece_slots(total, count) * w in all; gi_fold_tensors then adds each tensor's
+ * pieces in chunk order into out[w*t .. w*t + w). The caller holds the context lock and
+ * ctx->prefix is the list's (gi_check_list).
+ */
+int64_t gi_piece_slots(int64_t total, int64_t count);
+void gi_fold_tensors(const goptim_context *ctx, const goptim_tensor_list *list, int64_t total, const double *slots,
+                     int w, double *out);
+
+/* Sum of the squares of x[0..n) in double, in eight lanes (x[i] goes to lane i % 8)
+ * combined pairwise: the same bits for every ISA and vector width. Squares of floats are
+ * exact in double. */
+GI_INLINE double gi_sumsq8(int64_t n, const float *restrict x) {
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; l++) acc[l] += (double)x[i + l] * (double)x[i + l];
+    for (int l = 0; i < n; i++, l++) acc[l] += (double)x[i] * (double)x[i];
+    return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+}
+
 /* ---------------------------------------------------------------- memory */
 
 /* dst[0..n) = v through gi_for_range, streamed when large (goptim_alloc zeroes with

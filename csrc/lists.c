@@ -65,6 +65,21 @@ static int64_t gi_chunk_size(int64_t total, int64_t nchunks) {
     return size;
 }
 
+int64_t gi_piece_slots(int64_t total, int64_t count) { return gi_chunk_count(total) + count; }
+
+void gi_fold_tensors(const goptim_context *ctx, const goptim_tensor_list *list, int64_t total, const double *slots,
+                     int w, double *out) {
+    const int64_t nchunks = gi_chunk_count(total);
+    const int64_t size = nchunks > 0 ? gi_chunk_size(total, nchunks) : 1;
+    for (int64_t t = 0; t < list->count; t++) {
+        for (int k = 0; k < w; k++) out[w * t + k] = 0;
+        const int64_t lo = ctx->prefix[t], hi = ctx->prefix[t + 1];
+        if (hi <= lo) continue;
+        for (int64_t c = lo / size; c <= (hi - 1) / size; c++)
+            for (int k = 0; k < w; k++) out[w * t + k] += slots[w * (c + t) + k];
+    }
+}
+
 double *gi_slots(goptim_context *ctx, int64_t n) {
     if (n > ctx->slots_cap || !ctx->slots) {
         int64_t cap = n < 64 ? 64 : n;

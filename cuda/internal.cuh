@@ -136,6 +136,22 @@ class DeviceGuard {
 
 // Records a C++ exception caught at the C boundary. Only with the context's lock held:
 // without it another thread may be writing last_error.
+// Device scratch for one call, stream-ordered where the device has a memory pool (freed
+// on the stream after the call's kernels), else cudaMalloc'd and freed after a sync.
+class StreamScratch {
+  public:
+    explicit StreamScratch(goptim_context *ctx) : ctx_(ctx) {}
+    ~StreamScratch();
+    StreamScratch(const StreamScratch &) = delete;
+    StreamScratch &operator=(const StreamScratch &) = delete;
+    cudaError_t alloc(size_t bytes);
+    char *get() const { return static_cast<char *>(p_); }
+
+  private:
+    goptim_context *ctx_;
+    void *p_ = nullptr;
+};
+
 goptim_status exception_fail(goptim_context *ctx, bool locked, const char *fn, goptim_status s,
                              const char *what) noexcept;
 
@@ -170,6 +186,20 @@ goptim_status enter(goptim_context *ctx, const char *fn, F &&body) noexcept {
     }
     clear_cuda_error();
     return st;
+}
+
+inline StreamScratch::~StreamScratch() {
+    if (!p_) return;
+    if (ctx_->pool) {
+        (void)cudaFreeAsync(p_, ctx_->stream);
+    } else {
+        (void)cudaStreamSynchronize(ctx_->stream);
+        (void)cudaFree(p_);
+    }
+}
+
+inline cudaError_t StreamScratch::alloc(size_t bytes) {
+    return ctx_->pool ? cudaMallocAsync(&p_, bytes, ctx_->stream) : cudaMalloc(&p_, bytes);
 }
 
 }  // namespace goptim_cuda

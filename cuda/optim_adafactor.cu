@@ -202,26 +202,11 @@ extern "C" goptim_status goptim_adafactor_step(goptim_context *ctx, const goptim
 
 #else  // the GPU
 
+#include "trust.cuh"
+
 namespace goptim_cuda {
 
 constexpr int64_t kVecBlock = 16384;  // elements per block of the element-wise passes
-
-// Sum over the block in a fixed tree order; valid in thread 0.
-__device__ __forceinline__ double af_block_sum(double x) {
-    __shared__ double part[kBlock / 32];
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) x = __dadd_rn(x, __shfl_down_sync(0xffffffffu, x, o));
-    if (lane == 0) part[warp] = x;
-    __syncthreads();
-    if (warp == 0) {
-        x = lane < kBlock / 32 ? part[lane] : 0.0;
-#pragma unroll
-        for (int o = 16; o > 0; o >>= 1) x = __dadd_rn(x, __shfl_down_sync(0xffffffffu, x, o));
-    }
-    __syncthreads();  // part is reused by the next call
-    return x;
-}
 
 struct AfTensor {
     float *p, *g, *rv, *cv, *var;
@@ -265,8 +250,8 @@ __global__ void __launch_bounds__(kBlock) af_rows_kernel(AfTensor a) {
         const double x = (double)gu(g);
         gs = __dadd_rn(gs, __dmul_rn(x, x));
     }
-    ps = af_block_sum(ps);
-    gs = af_block_sum(gs);
+    ps = block_sum_double(ps);
+    gs = block_sum_double(gs);
     if (threadIdx.x == 0) {
         a.psum[blockIdx.x] = ps;
         if (a.rows > 0) a.rsum[blockIdx.x] = gs;
@@ -294,7 +279,7 @@ __global__ void __launch_bounds__(kBlock) af_factors_kernel(AfTensor a, int64_t 
     if (af_skip(a)) return;
     double ps = 0;
     for (int64_t i = threadIdx.x; i < nparts; i += kBlock) ps = __dadd_rn(ps, a.psum[i]);
-    ps = af_block_sum(ps);
+    ps = block_sum_double(ps);
     if (threadIdx.x == 0) *a.alpha = gm_adafactor_alpha(a.k.eps2, a.k.rho, ps, a.n);
     for (int64_t m = 0; m < a.batch; m++) {
         double rvs = 0;
@@ -303,7 +288,7 @@ __global__ void __launch_bounds__(kBlock) af_factors_kernel(AfTensor a, int64_t 
             *x = gm_lerp(*x, gm_adafactor_mean_sq(a.rsum[m * a.rows + r], (float)a.cols), a.k.w);
             rvs = __dadd_rn(rvs, (double)*x);
         }
-        rvs = af_block_sum(rvs);
+        rvs = block_sum_double(rvs);
         if (threadIdx.x == 0) a.rmean[m] = gm_clamp_min(GM_DIV((float)rvs, (float)a.rows), a.k.eps1);
         for (int64_t c = threadIdx.x; c < a.cols; c += kBlock) {
             float *x = &a.cv[m * a.cols + c];
@@ -334,7 +319,7 @@ __global__ void __launch_bounds__(kBlock) af_usum_kernel(AfTensor a) {
         const double u = (double)af_update(a, gu, i);
         us = __dadd_rn(us, __dmul_rn(u, u));
     }
-    us = af_block_sum(us);
+    us = block_sum_double(us);
     if (threadIdx.x == 0) a.usum[blockIdx.x] = us;
 }
 
@@ -342,7 +327,7 @@ __global__ void __launch_bounds__(kBlock) af_coef_kernel(AfTensor a, int64_t npa
     if (af_skip(a)) return;
     double us = 0;
     for (int64_t i = threadIdx.x; i < nparts; i += kBlock) us = __dadd_rn(us, a.usum[i]);
-    us = af_block_sum(us);
+    us = block_sum_double(us);
     if (threadIdx.x == 0) *a.coef = gm_adafactor_coef(a.k.d, *a.alpha, us, a.n);
 }
 
@@ -355,29 +340,6 @@ __global__ void __launch_bounds__(kBlock) af_apply_kernel(AfTensor a) {
     for (int64_t i = lo + threadIdx.x; i < hi; i += kBlock)
         a.p[i] = gm_adafactor_apply(&a.k, a.p[i], af_update(a, gu, i), coef, WD);
 }
-
-// Device scratch for one call, stream-ordered where the device has a memory pool.
-class AfScratch {
-  public:
-    AfScratch(goptim_context *ctx) : ctx_(ctx) {}
-    ~AfScratch() {
-        if (!p_) return;
-        if (ctx_->pool) {
-            (void)cudaFreeAsync(p_, ctx_->stream);
-        } else {
-            (void)cudaStreamSynchronize(ctx_->stream);
-            (void)cudaFree(p_);
-        }
-    }
-    cudaError_t alloc(size_t bytes) {
-        return ctx_->pool ? cudaMallocAsync(&p_, bytes, ctx_->stream) : cudaMalloc(&p_, bytes);
-    }
-    char *get() const { return static_cast<char *>(p_); }
-
-  private:
-    goptim_context *ctx_;
-    void *p_ = nullptr;
-};
 
 goptim_status af_launch(goptim_context *ctx, AfTensor a, char *scratch) {
     const int64_t vblocks = (a.n + kVecBlock - 1) / kVecBlock;
@@ -447,7 +409,7 @@ extern "C" goptim_status goptim_adafactor_step(goptim_context *ctx, const goptim
             if (b > need) need = b;
         }
         if (need == 0) return GOPTIM_OK;
-        AfScratch scratch(ctx);
+        StreamScratch scratch(ctx);
         const cudaError_t e = scratch.alloc(need);
         if (e != cudaSuccess) return cuda_fail(ctx, "adafactor scratch", e);
         AfTensor a{};

@@ -56,6 +56,14 @@ func newFromGolden(c *golden.OptimCase, params []*Param) (Optimizer, error) {
 			DecoupledWeightDecay: h.DecoupledWeightDecay, Maximize: h.Maximize})
 	case golden.Lion:
 		return NewLion(params, LionConfig{LR: h.LR, Beta1: h.Beta1, Beta2: h.Beta2, WeightDecay: h.WeightDecay})
+	case golden.LAMB:
+		return NewLAMB(params, LAMBConfig{LR: h.LR, BiasCorrection: h.BiasCorrection, Beta1: h.Beta1, Beta2: h.Beta2,
+			Eps: h.Eps, WeightDecay: h.WeightDecay, AdamWMode: h.AdamWMode, GradAveraging: h.GradAveraging,
+			MaxGradNorm: h.MaxGradNorm, UseNVLAMB: h.UseNVLAMB, TrustClip: h.TrustClip})
+	case golden.LARS:
+		return NewLARS(params, LARSConfig{LR: h.LR, Momentum: h.Momentum, Dampening: h.Dampening,
+			WeightDecay: h.WeightDecay, Nesterov: h.Nesterov, Maximize: h.Maximize,
+			TrustCoefficient: h.TrustCoefficient, Clip: h.Clip, Eps: h.Eps})
 	case golden.AdEMAMix:
 		return NewAdEMAMix(params, AdEMAMixConfig{LR: h.LR, Beta1: h.Beta1, Beta2: h.Beta2, Beta3: h.Beta3,
 			Alpha: h.Alpha, Beta3Warmup: h.Beta3Warmup, AlphaWarmup: h.AlphaWarmup, Eps: h.Eps, WeightDecay: h.WeightDecay})

@@ -115,6 +115,16 @@ type spec[C any] struct {
 	// stepShaped launches a step with the rows and cols of each (rows 0: a vector).
 	shaped     bool
 	stepShaped func(ctx *binding.Context, l *binding.List, rows, cols []int64, cfg C, step int64, aux *binding.Aux) error
+	// globalNorm: for a group's config, whether its step reads the L2 norm of every
+	// gradient of every group (LAMB's clipping, as apex's norm spans all groups). The
+	// norm is computed once per Step, after unscaling and clipping, and stepNorm
+	// launches the step with its backend memory.
+	globalNorm func(C) bool
+	// perTensor: the step's arithmetic depends on each param as a whole (LAMB's and
+	// LARS's norms), so params are never merged into one list entry with their
+	// neighbours in memory.
+	perTensor bool
+	stepNorm  func(ctx *binding.Context, l *binding.List, cfg C, step int64, norm unsafe.Pointer, aux *binding.Aux) error
 	// slotLen is the length of slot k's state for a param of that shape and length
 	// (0: the param has none in that slot); nil means numel for every slot in use.
 	slotLen func(shape []int, numel, k int) int
@@ -165,7 +175,8 @@ type core[C any] struct {
 	list   *binding.List
 	closed bool
 	// scratch is four floats of backend memory for the extras of a step: the total
-	// gradient norm, the found-inf flag and the inverse loss scale. Made on first use.
+	// gradient norm, the found-inf flag, the loss scale's factor and the global norm of
+	// spec.globalNorm. Made on first use.
 	scratch *Tensor
 	// checkFinite makes Step skip (and report) a step with NaN or Inf gradients.
 	checkFinite bool
@@ -703,7 +714,7 @@ func (c *core[C]) fill(g *group[C], idx []int) {
 			}
 		}
 		pa, ga := p.Data.addr(), p.Grad.addr()
-		if have && cur.p+uintptr(4*cur.n) == pa && cur.gr+uintptr(4*cur.n) == ga && contiguous(cur.st, st, cur.n) {
+		if have && !c.spec.perTensor && cur.p+uintptr(4*cur.n) == pa && cur.gr+uintptr(4*cur.n) == ga && contiguous(cur.st, st, cur.n) {
 			cur.n += int64(g.numel[i])
 			continue
 		}
@@ -851,12 +862,15 @@ func (c *core[C]) stepLocked(x stepExtras) error {
 				return err
 			}
 			c.normSet = true
-			if x.maxNorm > 0 {
+			if x.maxNorm > 0 && c.spec.globalNorm == nil {
 				aux.ClipNorm, aux.MaxNorm = norm, x.maxNorm
 			} else if err := c.clipInPlace(ctx, aux, norm, x.maxNorm); err != nil {
 				return err
 			}
 		}
+	}
+	if err := c.globalGradNorm(ctx, acts); err != nil {
+		return err
 	}
 	// The per-param host values before the step, to take back with the step counts.
 	var before [][]scalars
@@ -920,6 +934,31 @@ func (c *core[C]) stepLocked(x stepExtras) error {
 	return nil
 }
 
+// globalGradNorm puts the L2 norm of every active gradient of every group into the
+// scratch's fourth float when a group's step reads it (spec.globalNorm).
+func (c *core[C]) globalGradNorm(ctx *binding.Context, acts [][]int) error {
+	if c.spec.globalNorm == nil {
+		return nil
+	}
+	need := false
+	for gi, g := range c.groups {
+		need = need || (len(acts[gi]) > 0 && c.spec.globalNorm(g.cfg))
+	}
+	if !need {
+		return nil
+	}
+	if c.scratch == nil {
+		var err error
+		if c.scratch, err = newBackendTensor(4, "scratch"); err != nil {
+			return err
+		}
+	}
+	c.gradsList(acts)
+	return ctx.GradNorm(c.list, 2, c.globalNormPtr())
+}
+
+func (c *core[C]) globalNormPtr() unsafe.Pointer { return unsafe.Add(c.scratch.ptr(), 12) }
+
 // scalarsOf are param i's host values for its next step.
 func (c *core[C]) scalarsOf(g *group[C], i int) scalars {
 	if c.spec.scalarNames == nil {
@@ -938,6 +977,13 @@ func (c *core[C]) launch(ctx *binding.Context, cfg C, t int64, sc scalars, aux *
 	}
 	if c.spec.stepShaped != nil {
 		return c.spec.stepShaped(ctx, c.list, c.rows, c.cols, cfg, t, aux)
+	}
+	if c.spec.stepNorm != nil {
+		var norm unsafe.Pointer
+		if c.scratch != nil {
+			norm = c.globalNormPtr()
+		}
+		return c.spec.stepNorm(ctx, c.list, cfg, t, norm, aux)
 	}
 	return c.spec.step(ctx, c.list, cfg, t, aux)
 }

@@ -333,6 +333,48 @@ typedef struct {
 goptim_status goptim_ademamix_step(goptim_context *ctx, const goptim_tensor_list *list,
                                    const goptim_ademamix_params *hp, int64_t step, const goptim_step_aux *aux);
 
+/* LAMB (You et al. 2019) as apex's FusedLAMB computes it (apex/optimizers/fused_lamb.py,
+ * csrc/multi_tensor_lamb.cu), its scalars in float as apex's kernel takes them. state[0] =
+ * exp_avg, state[1] = exp_avg_sq (start at 0). With g the gradient as read (aux applied):
+ *   clip = max_grad_norm > 0 && gn > max_grad_norm ? gn / max_grad_norm : 1   (gn = *global_grad_norm)
+ *   s = g / clip;  s += weight_decay*p                          (adam_w_mode 0: L2)
+ *   m = m*beta1 + beta3*s   (beta3 = grad_averaging ? 1-beta1 : 1)
+ *   v = v*beta2 + (1-beta2)*s*s
+ *   u = (m/bc1) / (sqrt(v/bc2) + eps);  u += weight_decay*p     (adam_w_mode 1)
+ *   p -= ratio*u, ratio = lr * trust per tensor, trust = ||p|| / ||u|| when
+ *   (use_nvlamb || weight_decay != 0) and both norms are non-zero, else 1;
+ *   trust_clip (timm's LAMBC) caps trust at 1.
+ * bc1 = 1 - beta1^step, bc2 = 1 - beta2^step (1 without bias_correction). The norms are
+ * summed in double and rounded to float once (apex sums in float). global_grad_norm is
+ * backend memory holding one float (goptim_grad_norm over every gradient of the
+ * optimizer: apex's norm spans all its groups), read only when max_grad_norm > 0; apex
+ * has no off switch (its 0 divides every gradient by +Inf), here 0 means no clipping.
+ * Per tensor one pass, plus a second that applies the trust ratio when it is used. */
+typedef struct {
+    double lr, beta1, beta2, eps, weight_decay, max_grad_norm;
+    int32_t bias_correction, grad_averaging, adam_w_mode, use_nvlamb, trust_clip;
+    const float *global_grad_norm;
+} goptim_lamb_params;
+goptim_status goptim_lamb_step(goptim_context *ctx, const goptim_tensor_list *list, const goptim_lamb_params *hp,
+                               int64_t step, const goptim_step_aux *aux);
+
+/* LARS as apex's LARC wraps torch.optim.SGD (apex/parallel/LARC.py): per tensor, with g the
+ * gradient as read (aux applied) and the norms summed in double, rounded to float once,
+ *   if ||p|| != 0 and ||g|| != 0:
+ *     a = trust_coefficient*||p|| / (||g|| + ||p||*weight_decay + eps)
+ *     a = clip ? min(a/lr, 1) : a                   (LARC's clipping; without it LARS)
+ *     g = (g + weight_decay*p) * a                  (else g unchanged, no weight decay)
+ * then SGD without weight decay: g = maximize ? -g : g; state[0] = momentum buffer (only
+ * when momentum != 0; set to g on step == 1), buf = momentum*buf + (1-dampening)*g,
+ * g = nesterov ? g + momentum*buf : buf; p -= lr*g. One pass for the norms, one for the
+ * update. */
+typedef struct {
+    double lr, momentum, dampening, weight_decay, trust_coefficient, eps;
+    int32_t nesterov, maximize, clip;
+} goptim_lars_params;
+goptim_status goptim_lars_step(goptim_context *ctx, const goptim_tensor_list *list, const goptim_lars_params *hp,
+                               int64_t step, const goptim_step_aux *aux);
+
 /* RMSprop. state[0] = square_avg, state[1] = momentum_buffer (only when momentum > 0),
  * state[2] = grad_avg (only when centered). */
 typedef struct {

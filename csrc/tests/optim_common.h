@@ -14,6 +14,8 @@
 #include "adadelta_math.h"
 #include "adamax_math.h"
 #include "ademamix_math.h"
+#include "lamb_math.h"
+#include "lars_math.h"
 #include "lion_math.h"
 #include "asgd_math.h"
 #include "nadam_math.h"
@@ -22,7 +24,7 @@
 #include "rmsprop_math.h"
 #include "sgd_math.h"
 
-typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAGRAD, OPT_RMSPROP, OPT_ADAMAX, OPT_RADAM, OPT_ADADELTA, OPT_RPROP, OPT_NADAM, OPT_ASGD, OPT_LION, OPT_ADEMAMIX } opt_kind;
+typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAGRAD, OPT_RMSPROP, OPT_ADAMAX, OPT_RADAM, OPT_ADADELTA, OPT_RPROP, OPT_NADAM, OPT_ASGD, OPT_LION, OPT_ADEMAMIX, OPT_LAMB, OPT_LARS } opt_kind;
 
 typedef struct {
     const char *name;
@@ -39,8 +41,14 @@ typedef struct {
     goptim_asgd_params asgd;   /* eta, mu: opt_host_values fills them per step */
     goptim_lion_params lion;
     goptim_ademamix_params ademamix;
+    goptim_lamb_params lamb; /* global_grad_norm: tu_global_norm */
+    goptim_lars_params lars;
     double init_acc; /* Adagrad's initial_accumulator_value */
 } opt_config;
+
+/* The global gradient norm the LAMB configs read (a fixed value: the per-tensor
+ * arithmetic is under test, not the norm). */
+static const float tu_global_norm = 3.0f;
 
 static const opt_config tu_configs[] = {
     {.name = "sgd", .kind = OPT_SGD, .sgd = {.lr = 0.1}},
@@ -78,6 +86,11 @@ static const opt_config tu_configs[] = {
     {.name = "lion_wd", .kind = OPT_LION, .lion = {.lr = 3e-3, .beta1 = 0.5, .beta2 = 0.9, .weight_decay = 0.2}},
     {.name = "ademamix", .kind = OPT_ADEMAMIX, .ademamix = {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .beta3 = 0.9999, .alpha = 2, .eps = 1e-8}},
     {.name = "ademamix_nofast_warmups_wd", .kind = OPT_ADEMAMIX, .ademamix = {.lr = 5e-3, .beta2 = 0.99, .beta3 = 0.999, .alpha = 5, .eps = 1e-6, .weight_decay = 0.05, .alpha_warmup = 3, .beta3_warmup = 4}},
+    {.name = "lamb", .kind = OPT_LAMB, .lamb = {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-6, .weight_decay = 0.01, .max_grad_norm = 1, .bias_correction = 1, .grad_averaging = 1, .adam_w_mode = 1, .global_grad_norm = &tu_global_norm}},
+    {.name = "lamb_l2_nvlamb_trustclip", .kind = OPT_LAMB, .lamb = {.lr = 1e-2, .beta1 = 0.8, .beta2 = 0.99, .eps = 1e-8, .weight_decay = 0.05, .max_grad_norm = 10, .bias_correction = 0, .grad_averaging = 0, .adam_w_mode = 0, .use_nvlamb = 1, .trust_clip = 1, .global_grad_norm = &tu_global_norm}},
+    {.name = "lamb_no_trust_no_clip", .kind = OPT_LAMB, .lamb = {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-6, .bias_correction = 1, .grad_averaging = 1, .adam_w_mode = 1}},
+    {.name = "lars", .kind = OPT_LARS, .lars = {.lr = 0.1, .trust_coefficient = 0.02, .eps = 1e-8, .clip = 1}},
+    {.name = "lars_momentum_nesterov_wd_maximize", .kind = OPT_LARS, .lars = {.lr = 0.5, .momentum = 0.9, .weight_decay = 1e-3, .trust_coefficient = 0.01, .eps = 1e-8, .nesterov = 1, .maximize = 1}},
     {.name = "rmsprop_centered_momentum_maximize", .kind = OPT_RMSPROP, .rms = {.lr = 1e-3, .alpha = 0.95, .eps = 1e-6, .momentum = 0.5, .centered = 1, .maximize = 1}},
 };
 #define TU_NCONFIGS ((int)(sizeof tu_configs / sizeof tu_configs[0]))
@@ -96,6 +109,8 @@ static inline int opt_maximize(const opt_config *c) {
     case OPT_ASGD: return c->asgd.maximize;
     case OPT_LION: return 0;
     case OPT_ADEMAMIX: return 0;
+    case OPT_LAMB: return 0;
+    case OPT_LARS: return 0; /* negated after LARC's scaling, in gm_lars_grad */
     }
     return 0;
 }
@@ -115,6 +130,8 @@ static inline unsigned opt_state_mask(const opt_config *c) {
     case OPT_ASGD: return 1u;
     case OPT_LION: return 1u;
     case OPT_ADEMAMIX: return c->ademamix.beta1 != 0 ? 7u : 6u;
+    case OPT_LAMB: return 3u;
+    case OPT_LARS: return c->lars.momentum != 0 ? 1u : 0u;
     }
     return 0;
 }
@@ -162,8 +179,36 @@ static inline goptim_status opt_step(goptim_context *ctx, const opt_config *cfg,
     case OPT_ASGD: return goptim_asgd_step(ctx, l, &c->asgd, t, aux);
     case OPT_LION: return goptim_lion_step(ctx, l, &c->lion, t, aux);
     case OPT_ADEMAMIX: return goptim_ademamix_step(ctx, l, &c->ademamix, t, aux);
+    case OPT_LAMB: return goptim_lamb_step(ctx, l, &c->lamb, t, aux);
+    case OPT_LARS: return goptim_lars_step(ctx, l, &c->lars, t, aux);
     }
     return GOPTIM_ERR_INVALID_ARGUMENT;
+}
+
+/* LAMB's and LARS's step of one tensor: its norms summed in double in order (the
+ * kernels' partial sums round to the same float), then the shared math. */
+static inline void ref_step_tensor(const opt_config *c, int64_t n, float *p, const float *gin, float *s0, float *s1,
+                                   int64_t t) {
+    double ps = 0, us = 0;
+    for (int64_t i = 0; i < n; i++) ps += (double)p[i] * (double)p[i];
+    if (c->kind == OPT_LAMB) {
+        const gm_lamb_k k = gm_lamb_scalars(&c->lamb, t);
+        const float clip = c->lamb.max_grad_norm > 0 ? gm_lamb_clip(*c->lamb.global_grad_norm, (float)c->lamb.max_grad_norm)
+                                                     : 1.0f;
+        for (int64_t i = 0; i < n; i++) {
+            gm_lamb_moments(&k, p[i], gin[i] / clip, &s0[i], &s1[i], k.wd_mode);
+            const float u = gm_lamb_update(&k, p[i], s0[i], s1[i], k.wd_mode);
+            us += (double)u * (double)u;
+        }
+        const float ratio = gm_lamb_ratio(&k, (float)sqrt(ps), (float)sqrt(us));
+        for (int64_t i = 0; i < n; i++) p[i] = fmaf(-ratio, gm_lamb_update(&k, p[i], s0[i], s1[i], k.wd_mode), p[i]);
+        return;
+    }
+    const gm_lars_k k = gm_lars_scalars(&c->lars, t);
+    for (int64_t i = 0; i < n; i++) us += (double)gin[i] * (double)gin[i];
+    const float alr = gm_lars_alr(&k, (float)sqrt(ps), (float)sqrt(us));
+    for (int64_t i = 0; i < n; i++)
+        gm_sgd_update(&k.sgd, &p[i], gm_lars_grad(&k, p[i], gin[i], alr), &s0[i], 0, k.sgd.mom_mode, k.sgd.nesterov);
 }
 
 /* One step of the exact float reference: the shared math, element by element, with no
@@ -173,6 +218,10 @@ static inline void ref_step(const opt_config *cfg, int64_t n, float *p, const fl
     const opt_config hv = opt_host_values(cfg, t);
     const opt_config *c = &hv;
     const float gmul = opt_maximize(c) ? -1.0f : 1.0f;
+    if (c->kind == OPT_LAMB || c->kind == OPT_LARS) {
+        ref_step_tensor(c, n, p, gin, s0, s1, t);
+        return;
+    }
     for (int64_t i = 0; i < n; i++) {
         const float g = gm_grad_use(gin[i], gmul);
         switch (c->kind) {
@@ -211,6 +260,9 @@ static inline void ref_step(const opt_config *cfg, int64_t n, float *p, const fl
             gm_ademamix_update(&k, &p[i], g, &s0[i], &s1[i], &s2[i], k.fast);
             break;
         }
+        case OPT_LAMB:
+        case OPT_LARS:
+            break; /* ref_step_tensor */
         case OPT_ASGD: {
             const gm_asgd_k k = gm_asgd_scalars(&c->asgd);
             gm_asgd_update(&k, &p[i], g, &s0[i], k.wd, k.avg);

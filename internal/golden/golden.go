@@ -44,11 +44,13 @@ const (
 	Adafactor = "adafactor"
 	Lion      = "lion"
 	AdEMAMix  = "ademamix"
+	LAMB      = "lamb"
+	LARS      = "lars"
 )
 
 // Optimizers lists every optimizer that optim.json covers.
 var Optimizers = []string{SGD, Adam, AdamW, Adagrad, RMSprop, Adamax, RAdam, Adadelta, Rprop, NAdam, ASGD, Adafactor,
-	Lion, AdEMAMix}
+	Lion, AdEMAMix, LAMB, LARS}
 
 // ScalarState are the state keys that torch keeps as one value per param (0-dim
 // tensors): NAdam's mu_product, ASGD's eta and mu. Each is a one-element array per
@@ -75,12 +77,18 @@ var OptionKeys = map[string][]string{
 	Lion: {"lr", "betas", "weight_decay"},
 	// betas is a triple (beta1, beta2, beta3); the warmups are null for none.
 	AdEMAMix: {"lr", "betas", "alpha", "beta3_warmup", "alpha_warmup", "eps", "weight_decay"},
+	// apex's FusedLAMB, with timm's trust_clip.
+	LAMB: {"lr", "bias_correction", "betas", "eps", "weight_decay", "adam_w_mode", "grad_averaging", "max_grad_norm",
+		"use_nvlamb", "trust_clip"},
+	// torch's SGD (weight decay applied by LARC) inside apex's LARC.
+	LARS: {"lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize", "trust_coefficient", "clip", "eps"},
 }
 
 // boolOptions are the options whose JSON values are booleans; "betas", "etas" and
 // "step_sizes" are pairs of numbers; every other option is a number.
 var boolOptions = map[string]bool{"nesterov": true, "maximize": true, "amsgrad": true, "centered": true,
-	"decoupled_weight_decay": true}
+	"decoupled_weight_decay": true, "bias_correction": true, "adam_w_mode": true, "grad_averaging": true,
+	"use_nvlamb": true, "trust_clip": true, "clip": true}
 
 // OptimFile is testdata/torch/optim.json.
 type OptimFile struct {
@@ -331,15 +339,15 @@ func (o Options) Keys() []string {
 // fills the fields of the case's optimizer; the others stay zero.
 type Hyper struct {
 	LR          float64 // lr (all)
-	WeightDecay float64 // weight_decay (sgd, adam, adamw, adagrad, rmsprop, adamax, radam, adadelta, nadam, asgd, adafactor, lion, ademamix)
-	Maximize    bool    // maximize (sgd, adam, adamw, adagrad, rmsprop, adamax, radam, adadelta, rprop, nadam, asgd, adafactor)
-	Eps         float64 // eps (adam, adamw, adagrad, rmsprop, adamax, radam, adadelta, nadam, ademamix)
+	WeightDecay float64 // weight_decay (sgd, adam, adamw, adagrad, rmsprop, adamax, radam, adadelta, nadam, asgd, adafactor, lion, ademamix, lamb, lars)
+	Maximize    bool    // maximize (sgd, adam, adamw, adagrad, rmsprop, adamax, radam, adadelta, rprop, nadam, asgd, adafactor, lars)
+	Eps         float64 // eps (adam, adamw, adagrad, rmsprop, adamax, radam, adadelta, nadam, ademamix, lamb, lars)
 
-	Momentum  float64 // momentum (sgd, rmsprop)
-	Dampening float64 // dampening (sgd)
-	Nesterov  bool    // nesterov (sgd)
+	Momentum  float64 // momentum (sgd, rmsprop, lars)
+	Dampening float64 // dampening (sgd, lars)
+	Nesterov  bool    // nesterov (sgd, lars)
 
-	Beta1, Beta2 float64 // betas (adam, adamw, adamax, radam, nadam, lion, ademamix)
+	Beta1, Beta2 float64 // betas (adam, adamw, adamax, radam, nadam, lion, ademamix, lamb)
 	Beta3        float64 // betas (ademamix)
 	Amsgrad      bool    // amsgrad (adam, adamw)
 
@@ -366,6 +374,16 @@ type Hyper struct {
 	T0    float64 // t0 (asgd)
 
 	Rho float64 // rho (adadelta)
+
+	BiasCorrection bool    // bias_correction (lamb)
+	AdamWMode      bool    // adam_w_mode (lamb)
+	GradAveraging  bool    // grad_averaging (lamb)
+	MaxGradNorm    float64 // max_grad_norm (lamb)
+	UseNVLAMB      bool    // use_nvlamb (lamb)
+	TrustClip      bool    // trust_clip (lamb)
+
+	TrustCoefficient float64 // trust_coefficient (lars)
+	Clip             bool    // clip (lars)
 
 	EtaMinus, EtaPlus        float64 // etas (rprop)
 	StepSizeMin, StepSizeMax float64 // step_sizes (rprop)
@@ -447,6 +465,22 @@ func (c *OptimCase) Hyper() (Hyper, error) {
 			flag(k, &h.DecoupledWeightDecay)
 		case "rho":
 			num(k, &h.Rho)
+		case "bias_correction":
+			flag(k, &h.BiasCorrection)
+		case "adam_w_mode":
+			flag(k, &h.AdamWMode)
+		case "grad_averaging":
+			flag(k, &h.GradAveraging)
+		case "max_grad_norm":
+			num(k, &h.MaxGradNorm)
+		case "use_nvlamb":
+			flag(k, &h.UseNVLAMB)
+		case "trust_clip":
+			flag(k, &h.TrustClip)
+		case "trust_coefficient":
+			num(k, &h.TrustCoefficient)
+		case "clip":
+			flag(k, &h.Clip)
 		case "momentum_decay":
 			num(k, &h.MomentumDecay)
 		case "lambd":

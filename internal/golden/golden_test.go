@@ -31,6 +31,12 @@ var defaults = map[string]map[string]any{
 	// The references' defaults (betas and the null warmups are checked separately).
 	Lion:     {"lr": 1e-4, "weight_decay": 0.0},
 	AdEMAMix: {"lr": 1e-3, "alpha": 2.0, "eps": 1e-8, "weight_decay": 0.0},
+	// apex's FusedLAMB with timm's trust_clip off.
+	LAMB: {"lr": 1e-3, "bias_correction": true, "eps": 1e-6, "weight_decay": 0.01, "adam_w_mode": true,
+		"grad_averaging": true, "max_grad_norm": 1.0, "use_nvlamb": false, "trust_clip": false},
+	// torch's SGD (lr as the generator's SGD cases use it) inside apex's LARC.
+	LARS: {"lr": 0.01, "momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0, "nesterov": false, "maximize": false,
+		"trust_coefficient": 0.02, "clip": true, "eps": 1e-8},
 }
 
 func loadOptim(t *testing.T) *OptimFile {
@@ -160,6 +166,13 @@ func checkState(t *testing.T, c *OptimCase) {
 		want = []string{"ax", "eta", "mu"}
 	case Lion:
 		want = []string{"exp_avg"}
+	case LAMB:
+		want = []string{"exp_avg", "exp_avg_sq"}
+	case LARS:
+		require.Nil(t, c.State.Step, "%s: SGD keeps no step", c.Name)
+		if h.Momentum != 0 {
+			want = []string{"momentum_buffer"}
+		}
 	case AdEMAMix:
 		want = []string{"exp_avg_slow", "exp_avg_sq"}
 		if h.Beta1 != 0 {
@@ -185,7 +198,7 @@ func checkState(t *testing.T, c *OptimCase) {
 	default:
 		t.Fatalf("%s: unknown optimizer %q", c.Name, c.Optimizer)
 	}
-	if c.Optimizer != SGD && c.Optimizer != Lion { // neither keeps a step count
+	if c.Optimizer != SGD && c.Optimizer != Lion && c.Optimizer != LARS { // none keeps a step count
 		require.NotNil(t, c.State.Step, c.Name)
 		require.Equal(t, c.Steps, *c.State.Step, c.Name)
 	}
@@ -300,6 +313,16 @@ func TestOptimCoverage(t *testing.T) {
 			h.Beta3Warmup != 0 && h.AlphaWarmup != 0 && h.Eps != 1e-8 && h.WeightDecay != 0
 	}), "ademamix all options")
 	require.True(t, has(AdEMAMix, func(h Hyper) bool { return h.Beta1 == 0 && h.Beta3Warmup != 0 }), "ademamix beta1 = 0 with warmups")
+	require.True(t, has(LAMB, func(h Hyper) bool {
+		return h.LR != 1e-3 && h.Beta1 != 0.9 && h.Beta2 != 0.999 && h.Eps != 1e-6 && h.WeightDecay != 0 && !h.AdamWMode &&
+			h.UseNVLAMB && h.TrustClip && h.MaxGradNorm != 1
+	}), "lamb all options")
+	require.True(t, has(LAMB, func(h Hyper) bool { return h.WeightDecay == 0 && !h.UseNVLAMB }), "lamb without trust ratio")
+	require.True(t, has(LAMB, func(h Hyper) bool { return h.MaxGradNorm == 0 }), "lamb without clipping")
+	require.True(t, has(LARS, func(h Hyper) bool {
+		return h.LR != 0.01 && h.Momentum != 0 && h.Nesterov && h.WeightDecay != 0 && h.TrustCoefficient != 0.02 && h.Maximize
+	}), "lars all options")
+	require.True(t, has(LARS, func(h Hyper) bool { return !h.Clip }), "lars without LARC's clip")
 	require.True(t, has(Adafactor, func(h Hyper) bool {
 		return h.LR != 0.01 && h.Beta2Decay != -0.8 && h.Eps1 != 0x1p-23 && h.Eps2 != 1e-3 && h.D != 1 &&
 			h.WeightDecay != 0 && h.Maximize
@@ -370,8 +393,15 @@ func TestOptimFirstStep(t *testing.T) {
 	for _, c := range f.Cases {
 		h, err := c.Hyper()
 		require.NoError(t, err)
-		if c.Optimizer == Adafactor {
+		switch c.Optimizer {
+		case Adafactor:
 			checked += adafactorFirstStep(t, c, h)
+			continue
+		case LAMB:
+			checked += lambFirstStep(t, c, h)
+			continue
+		case LARS:
+			checked += larsFirstStep(t, c, h)
 			continue
 		}
 		for i := range c.Lengths {
@@ -716,6 +746,106 @@ func adafactorFirstStep(t *testing.T, c *OptimCase, h Hyper) int {
 			want := p[j]*(1-h.LR*h.WeightDecay) - alpha*u[j]/denom
 			got := float64(c.Params[0][i][j])
 			require.InDelta(t, want, got, 1e-5*math.Max(1, math.Abs(want)), "%s tensor %d elem %d", c.Name, i, j)
+			checked++
+		}
+	}
+	return checked
+}
+
+// norm64 is the L2 norm of xs in float64.
+func norm64(xs []float64) float64 {
+	s := 0.0
+	for _, x := range xs {
+		s += x * x
+	}
+	return math.Sqrt(s)
+}
+
+// lambFirstStep replays LAMB's first step in float64: the moments start at 0, so with
+// bias correction m/bc1 = beta3/(1-beta1)*s and sqrt(v/bc2) = |s|; then each tensor's
+// trust ratio from its norms.
+func lambFirstStep(t *testing.T, c *OptimCase, h Hyper) int {
+	t.Helper()
+	gsum := 0.0
+	for i := range c.Lengths {
+		for _, g := range c.Grads[0][i] {
+			gsum += float64(g) * float64(g)
+		}
+	}
+	clip := 1.0
+	if gn := math.Sqrt(gsum); h.MaxGradNorm > 0 && gn > h.MaxGradNorm {
+		clip = gn / h.MaxGradNorm
+	}
+	beta3 := 1.0
+	if h.GradAveraging {
+		beta3 = 1 - h.Beta1
+	}
+	bc1, bc2 := 1.0, 1.0
+	if h.BiasCorrection {
+		bc1, bc2 = 1-h.Beta1, 1-h.Beta2
+	}
+	checked := 0
+	for i, n := range c.Lengths {
+		p, u := make([]float64, n), make([]float64, n)
+		for j := range p {
+			p[j] = float64(c.Init[i][j])
+			s := float64(c.Grads[0][i][j]) / clip
+			if !h.AdamWMode {
+				s += h.WeightDecay * p[j]
+			}
+			m, v := beta3*s, (1-h.Beta2)*s*s
+			u[j] = (m / bc1) / (math.Sqrt(v/bc2) + h.Eps)
+			if h.AdamWMode {
+				u[j] += h.WeightDecay * p[j]
+			}
+		}
+		ratio := h.LR
+		if pn, un := norm64(p), norm64(u); (h.UseNVLAMB || h.WeightDecay != 0) && pn != 0 && un != 0 {
+			trust := pn / un
+			if h.TrustClip {
+				trust = math.Min(trust, 1)
+			}
+			ratio = h.LR * trust
+		}
+		for j := range p {
+			want := p[j] - ratio*u[j]
+			require.InDelta(t, want, float64(c.Params[0][i][j]), 1e-5*math.Max(1, math.Abs(want)),
+				"%s tensor %d elem %d", c.Name, i, j)
+			checked++
+		}
+	}
+	return checked
+}
+
+// larsFirstStep replays LARC's first step in float64: the adaptive lr from each
+// tensor's norms, then SGD with the momentum buffer set to the scaled gradient.
+func larsFirstStep(t *testing.T, c *OptimCase, h Hyper) int {
+	t.Helper()
+	checked := 0
+	for i, n := range c.Lengths {
+		p, g := make([]float64, n), make([]float64, n)
+		for j := range p {
+			p[j], g[j] = float64(c.Init[i][j]), float64(c.Grads[0][i][j])
+		}
+		pn, gn := norm64(p), norm64(g)
+		for j := range p {
+			d := g[j]
+			if pn != 0 && gn != 0 {
+				a := h.TrustCoefficient * pn / (gn + pn*h.WeightDecay + h.Eps)
+				if h.Clip {
+					a = math.Min(a/h.LR, 1)
+				}
+				d = (d + h.WeightDecay*p[j]) * a
+			}
+			if h.Maximize {
+				d = -d
+			}
+			if h.Nesterov {
+				d += h.Momentum * d
+			}
+			want := p[j] - h.LR*d
+			require.InDelta(t, want, float64(c.Params[0][i][j]), 1e-5*math.Max(1, math.Abs(want)),
+				"%s tensor %d elem %d", c.Name, i, j)
 			checked++
 		}
 	}

@@ -6,7 +6,8 @@ Produces, next to this script:
   optim.json  fp32 trajectories of torch.optim.SGD, Adam, AdamW, Adagrad, RMSprop, Adamax,
               RAdam, Adadelta, Rprop, NAdam, ASGD and Adafactor (with each param's
               shape where the optimizer reads it), and of the published algorithms
-              torch lacks, written below in torch ops: Lion and AdEMAMix
+              torch lacks, written below in torch ops: Lion, AdEMAMix, LAMB (apex's
+              FusedLAMB) and LARS (torch's SGD inside apex's LARC)
               (single-tensor path: foreach=False, and fused=False where the optimizer
               has that argument). Each case lists every hyperparameter explicitly, the
               initial parameters, the gradient fed at every step, the parameters after
@@ -161,7 +162,23 @@ DEFAULTS = {
     "lion": {"lr": 0.0001, "betas": [0.9, 0.99], "weight_decay": 0.0},
     "ademamix": {"lr": 0.001, "betas": [0.9, 0.999, 0.9999], "alpha": 2.0, "beta3_warmup": None,
                  "alpha_warmup": None, "eps": 1e-08, "weight_decay": 0.0},
+    "lamb": {"lr": 0.001, "bias_correction": True, "betas": [0.9, 0.999], "eps": 1e-06, "weight_decay": 0.01,
+             "adam_w_mode": True, "grad_averaging": True, "max_grad_norm": 1.0, "use_nvlamb": False,
+             "trust_clip": False},
+    "lars": {"lr": 0.01, "momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0, "nesterov": False,
+             "maximize": False, "trust_coefficient": 0.02, "clip": True, "eps": 1e-08},
 }
+
+
+def norm64(x):
+    """The L2 norm as goptim takes it: squares summed in double, rounded to float32 once
+    (apex and torch.norm sum in float32)."""
+    return torch.linalg.vector_norm(x.detach().double()).float()
+
+
+def f32s(x):
+    """The Python float of x rounded to float32: the value apex's kernels take."""
+    return float(np.float32(x))
 
 
 class Lion(torch.optim.Optimizer):
@@ -248,6 +265,95 @@ class AdEMAMix(torch.optim.Optimizer):
                 update.add_(p, alpha=lmbda)
                 p.add_(-lr * update)
 
+class LAMB(torch.optim.Optimizer):
+    """LAMB as apex's FusedLAMB computes it (apex/optimizers/fused_lamb.py and
+    csrc/multi_tensor_lamb.cu), in torch ops on float32: its scalars from the float32
+    options, the moments and update of LAMBStage1Functor, the per-tensor trust ratio of
+    LAMBStage2Functor; plus timm's trust_clip (timm/optim/lamb.py). The norms are
+    norm64's; max_grad_norm 0 turns the clipping off."""
+
+    def __init__(self, params, lr=1e-3, bias_correction=True, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.01,
+                 adam_w_mode=True, grad_averaging=True, max_grad_norm=1.0, use_nvlamb=False, trust_clip=False):
+        super().__init__(params, dict(lr=lr, bias_correction=bias_correction, betas=betas, eps=eps,
+                                      weight_decay=weight_decay, adam_w_mode=adam_w_mode,
+                                      grad_averaging=grad_averaging, max_grad_norm=max_grad_norm,
+                                      use_nvlamb=use_nvlamb, trust_clip=trust_clip))
+
+    @torch.no_grad()
+    def step(self):
+        grads = [p.grad for g in self.param_groups for p in g["params"] if p.grad is not None]
+        gnorm = torch.stack([g.double().pow(2).sum() for g in grads]).sum().sqrt().float()
+        for group in self.param_groups:
+            beta1, beta2 = np.float32(group["betas"][0]), np.float32(group["betas"][1])
+            beta3 = np.float32(1) - beta1 if group["grad_averaging"] else np.float32(1)
+            one_minus_beta2 = np.float32(1) - beta2
+            lr, eps, wd = f32s(group["lr"]), f32s(group["eps"]), f32s(group["weight_decay"])
+            max_norm = f32s(group["max_grad_norm"])
+            clip = 1.0
+            if max_norm > 0 and gnorm.item() > max_norm:
+                clip = float(gnorm / max_norm)
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = 0
+                    state["exp_avg"] = torch.zeros_like(p)
+                    state["exp_avg_sq"] = torch.zeros_like(p)
+                state["step"] += 1
+                t = state["step"]
+                bc1, bc2 = 1.0, 1.0
+                if group["bias_correction"]:
+                    bc1 = f32s(1.0 - float(beta1) ** t)
+                    bc2 = f32s(1.0 - float(beta2) ** t)
+                m, v = state["exp_avg"], state["exp_avg_sq"]
+                s = p.grad / clip if clip != 1.0 else p.grad
+                if not group["adam_w_mode"] and wd != 0:
+                    s = s.add(p, alpha=wd)
+                m.mul_(float(beta1)).add_(s, alpha=float(beta3))
+                v.mul_(float(beta2)).addcmul_(s, s, value=float(one_minus_beta2))
+                u = (m / bc1) / ((v / bc2).sqrt() + eps)
+                if group["adam_w_mode"] and wd != 0:
+                    u = u.add(p, alpha=wd)
+                ratio = torch.tensor(lr, dtype=torch.float32)
+                if group["use_nvlamb"] or wd != 0:
+                    pn, un = norm64(p), norm64(u)
+                    if pn.item() != 0 and un.item() != 0:
+                        trust = pn / un
+                        if group["trust_clip"]:
+                            trust = torch.minimum(trust, torch.ones_like(trust))
+                        ratio = trust * lr
+                p.add_(u, alpha=-ratio.item())
+
+
+class LARS(torch.optim.SGD):
+    """torch.optim.SGD wrapped in apex's LARC (apex/parallel/LARC.py): per tensor the
+    adaptive lr from the norms (norm64's), the gradient decayed and scaled in place, then
+    SGD without weight decay."""
+
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
+                 maximize=False, trust_coefficient=0.02, clip=True, eps=1e-8):
+        super().__init__(params, lr=lr, momentum=momentum, dampening=dampening, weight_decay=0.0,
+                         nesterov=nesterov, maximize=maximize, foreach=False)
+        self.trust_coefficient, self.clip, self.eps, self.lars_weight_decay = trust_coefficient, clip, eps, weight_decay
+
+    @torch.no_grad()
+    def step(self):
+        wd = self.lars_weight_decay
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                pn, gn = norm64(p), norm64(p.grad)
+                if pn.item() != 0 and gn.item() != 0:
+                    a = self.trust_coefficient * pn / (gn + pn * wd + self.eps)
+                    if self.clip:
+                        a = min(a / group["lr"], 1)
+                    p.grad += wd * p
+                    p.grad *= a
+        super().step()
+
+
 CLASSES = {
     "sgd": torch.optim.SGD,
     "adam": torch.optim.Adam,
@@ -263,6 +369,8 @@ CLASSES = {
     "adafactor": torch.optim.Adafactor,
     "lion": Lion,
     "ademamix": AdEMAMix,
+    "lamb": LAMB,
+    "lars": LARS,
 }
 
 # Arguments that pick torch's implementation, not its math. Passed to every optimizer
@@ -590,6 +698,47 @@ def optim_cases():
     add("ademamix/lr=5e-3/betas=(0.8,0.99,0.999)/alpha=5/warmups=(30,20)/eps=1e-6/wd=0.05/multi", "ademamix", MULTI,
         {"lr": 0.005, "betas": [0.8, 0.99, 0.999], "alpha": 5.0, "beta3_warmup": 30, "alpha_warmup": 20,
          "eps": 1e-06, "weight_decay": 0.05}, steps=40)
+
+    # LAMB (apex's FusedLAMB) and LARS (apex's LARC around torch's SGD): per-tensor trust
+    # ratios. The gradients' global norm is mostly above 1 (they are drawn up to 10), so
+    # the default max_grad_norm clips most steps.
+    add("lamb/defaults/len=1", "lamb", [1])
+    add("lamb/defaults/len=7", "lamb", [7])
+    add("lamb/defaults/len=1000", "lamb", [1000])
+    add("lamb/defaults/multi", "lamb", MULTI)
+    add("lamb/defaults/len=7/steps=100", "lamb", [7], steps=100)
+    add("lamb/lr=0.01/betas=(0.8,0.99)/len=33", "lamb", [33], {"lr": 0.01, "betas": [0.8, 0.99]})
+    add("lamb/wd=0/multi", "lamb", MULTI, {"weight_decay": 0.0})
+    add("lamb/wd=0/nvlamb/multi", "lamb", MULTI, {"weight_decay": 0.0, "use_nvlamb": True})
+    add("lamb/l2/wd=0.1/multi", "lamb", MULTI, {"adam_w_mode": False, "weight_decay": 0.1})
+    add("lamb/no-grad-averaging/len=33", "lamb", [33], {"grad_averaging": False})
+    add("lamb/no-bias-correction/len=33", "lamb", [33], {"bias_correction": False})
+    add("lamb/max_grad_norm=0/multi", "lamb", MULTI, {"max_grad_norm": 0.0})
+    add("lamb/max_grad_norm=100/multi", "lamb", MULTI, {"max_grad_norm": 100.0})
+    add("lamb/trust_clip/multi", "lamb", MULTI, {"trust_clip": True})
+    add("lamb/eps=1e-3/len=33", "lamb", [33], {"eps": 0.001})
+    add("lamb/zero-grads/multi", "lamb", MULTI, {}, grad_zeros=True)
+    add("lamb/zero-init/multi", "lamb", MULTI, {}, init_scale=0.0)
+    add("lamb/lr=5e-3/betas=(0.85,0.98)/eps=1e-8/wd=0.05/l2/nvlamb/trust_clip/max_grad_norm=3/multi", "lamb",
+        MULTI, {"lr": 0.005, "betas": [0.85, 0.98], "eps": 1e-08, "weight_decay": 0.05, "adam_w_mode": False,
+                "use_nvlamb": True, "trust_clip": True, "max_grad_norm": 3.0}, steps=40)
+    add("lars/defaults/len=1", "lars", [1])
+    add("lars/defaults/len=7", "lars", [7])
+    add("lars/defaults/len=1000", "lars", [1000])
+    add("lars/defaults/multi", "lars", MULTI)
+    add("lars/defaults/len=7/steps=100", "lars", [7], steps=100)
+    add("lars/momentum=0.9/multi", "lars", MULTI, {"momentum": 0.9})
+    add("lars/momentum=0.9/nesterov/multi", "lars", MULTI, {"momentum": 0.9, "nesterov": True})
+    add("lars/momentum=0.5/dampening=0.3/len=33", "lars", [33], {"momentum": 0.5, "dampening": 0.3})
+    add("lars/wd=0.01/multi", "lars", MULTI, {"weight_decay": 0.01})
+    add("lars/no-clip/lr=0.5/multi", "lars", MULTI, {"clip": False, "lr": 0.5})
+    add("lars/trust=0.001/eps=1e-3/len=33", "lars", [33], {"trust_coefficient": 0.001, "eps": 0.001})
+    add("lars/maximize/momentum=0.9/len=33", "lars", [33], {"maximize": True, "momentum": 0.9})
+    add("lars/zero-grads/multi", "lars", MULTI, {}, grad_zeros=True)
+    add("lars/zero-init/momentum=0.9/multi", "lars", MULTI, {"momentum": 0.9}, init_scale=0.0)
+    add("lars/lr=0.1/momentum=0.9/nesterov/wd=5e-4/trust=0.01/maximize/multi", "lars", MULTI,
+        {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.0005, "trust_coefficient": 0.01,
+         "maximize": True}, steps=40)
 
     # ASGD averages from the step after t0 + 1: t0 = 5 and 0 exercise it within the run.
     add("asgd/defaults/len=1", "asgd", [1])

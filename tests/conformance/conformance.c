@@ -466,6 +466,13 @@ static const goptim_ademamix_params v_ademamix = {.lr = 1e-3, .beta1 = 0.9, .bet
 static const goptim_ademamix_params v_ademamix_nofast = {.lr = 1e-3, .beta2 = 0.999, .beta3 = 0.9999, .alpha = 2,
                                                          .eps = 1e-8};
 
+static const goptim_lamb_params v_lamb_noclip = {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-6,
+                                                 .weight_decay = 0.01, .bias_correction = 1, .grad_averaging = 1,
+                                                 .adam_w_mode = 1};
+static const goptim_lars_params v_lars = {.lr = 0.1, .trust_coefficient = 0.02, .eps = 1e-8, .clip = 1};
+static const goptim_lars_params v_lars_mom = {.lr = 0.1, .momentum = 0.9, .weight_decay = 1e-4,
+                                              .trust_coefficient = 0.02, .eps = 1e-8, .nesterov = 1};
+
 /* hp: NULL hyperparameters when variant == 1 */
 #define STEP_CALL(fn, hp) fn(ctx, l, variant == 1 ? NULL : &(hp), step, NULL)
 static goptim_status c_sgd(const goptim_tensor_list *l, int64_t step, int variant) { return STEP_CALL(goptim_sgd_step, v_sgd); }
@@ -487,6 +494,16 @@ static goptim_status c_asgd(const goptim_tensor_list *l, int64_t step, int varia
 static goptim_status c_lion(const goptim_tensor_list *l, int64_t step, int variant) { return STEP_CALL(goptim_lion_step, v_lion); }
 static goptim_status c_ademamix(const goptim_tensor_list *l, int64_t step, int variant) { return STEP_CALL(goptim_ademamix_step, v_ademamix); }
 static goptim_status c_ademamix_nofast(const goptim_tensor_list *l, int64_t step, int variant) { return STEP_CALL(goptim_ademamix_step, v_ademamix_nofast); }
+/* LAMB clipping by the global norm s_norm (backend memory, set at run time) */
+static goptim_status c_lamb(const goptim_tensor_list *l, int64_t step, int variant) {
+    goptim_lamb_params hp = v_lamb_noclip;
+    hp.max_grad_norm = 1.0;
+    hp.global_grad_norm = s_norm;
+    return STEP_CALL(goptim_lamb_step, hp);
+}
+static goptim_status c_lamb_noclip(const goptim_tensor_list *l, int64_t step, int variant) { return STEP_CALL(goptim_lamb_step, v_lamb_noclip); }
+static goptim_status c_lars(const goptim_tensor_list *l, int64_t step, int variant) { return STEP_CALL(goptim_lars_step, v_lars); }
+static goptim_status c_lars_mom(const goptim_tensor_list *l, int64_t step, int variant) { return STEP_CALL(goptim_lars_step, v_lars_mom); }
 /* variant 1: the op's own output/input scalar is NULL */
 static goptim_status c_norm2(const goptim_tensor_list *l, int64_t step, int variant) {
     (void)step;
@@ -539,6 +556,10 @@ static const list_op list_ops[] = {
     {"lion_step", 1, 1u, 0, c_lion},
     {"ademamix_step", 1, 7u, 0, c_ademamix},
     {"ademamix_step", 1, 6u, 0, c_ademamix_nofast},
+    {"lamb_step", 1, 3u, 0, c_lamb},
+    {"lamb_step", 1, 3u, 0, c_lamb_noclip},
+    {"lars_step", 1, 0u, 0, c_lars},
+    {"lars_step", 1, 1u, 0, c_lars_mom},
     {"grad_norm", 0, 0u, 1, c_norm2},
     {"grad_norm", 0, 0u, 1, c_norminf},
     {"clip_grad_by_norm", 0, 0u, 1, c_clipnorm},
@@ -699,6 +720,17 @@ static void test_list_validation(void) {
         /* the first numel's chunk count is taken before the sum overflows: it must not
          * overflow itself */
         CF_STATUS(ctx, goptim_zero_grad(ctx, &l), GOPTIM_ERR_INVALID_ARGUMENT, (const char *)NULL);
+    }
+
+    cf_section = "lamb_step: global_grad_norm";
+    {
+        lfix f = base;
+        goptim_tensor_list l = lfix_list(&f);
+        goptim_lamb_params hp = v_lamb_noclip;
+        hp.max_grad_norm = 1.0; /* clipping on, no norm to clip by */
+        CF_INVALID(ctx, goptim_lamb_step(ctx, &l, &hp, 2, NULL), "global_grad_norm");
+        hp.global_grad_norm = s_norm;
+        CF_OK(ctx, goptim_lamb_step(ctx, &l, &hp, 2, NULL));
     }
 
     cf_section = "grad_norm: norm_type";
