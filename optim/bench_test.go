@@ -47,6 +47,16 @@ var benchOpts = []benchOpt{
 	{"asgd", 1, func(p []*Param) (Optimizer, error) { return NewASGD(p, ASGDDefaults()) }},
 	{"lion", 1, func(p []*Param) (Optimizer, error) { return NewLion(p, LionDefaults()) }},
 	{"ademamix", 3, func(p []*Param) (Optimizer, error) { return NewAdEMAMix(p, AdEMAMixDefaults()) }},
+	// LAMB and LARS make more than the one pass their loop stands for: LAMB reads the
+	// gradients once more for the global norm and, with its trust ratio, the params and
+	// moments again to apply it; LARS reads params and gradients once for its norms. The
+	// ratio of step to loop shows what those passes cost.
+	{"lamb", 2, func(p []*Param) (Optimizer, error) { return NewLAMB(p, LAMBDefaults()) }},
+	{"lars", 1, func(p []*Param) (Optimizer, error) {
+		c := LARSDefaults(0.1)
+		c.Momentum = 0.9
+		return NewLARS(p, c)
+	}},
 }
 
 // BenchmarkCopy is the baseline: a backend copy moving as many bytes as an Adam step

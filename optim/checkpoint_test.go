@@ -108,6 +108,23 @@ func newTrainer(t *testing.T, kind string) *trainer {
 		require.NoError(t, err)
 		require.NoError(t, o.AddParamGroup(g2, LionDefaults()))
 		tr.opt = o
+	case "lamb":
+		// The first group clips by the norm over both groups; the second reads none.
+		o, err := NewLAMB(g1, LAMBConfig{LR: 0.01, BiasCorrection: true, Beta1: 0.8, Beta2: 0.99, Eps: 1e-6,
+			WeightDecay: 0.01, AdamWMode: true, GradAveraging: true, MaxGradNorm: 2, TrustClip: true})
+		require.NoError(t, err)
+		c := LAMBDefaults()
+		c.MaxGradNorm, c.WeightDecay, c.UseNVLAMB = 0, 0, true
+		require.NoError(t, o.AddParamGroup(g2, c))
+		tr.opt = o
+	case "lars":
+		o, err := NewLARS(g1, LARSConfig{LR: 0.1, Momentum: 0.9, WeightDecay: 0.01, Nesterov: true,
+			TrustCoefficient: 0.02, Clip: true, Eps: 1e-8})
+		require.NoError(t, err)
+		c := LARSDefaults(0.05)
+		c.Momentum, c.Dampening = 0.5, 0.1
+		require.NoError(t, o.AddParamGroup(g2, c))
+		tr.opt = o
 	case "ademamix":
 		o, err := NewAdEMAMix(g1, AdEMAMixConfig{LR: 5e-3, Beta1: 0.8, Beta2: 0.99, Beta3: 0.999, Alpha: 5,
 			Beta3Warmup: 4, AlphaWarmup: 3, Eps: 1e-6, WeightDecay: 0.05})

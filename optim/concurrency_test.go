@@ -92,9 +92,12 @@ func TestConcurrentStepsOnOneOptimizer(t *testing.T) {
 }
 
 // Several optimizers stepping in parallel, each on its own params, share the one C
-// context: each must end exactly where a run on its own ends.
+// context: each must end exactly where a run on its own ends. One of every kind, so
+// that the kernels with per-call scratch in the context (LAMB's and LARS's per-tensor
+// sums) and the extra passes around a step (LAMB's global norm) run beside the others.
 func TestConcurrentOptimizers(t *testing.T) {
-	const M, k = 6, 25
+	const k = 25
+	M := len(allKinds)
 	type run struct {
 		opt    Optimizer
 		params []*Param

@@ -207,6 +207,18 @@ var errorCases = map[string]errorCase{
 		_, err := NewLion([]*Param{tableParam(t, "w", 4)}, c)
 		return err
 	},
+	"lamb-max-grad-norm": func(t *testing.T) error {
+		c := LAMBDefaults()
+		c.MaxGradNorm = -1
+		_, err := NewLAMB([]*Param{tableParam(t, "w", 4)}, c)
+		return err
+	},
+	"lars-trust-coefficient": func(t *testing.T) error {
+		c := LARSDefaults(0.1)
+		c.TrustCoefficient = -0.02
+		_, err := NewLARS([]*Param{tableParam(t, "w", 4)}, c)
+		return err
+	},
 	"shape-product": func(t *testing.T) error {
 		p := tableParam(t, "w", 6)
 		p.Shape = []int{4, 2}

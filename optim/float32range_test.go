@@ -103,6 +103,22 @@ func mkRMSprop(ps []*Param, c RMSpropConfig) (OptimizerOf[RMSpropConfig], error)
 	return o, nil
 }
 
+func mkLAMB(ps []*Param, c LAMBConfig) (OptimizerOf[LAMBConfig], error) {
+	o, err := NewLAMB(ps, c)
+	if err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+func mkLARS(ps []*Param, c LARSConfig) (OptimizerOf[LARSConfig], error) {
+	o, err := NewLARS(ps, c)
+	if err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
 // 1e39 is finite in float64 and Inf in float32: every option the kernels take is
 // refused at that value, at construction and by SetConfig.
 func TestFloat32RangeOptionsRefused(t *testing.T) {
@@ -164,6 +180,37 @@ func TestFloat32RangeOptionsRefused(t *testing.T) {
 		})
 	}
 
+	for _, f := range []struct {
+		field string
+		set   func(*LAMBConfig, float64)
+	}{
+		{"lr", func(c *LAMBConfig, v float64) { c.LR = v }},
+		{"eps", func(c *LAMBConfig, v float64) { c.Eps = v }},
+		{"weight_decay", func(c *LAMBConfig, v float64) { c.WeightDecay = v }},
+		{"max_grad_norm", func(c *LAMBConfig, v float64) { c.MaxGradNorm = v }},
+	} {
+		t.Run("lamb/"+f.field, func(t *testing.T) {
+			refusedEverywhere(t, "lamb", f.field, v, LAMBDefaults(), f.set, mkLAMB)
+		})
+	}
+	larsBase := LARSDefaults(0.1)
+	larsBase.Momentum = 0.9
+	for _, f := range []struct {
+		field string
+		set   func(*LARSConfig, float64)
+	}{
+		{"lr", func(c *LARSConfig, v float64) { c.LR = v }},
+		{"momentum", func(c *LARSConfig, v float64) { c.Momentum = v }},
+		{"dampening", func(c *LARSConfig, v float64) { c.Dampening = v }},
+		{"weight_decay", func(c *LARSConfig, v float64) { c.WeightDecay = v }},
+		{"trust_coefficient", func(c *LARSConfig, v float64) { c.TrustCoefficient = v }},
+		{"eps", func(c *LARSConfig, v float64) { c.Eps = v }},
+	} {
+		t.Run("lars/"+f.field, func(t *testing.T) {
+			refusedEverywhere(t, "lars", f.field, v, larsBase, f.set, mkLARS)
+		})
+	}
+
 	_, err := NewSGD([]*Param{float32Param(t, []float32{1}, []float32{0})}, SGDDefaults(v))
 	require.EqualError(t, err, "optim: sgd: invalid lr 1e+39: must be at most 3.4028234663852886e+38 "+
 		"(float32's largest finite value): the kernels compute in float32")
@@ -189,7 +236,7 @@ func TestFloat32RangeSettersRefused(t *testing.T) {
 			got, _ := opt.GroupMomentum(0)
 			require.Equal(t, m, got)
 			if kind == "adam" || kind == "adamw" || kind == "adamax" || kind == "radam" || kind == "nadam" ||
-				kind == "lion" || kind == "ademamix" {
+				kind == "lion" || kind == "ademamix" || kind == "lamb" {
 				// beta1 is torch's [0, 1) check's to refuse.
 				require.EqualError(t, err, "optim: "+kind+": invalid betas[0] 1e+39: must be in [0, 1)")
 				return

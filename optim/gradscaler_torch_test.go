@@ -188,6 +188,18 @@ func newFromScalerGolden(t *testing.T, c *scalerGoldenCase, params []*Param) Opt
 		opt, err = NewAdEMAMix(params, AdEMAMixConfig{LR: f("lr"), Beta1: betas[0].(float64), Beta2: betas[1].(float64),
 			Beta3: betas[2].(float64), Alpha: f("alpha"), Beta3Warmup: warm("beta3_warmup"), AlphaWarmup: warm("alpha_warmup"),
 			Eps: f("eps"), WeightDecay: f("weight_decay")})
+	case "lamb":
+		betas := o["betas"].([]any)
+		opt, err = NewLAMB(params, LAMBConfig{LR: f("lr"), BiasCorrection: b("bias_correction"), Beta1: betas[0].(float64),
+			Beta2: betas[1].(float64), Eps: f("eps"), WeightDecay: f("weight_decay"), AdamWMode: b("adam_w_mode"),
+			GradAveraging: b("grad_averaging"), MaxGradNorm: f("max_grad_norm"), UseNVLAMB: b("use_nvlamb"),
+			TrustClip: b("trust_clip")})
+	case "lars":
+		// The generator puts back the gradients LARC scales in place (LARSKeepGrads):
+		// goptim leaves them as GradScaler left them.
+		opt, err = NewLARS(params, LARSConfig{LR: f("lr"), Momentum: f("momentum"), Dampening: f("dampening"),
+			WeightDecay: f("weight_decay"), Nesterov: b("nesterov"), Maximize: b("maximize"),
+			TrustCoefficient: f("trust_coefficient"), Clip: b("clip"), Eps: f("eps")})
 	case "adafactor":
 		eps := o["eps"].([]any)
 		eps1 := 0x1p-23 // torch's None: float32's machine epsilon

@@ -7,6 +7,7 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -33,7 +34,7 @@ import (
 
 // optionKinds are the optimizers as torch, the golden data and newKind name them.
 var optionKinds = []string{"sgd", "adam", "adamw", "adagrad", "rmsprop", "adamax", "radam", "adadelta", "rprop", "nadam", "asgd",
-	"adafactor", "lion", "ademamix"}
+	"adafactor", "lion", "ademamix", "lamb", "lars"}
 
 // optionAliases maps a normalised name to torch's where the two differ for a reason.
 var optionAliases = map[string]string{
@@ -69,6 +70,11 @@ var (
 	// the caller passes to each step (goptim.h); not options, but the step places
 	// must have them.
 	hostState = map[string][]string{"nadam": {"muproduct"}, "asgd": {"eta", "mu"}}
+	// stepInputs: values the optimizer computes and passes to each step beside the
+	// options, not options: LAMB's global gradient norm (the L2 norm of every group's
+	// gradients, which apex clips by; goptim.h's global_grad_norm). The step places
+	// must have them; the reference computes them itself.
+	stepInputs = map[string][]string{"lamb": {"globalgradnorm"}}
 )
 
 func normOption(name string) string {
@@ -110,7 +116,7 @@ type optionSources struct {
 
 const (
 	srcHeader     = "../csrc/include/goptim.h"
-	srcBinding    = "../binding/binding.go"
+	srcBinding    = "../binding" // every .go file but the tests: one per optimizer family
 	srcGolden     = "../internal/golden/golden.go"
 	srcGenGolden  = "../testdata/torch/gen_golden.py"
 	srcGenScaler  = "../tests/torch/gen_gradscaler.py"
@@ -126,10 +132,31 @@ func readOptionSources(t *testing.T) optionSources {
 		return b
 	}
 	return optionSources{
-		header: read(srcHeader), bindingGo: read(srcBinding), goldenGo: read(srcGolden),
+		header: read(srcHeader), bindingGo: readBindingSources(t), goldenGo: read(srcGolden),
 		genGolden: read(srcGenGolden), genScaler: read(srcGenScaler),
 		optimJSON: read(srcOptimJSON), scalerJSON: read(srcScalerJSON),
 	}
+}
+
+// readBindingSources is the text of every Go file of package binding but its tests,
+// in name order: the steps' C.goptim_<optimizer>_params literals live in binding.go
+// and in files of their own (lamb.go for LAMB and LARS).
+func readBindingSources(t *testing.T) []byte {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join(srcBinding, "*.go"))
+	require.NoError(t, err)
+	sort.Strings(names)
+	var out []byte
+	for _, n := range names {
+		if strings.HasSuffix(n, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(n)
+		require.NoError(t, err, "a place that lists the optimizers' options")
+		out = append(append(out, b...), '\n')
+	}
+	require.Contains(t, string(out), "C.goptim_sgd_params{", "the binding's step literals")
+	return out
 }
 
 // reflectPlace lists the fields of one struct type per kind: their json tags when
@@ -156,13 +183,15 @@ func reflectPlace(name string, step, tags bool, types map[string]reflect.Type) o
 }
 
 // The structs of each kind; Adam and AdamW share theirs.
-func perKind(sgd, adam, adagrad, rmsprop, adamax, radam, adadelta, rprop, nadam, asgd, adafactor, lion, ademamix any) map[string]reflect.Type {
+func perKind(sgd, adam, adagrad, rmsprop, adamax, radam, adadelta, rprop, nadam, asgd, adafactor, lion, ademamix, lamb,
+	lars any) map[string]reflect.Type {
 	return map[string]reflect.Type{
 		"sgd": reflect.TypeOf(sgd), "adam": reflect.TypeOf(adam), "adamw": reflect.TypeOf(adam),
 		"adagrad": reflect.TypeOf(adagrad), "rmsprop": reflect.TypeOf(rmsprop), "adamax": reflect.TypeOf(adamax),
 		"radam": reflect.TypeOf(radam), "adadelta": reflect.TypeOf(adadelta), "rprop": reflect.TypeOf(rprop),
 		"nadam": reflect.TypeOf(nadam), "asgd": reflect.TypeOf(asgd), "adafactor": reflect.TypeOf(adafactor),
-		"lion": reflect.TypeOf(lion), "ademamix": reflect.TypeOf(ademamix),
+		"lion": reflect.TypeOf(lion), "ademamix": reflect.TypeOf(ademamix), "lamb": reflect.TypeOf(lamb),
+		"lars": reflect.TypeOf(lars),
 	}
 }
 
@@ -184,11 +213,15 @@ var (
 var abiKinds = map[string][]string{"sgd": {"sgd"}, "adam": {"adam", "adamw"}, "adagrad": {"adagrad"}, "rmsprop": {"rmsprop"},
 	"adamax": {"adamax"}, "radam": {"radam"}, "adadelta": {"adadelta"}, "rprop": {"rprop"}, "nadam": {"nadam"},
 	"asgd": {"asgd"}, "adafactor": {"adafactor"}, "lion": {"lion"}, "ademamix": {"ademamix"},
+	"lamb": {"lamb"}, "lars": {"lars"},
 	// The benchmarks' same-traffic loop has a step's signature but no optimizer's options.
 	"traffic": nil,
 	// Muon's options (and its aux AdamW's) are checked against its own generator,
 	// testdata/torch/gen_muon.py, by TestMuonOptionsMatchGenerator.
-	"muon": nil}
+	"muon": nil,
+	// Schedule-Free AdamW (optim/schedulefree.go, golden data from
+	// testdata/torch/gen_schedulefree.py) is not in these lists yet.
+	"schedulefree_adamw": nil}
 
 // parseHeader reads every typedef struct {...} goptim_<name>_params of goptim.h.
 func parseHeader(src []byte) (optionPlace, error) {
@@ -222,7 +255,7 @@ func parseHeader(src []byte) (optionPlace, error) {
 // parseBindingLiterals reads the C.goptim_<name>_params{...} literals of binding.go:
 // every field of the C struct must be filled there.
 func parseBindingLiterals(src []byte) optionPlace {
-	p := optionPlace{name: "binding/binding.go (the C.goptim_<optimizer>_params literal of each step)", step: true, sets: map[string]optionSet{}}
+	p := optionPlace{name: "binding/*.go (the C.goptim_<optimizer>_params literal of each step)", step: true, sets: map[string]optionSet{}}
 	for _, m := range cgoLiteral.FindAllStringSubmatch(string(src), -1) {
 		s := optionSet{}
 		for _, k := range cgoKey.FindAllStringSubmatch(m[2], -1) {
@@ -309,7 +342,8 @@ func parseGenScaler(src []byte) (optionPlace, error) {
 	p := optionPlace{name: "tests/torch/gen_gradscaler.py (ADAM, SGD, ADAGRAD, RMSPROP, ADAMAX, ...)", sets: map[string]optionSet{}}
 	dicts := map[string][]string{"SGD": {"sgd"}, "ADAM": {"adam", "adamw"}, "ADAGRAD": {"adagrad"}, "RMSPROP": {"rmsprop"},
 		"ADAMAX": {"adamax"}, "RADAM": {"radam"}, "ADADELTA": {"adadelta"}, "RPROP": {"rprop"}, "NADAM": {"nadam"},
-		"ASGD": {"asgd"}, "ADAFACTOR": {"adafactor"}, "LION": {"lion"}, "ADEMAMIX": {"ademamix"}}
+		"ASGD": {"asgd"}, "ADAFACTOR": {"adafactor"}, "LION": {"lion"}, "ADEMAMIX": {"ademamix"},
+		"LAMB": {"lamb"}, "LARS": {"lars"}}
 	for _, d := range pyDictCall.FindAllSubmatch(src, -1) {
 		kinds, ok := dicts[string(d[1])]
 		if !ok {
@@ -379,7 +413,7 @@ func referencePlace() optionPlace {
 	p := reflectPlace("internal/reference (reference.SGD, Adam, Adagrad, RMSprop, Adamax, ...)", true, false,
 		perKind(reference.SGD{}, reference.Adam{}, reference.Adagrad{}, reference.RMSprop{}, reference.Adamax{},
 			reference.RAdam{}, reference.Adadelta{}, reference.Rprop{}, reference.NAdam{}, reference.ASGD{},
-			reference.Adafactor{}, reference.Lion{}, reference.AdEMAMix{}))
+			reference.Adafactor{}, reference.Lion{}, reference.AdEMAMix{}, reference.LAMB{}, reference.LARS{}))
 	p.reference = true
 	return p
 }
@@ -390,12 +424,12 @@ func optionPlaces(src optionSources) ([]optionPlace, error) {
 		reflectPlace("optim config json tags (SGDConfig, AdamConfig, AdagradConfig, RMSpropConfig, AdamaxConfig)", false, true,
 			perKind(SGDConfig{}, AdamConfig{}, AdagradConfig{}, RMSpropConfig{}, AdamaxConfig{}, RAdamConfig{},
 				AdadeltaConfig{}, RpropConfig{}, NAdamConfig{}, ASGDConfig{}, AdafactorConfig{}, LionConfig{},
-				AdEMAMixConfig{})),
+				AdEMAMixConfig{}, LAMBConfig{}, LARSConfig{})),
 		reflectPlace("binding params structs (binding.SGDParams, AdamParams, AdagradParams, RMSpropParams, AdamaxParams)", true, false,
 			perKind(binding.SGDParams{}, binding.AdamParams{}, binding.AdagradParams{}, binding.RMSpropParams{},
 				binding.AdamaxParams{}, binding.RAdamParams{}, binding.AdadeltaParams{}, binding.RpropParams{},
 				binding.NAdamParams{}, binding.ASGDParams{}, binding.AdafactorParams{}, binding.LionParams{},
-				binding.AdEMAMixParams{})),
+				binding.AdEMAMixParams{}, binding.LAMBParams{}, binding.LARSParams{})),
 		parseBindingLiterals(src.bindingGo),
 		referencePlace(),
 	}
@@ -468,6 +502,12 @@ func compareOptions(places []optionPlace) []string {
 					}
 					delete(t, n)
 				}
+				for _, n := range stepInputs[kind] {
+					if _, has := t[n]; !has && !p.reference {
+						problems = append(problems, fmt.Sprintf("%s: %s: the step's input %s is missing", p.name, kind, n))
+					}
+					delete(t, n)
+				}
 			}
 			torch[p.name] = t
 		}
@@ -512,7 +552,8 @@ func TestOptionListsAgree(t *testing.T) {
 	}
 	// The comparison has something to compare: torch's options of each optimizer.
 	want := map[string]int{"sgd": 6, "adam": 6, "adamw": 6, "adagrad": 6, "rmsprop": 7, "adamax": 5, "radam": 6,
-		"adadelta": 5, "rprop": 4, "nadam": 7, "asgd": 6, "adafactor": 6, "lion": 3, "ademamix": 7}
+		"adadelta": 5, "rprop": 4, "nadam": 7, "asgd": 6, "adafactor": 6, "lion": 3, "ademamix": 7, "lamb": 10,
+		"lars": 9}
 	for kind, n := range want {
 		require.Len(t, places[0].sets[kind], n, "%s's options in %s", kind, places[0].name)
 	}

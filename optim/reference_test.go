@@ -18,6 +18,9 @@ type refCase struct {
 	make func([]*Param) (Optimizer, error)
 	// ref returns a stepper over float64 copies: step(p, g, t) for one param i.
 	ref func(n []int) func(i int, p, g []float64, t int64)
+	// refList, set instead of ref, steps every param at once: for the optimizers
+	// whose update of one param reads the others' gradients (LAMB's global norm).
+	refList func(n []int) func(p, g [][]float64, t int64)
 }
 
 func refCases() []refCase {
@@ -166,6 +169,43 @@ func refCases() []refCase {
 			},
 		})
 	}
+	for _, c := range []LAMBConfig{
+		LAMBDefaults(),
+		{LR: 0.01, Beta1: 0.8, Beta2: 0.99, Eps: 1e-8, WeightDecay: 0.05, MaxGradNorm: 0.5, TrustClip: true},
+		{LR: 5e-3, BiasCorrection: true, Beta1: 0.9, Beta2: 0.999, Eps: 1e-6, AdamWMode: true, GradAveraging: true,
+			UseNVLAMB: true},
+	} {
+		c := c
+		cases = append(cases, refCase{
+			name: fmt.Sprintf("lamb%+v", c),
+			make: func(p []*Param) (Optimizer, error) { return NewLAMB(p, c) },
+			refList: func(n []int) func([][]float64, [][]float64, int64) {
+				m, v := zeros(n), zeros(n)
+				r := reference.LAMB{LR: c.LR, Beta1: c.Beta1, Beta2: c.Beta2, Eps: c.Eps, WeightDecay: c.WeightDecay,
+					MaxGradNorm: c.MaxGradNorm, BiasCorrection: c.BiasCorrection, GradAveraging: c.GradAveraging,
+					AdamWMode: c.AdamWMode, UseNVLAMB: c.UseNVLAMB, TrustClip: c.TrustClip}
+				return func(p, g [][]float64, t int64) { r.Step(p, g, m, v, reference.GradNorm(g, 2), t) }
+			},
+		})
+	}
+	for _, c := range []LARSConfig{
+		LARSDefaults(0.1),
+		{LR: 0.05, Momentum: 0.9, WeightDecay: 0.01, Nesterov: true, TrustCoefficient: 0.001, Clip: true, Eps: 1e-8},
+		{LR: 0.05, Momentum: 0.8, Dampening: 0.1, WeightDecay: 0.1, Maximize: true, TrustCoefficient: 0.02, Eps: 1e-8},
+	} {
+		c := c
+		cases = append(cases, refCase{
+			name: fmt.Sprintf("lars%+v", c),
+			make: func(p []*Param) (Optimizer, error) { return NewLARS(p, c) },
+			ref: func(n []int) func(int, []float64, []float64, int64) {
+				bufs := zeros(n)
+				r := reference.LARS{LR: c.LR, Momentum: c.Momentum, Dampening: c.Dampening, WeightDecay: c.WeightDecay,
+					TrustCoefficient: c.TrustCoefficient, Eps: c.Eps, Nesterov: c.Nesterov, Maximize: c.Maximize,
+					Clip: c.Clip}
+				return func(i int, p, g []float64, t int64) { r.Step(p, g, bufs[i], t) }
+			},
+		})
+	}
 	for _, c := range []AdEMAMixConfig{
 		AdEMAMixDefaults(),
 		{LR: 5e-3, Beta1: 0, Beta2: 0.99, Beta3: 0.999, Alpha: 5, Beta3Warmup: 4, AlphaWarmup: 3, Eps: 1e-6, WeightDecay: 0.1},
@@ -216,7 +256,13 @@ func runAgainstReference(t *testing.T, rc refCase, lengths []int, steps int, see
 	opt, err := rc.make(params)
 	require.NoError(t, err)
 	defer opt.Close()
-	step := rc.ref(lengths)
+	var step func(int, []float64, []float64, int64)
+	var stepList func([][]float64, [][]float64, int64)
+	if rc.refList != nil {
+		stepList = rc.refList(lengths)
+	} else {
+		step = rc.ref(lengths)
+	}
 	for s := 1; s <= steps; s++ {
 		scale := math.Pow(10, rng.Float64()*3-2)
 		grads := make([][]float64, len(lengths))
@@ -230,8 +276,13 @@ func runAgainstReference(t *testing.T, rc refCase, lengths []int, steps int, see
 			require.NoError(t, params[i].Grad.CopyFrom(g))
 		}
 		require.NoError(t, opt.Step())
+		if stepList != nil {
+			stepList(ref, grads, int64(s))
+		}
 		for i := range lengths {
-			step(i, ref[i], grads[i], int64(s))
+			if step != nil {
+				step(i, ref[i], grads[i], int64(s))
+			}
 			got, err := params[i].Data.Values()
 			require.NoError(t, err)
 			for j := range got {

@@ -18,7 +18,7 @@ import (
 
 // allKinds is every optimizer kind, by the names newKind takes.
 var allKinds = []string{"sgd", "adam", "adamw", "adagrad", "rmsprop", "adamax", "radam", "adadelta", "rprop", "nadam", "asgd", "adafactor", "lion",
-	"ademamix", "muon"}
+	"ademamix", "muon", "lamb", "lars"}
 
 // newKind makes an optimizer of kind over params with a config that uses every state
 // tensor the kind has (SGD with momentum, Adam with AMSGrad, centered RMSprop with
@@ -79,6 +79,18 @@ func newKind(kind string, params []*Param) (Optimizer, error) {
 		c := AdEMAMixDefaults()
 		c.WeightDecay, c.AlphaWarmup, c.Beta3Warmup = 0.01, 3, 5
 		return NewAdEMAMix(params, c)
+	case "lamb":
+		// apex's defaults: decoupled decay (so the trust ratio applies) and clipping by
+		// the global norm of every group's gradients (max_grad_norm 1, below the norm of
+		// fillRandom's gradients over mixedParams).
+		c := LAMBDefaults()
+		c.LR = 0.01
+		return NewLAMB(params, c)
+	case "lars":
+		// With momentum (its one state tensor) and the decay LARC applies.
+		c := LARSDefaults(0.1)
+		c.Momentum, c.WeightDecay = 0.9, 0.01
+		return NewLARS(params, c)
 	case "adafactor":
 		// Params without a Shape are vectors; adafactor_test.go covers matrices.
 		c := AdafactorDefaults()
@@ -135,6 +147,16 @@ func addKindGroup(kind string, opt Optimizer, params []*Param) error {
 		c := MuonDefaults()
 		c.Nesterov, c.AdjustLRFn, c.Aux.Beta1 = false, "match_rms_adamw", 0.8
 		return o.AddParamGroup(params, c)
+	case *LAMB:
+		// No clipping of its own (the first group's still divides by the norm over both),
+		// L2 decay, no bias correction or grad averaging, a trust ratio by use_nvlamb,
+		// capped at 1.
+		return o.AddParamGroup(params, LAMBConfig{LR: 5e-3, Beta1: 0.8, Beta2: 0.99, Eps: 1e-8, WeightDecay: 0.05,
+			UseNVLAMB: true, TrustClip: true})
+	case *LARS:
+		// LARS proper (no clip of the adaptive lr), dampening, maximize.
+		return o.AddParamGroup(params, LARSConfig{LR: 0.05, Momentum: 0.5, Dampening: 0.1, WeightDecay: 0.001,
+			Maximize: true, TrustCoefficient: 0.001, Eps: 1e-8})
 	case *AdEMAMix:
 		return o.AddParamGroup(params, AdEMAMixConfig{LR: 5e-3, Beta1: 0.8, Beta2: 0.99, Beta3: 0.999, Alpha: 5, Eps: 1e-6})
 	case *Adafactor:

@@ -336,9 +336,9 @@ func firstState(opt Optimizer, kind string, i int) ([]float32, error) {
 
 func firstSlot(kind string) string {
 	switch kind {
-	case "sgd":
+	case "sgd", "lars":
 		return "momentum_buffer"
-	case "adam", "adamw", "adamax", "radam", "nadam", "lion":
+	case "adam", "adamw", "adamax", "radam", "nadam", "lion", "lamb":
 		return "exp_avg"
 	case "ademamix":
 		return "exp_avg_slow"
@@ -556,6 +556,23 @@ func TestHyperparametersMatchTorchRules(t *testing.T) {
 			return err
 		}
 	}
+	lamb := func(set func(*LAMBConfig, float64)) func(float64) error {
+		return func(v float64) error {
+			c := LAMBDefaults()
+			set(&c, v)
+			_, err := NewLAMB(ps, c)
+			return err
+		}
+	}
+	lars := func(set func(*LARSConfig, float64)) func(float64) error {
+		return func(v float64) error {
+			c := LARSDefaults(0.1)
+			c.Momentum = 0.9
+			set(&c, v)
+			_, err := NewLARS(ps, c)
+			return err
+		}
+	}
 	adafactor := func(set func(*AdafactorConfig, float64)) func(float64) error {
 		return func(v float64) error {
 			c := AdafactorDefaults()
@@ -591,6 +608,28 @@ func TestHyperparametersMatchTorchRules(t *testing.T) {
 		field{"ademamix alpha", finiteNonNeg, ademamix(func(c *AdEMAMixConfig, v float64) { c.Alpha = v })},
 		field{"ademamix eps", finiteNonNeg, ademamix(func(c *AdEMAMixConfig, v float64) { c.Eps = v })},
 		field{"ademamix weight_decay", finiteNonNeg, ademamix(func(c *AdEMAMixConfig, v float64) { c.WeightDecay = v })},
+		// apex's FusedLAMB checks nothing; goptim applies torch.optim.Adam's rules to the
+		// options they share, and refuses a negative max_grad_norm (0 turns the clipping
+		// off, where apex would divide every gradient by +Inf).
+		field{"lamb lr", finiteNonNeg, lamb(func(c *LAMBConfig, v float64) { c.LR = v })},
+		field{"lamb betas[0]", unit, lamb(func(c *LAMBConfig, v float64) { c.Beta1 = v })},
+		field{"lamb betas[1]", unit, lamb(func(c *LAMBConfig, v float64) { c.Beta2 = v })},
+		field{"lamb eps", finiteNonNeg, lamb(func(c *LAMBConfig, v float64) { c.Eps = v })},
+		field{"lamb weight_decay", finiteNonNeg, lamb(func(c *LAMBConfig, v float64) { c.WeightDecay = v })},
+		field{"lamb max_grad_norm", finiteNonNeg, lamb(func(c *LAMBConfig, v float64) { c.MaxGradNorm = v })},
+		// torch.optim.SGD's rules for SGD's options (LARC hands SGD weight_decay 0 and
+		// applies the decay itself); LARC leaves trust_coefficient and eps unchecked,
+		// goptim refuses negative ones (a negative adaptive lr would step uphill).
+		field{"lars lr", finiteNonNeg, lars(func(c *LARSConfig, v float64) { c.LR = v })},
+		field{"lars momentum", finiteNonNeg, lars(func(c *LARSConfig, v float64) { c.Momentum = v })},
+		field{"lars dampening", finiteNonNeg, lars(func(c *LARSConfig, v float64) { c.Dampening = v })},
+		field{"lars weight_decay", finiteNonNeg, lars(func(c *LARSConfig, v float64) { c.WeightDecay = v })},
+		field{"lars nesterov momentum", func(v float64) bool { return finiteNonNeg(v) && v > 0 },
+			lars(func(c *LARSConfig, v float64) { c.Nesterov, c.Momentum = true, v })},
+		field{"lars nesterov dampening", func(v float64) bool { return v == 0 },
+			lars(func(c *LARSConfig, v float64) { c.Nesterov, c.Dampening = true, v })},
+		field{"lars trust_coefficient", finiteNonNeg, lars(func(c *LARSConfig, v float64) { c.TrustCoefficient = v })},
+		field{"lars eps", finiteNonNeg, lars(func(c *LARSConfig, v float64) { c.Eps = v })},
 		field{"adafactor lr", finiteNonNeg, adafactor(func(c *AdafactorConfig, v float64) { c.LR = v })},
 		// torch: beta2_decay <= 0 (and a number); -Inf would make 1-beta2_t 0 from step 2 on.
 		field{"adafactor beta2_decay", func(v float64) bool { return v <= 0 && finite(v) },

@@ -160,6 +160,8 @@ var bands = map[string]band{
 	"lion":      {-1, -1, 0.015, 0.05, 0.95},      // sign steps of lr hop around the minimum
 	"ademamix":  {-1, -1, 0.03, 0.07, 0.96},       // its slow EMA overshoots the minimum and keeps it circling
 	"muon":      {175, 210, 0.00005, 0.001, 0.96}, // part 1: θ is a vector, so AdamW; part 2: orthogonalised weight steps
+	"lamb":      {160, 195, 0.002, 0.012, 0.96},   // Adam's steps scaled to ‖θ‖ per tensor
+	"lars":      {115, 145, 0.012, 0.04, 0.96},    // SGD+momentum with LARC's per-tensor cap on the lr
 	"lbfgs":     {1, 3, 0.005, 0.03, 0.95},        // one curvature pair gives the exact inverse Hessian
 }
 

@@ -75,6 +75,17 @@ var optimizers = []optimizer{
 		build: firstOrder(optim.MuonDefaults, optim.NewMuon, func(c *optim.MuonConfig, lr float64) {
 			c.LR, c.Aux.LR = lr, lr
 		})},
+	// LAMB scales each tensor's Adam step by ‖θ‖/‖update‖ (weight decay 0.01 turns
+	// the ratio on); LARS is SGD with momentum 0.9 whose lr each tensor caps by
+	// 0.02·‖θ‖/‖g‖ (apex's LARC).
+	{key: "lamb", name: "LAMB", quadLR: 0.1, digitsLR: 0.01, family: true,
+		build: firstOrder(optim.LAMBDefaults, optim.NewLAMB, func(c *optim.LAMBConfig, lr float64) { c.LR = lr })},
+	{key: "lars", name: "LARS", quadLR: 0.05, digitsLR: 0.1, family: true,
+		build: firstOrder(func() optim.LARSConfig {
+			c := optim.LARSDefaults(0)
+			c.Momentum = 0.9
+			return c
+		}, optim.NewLARS, func(c *optim.LARSConfig, lr float64) { c.LR = lr })},
 	{key: "lbfgs", name: "L-BFGS", quadLR: 1, digitsLR: 1, fullBatch: true, family: true, build: lbfgs},
 }
 

@@ -342,6 +342,105 @@ func (o Lion) Step(p, g, m []float64) {
 	}
 }
 
+// LAMB holds the options of apex's FusedLAMB (apex/optimizers/fused_lamb.py) with
+// timm's TrustClip; MaxGradNorm 0 turns the clipping off.
+type LAMB struct {
+	LR, Beta1, Beta2, Eps, WeightDecay, MaxGradNorm                float64
+	BiasCorrection, GradAveraging, AdamWMode, UseNVLAMB, TrustClip bool
+	Round                                                          func(float64) float64
+}
+
+// Step applies step t to the tensors ps of one param group with gradients gs; ms and
+// vs are their exp_avg and exp_avg_sq. gn is the L2 norm of every gradient of every
+// group (GradNorm of all of them): apex clips by the norm over the whole optimizer, so
+// a group's step depends on the other groups' gradients. Each tensor then takes its
+// own trust ratio ||p||/||u||.
+func (o LAMB) Step(ps, gs, ms, vs [][]float64, gn float64, t int64) {
+	q := rounder(o.Round)
+	ft := float64(t)
+	clip := 1.0
+	if o.MaxGradNorm > 0 && gn > o.MaxGradNorm {
+		clip = q(gn / o.MaxGradNorm)
+	}
+	bc1, bc2 := 1.0, 1.0
+	if o.BiasCorrection {
+		bc1 = q(1 - math.Pow(o.Beta1, ft))
+		bc2 = q(1 - math.Pow(o.Beta2, ft))
+	}
+	beta3 := 1.0
+	if o.GradAveraging {
+		beta3 = q(1 - o.Beta1)
+	}
+	for i, p := range ps {
+		g, m, v := gs[i], ms[i], vs[i]
+		u := make([]float64, len(p))
+		pss, uss := 0.0, 0.0
+		for j := range p {
+			s := q(g[j] / clip)
+			if !o.AdamWMode && o.WeightDecay != 0 {
+				s = q(s + q(o.WeightDecay*p[j]))
+			}
+			m[j] = q(q(o.Beta1*m[j]) + q(beta3*s))
+			v[j] = q(q(o.Beta2*v[j]) + q(q(q(1-o.Beta2)*s)*s))
+			u[j] = q(q(m[j]/bc1) / q(q(math.Sqrt(q(v[j]/bc2)))+o.Eps))
+			if o.AdamWMode && o.WeightDecay != 0 {
+				u[j] = q(u[j] + q(o.WeightDecay*p[j]))
+			}
+			pss = q(pss + q(p[j]*p[j]))
+			uss = q(uss + q(u[j]*u[j]))
+		}
+		ratio := o.LR
+		if o.UseNVLAMB || o.WeightDecay != 0 {
+			pn, un := math.Sqrt(pss), math.Sqrt(uss)
+			if pn != 0 && un != 0 {
+				trust := q(pn / un)
+				if o.TrustClip {
+					trust = math.Min(trust, 1)
+				}
+				ratio = q(o.LR * trust)
+			}
+		}
+		for j := range p {
+			p[j] = q(p[j] - q(ratio*u[j]))
+		}
+	}
+}
+
+// LARS holds the options of torch.optim.SGD wrapped in apex's LARC
+// (apex/parallel/LARC.py): SGD's, with the weight decay LARC applies, and LARC's
+// trust_coefficient, clip and eps.
+type LARS struct {
+	LR, Momentum, Dampening, WeightDecay, TrustCoefficient, Eps float64
+	Nesterov, Maximize, Clip                                    bool
+	Round                                                       func(float64) float64
+}
+
+// Step applies step t to one tensor p with gradient g; buf is its momentum buffer. The
+// adaptive lr is the tensor's own, from ||p|| and ||g||; a tensor with either norm 0
+// steps on its gradient as it is (no decay, no scaling). Maximize negates the scaled
+// gradient: SGD's maximize, after LARC.
+func (o LARS) Step(p, g, buf []float64, t int64) {
+	q := rounder(o.Round)
+	pss, gss := 0.0, 0.0
+	for j := range p {
+		pss = q(pss + q(p[j]*p[j]))
+		gss = q(gss + q(g[j]*g[j]))
+	}
+	pn, gn := math.Sqrt(pss), math.Sqrt(gss)
+	d := append([]float64(nil), g...)
+	if pn != 0 && gn != 0 {
+		a := q(q(o.TrustCoefficient*pn) / q(q(gn+q(pn*o.WeightDecay))+o.Eps))
+		if o.Clip {
+			a = math.Min(q(a/o.LR), 1)
+		}
+		for j := range d {
+			d[j] = q(q(g[j]+q(o.WeightDecay*p[j])) * a)
+		}
+	}
+	SGD{LR: o.LR, Momentum: o.Momentum, Dampening: o.Dampening, Nesterov: o.Nesterov, Maximize: o.Maximize,
+		Round: o.Round}.Step(p, d, buf, t)
+}
+
 // AdEMAMix holds AdEMAMix's options (apple/ml-ademamix pytorch/ademamix.py); the
 // warmups are steps, 0 for none.
 type AdEMAMix struct {

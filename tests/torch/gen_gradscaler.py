@@ -16,7 +16,9 @@ path GradScaler takes is torch's own choice, recorded per case as "path":
            (torch 2.6's Adagrad does not set _step_supports_amp_scaling, so its fused kernel is
            called without grad_scale): GradScaler unscales every gradient in place
            (multiplication by float(1/double(scale))), whether or not it is finite, and calls
-           step only when all are.
+           step only when all are. So do Adamax, RAdam, Adadelta, Rprop, NAdam, ASGD and
+           Adafactor (foreach=False), and Lion, AdEMAMix, LAMB and LARS (the reference classes
+           of testdata/torch/gen_golden.py, without grad_scale).
 
 The gradients and initial params are not stored: both sides make them from the case's seed with
 splitmix64, in float32 arithmetic that rounds the same everywhere:
@@ -36,9 +38,9 @@ Format (tensors are float32 little-endian, base64; "fnv" is FNV-1a 64 of the sam
 
   {"torch_version": ..., "generator": ..., "dtype": "float32", "threads": 1,
    "cases": [{
-     "name": ..., "optimizer": "adam" | "adamw" | "sgd" | "adagrad" | "rmsprop",
+     "name": ..., "optimizer": "adam" | "adamw" | "sgd" | "adagrad" | "rmsprop" | ... | "lamb" | "lars",
      "options": {every torch kwarg of the optimizer but foreach/fused},
-     "impl": {"fused": true} | {"foreach": false}, "path": "fused" | "unscale",
+     "impl": {"fused": true} | {"foreach": false} | {}, "path": "fused" | "unscale",
      "scaler": {"init_scale", "growth_factor", "backoff_factor", "growth_interval"},
      "seed": int, "lengths": [...],
      "steps": [{"scale": float,            # scaler.get_scale() before the step
@@ -59,7 +61,7 @@ import os
 import numpy as np
 import torch
 
-# Lion and AdEMAMix, which torch lacks, as the golden generator writes them.
+# Lion, AdEMAMix, LAMB and LARS, which torch lacks, as the golden generator writes them.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "testdata", "torch"))
 import gen_golden  # noqa: E402
 
@@ -123,6 +125,26 @@ ADAFACTOR = dict(lr=0.01, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0, weight_deca
 LION = dict(lr=1e-3, betas=(0.9, 0.99), weight_decay=0.0)
 ADEMAMIX = dict(lr=1e-3, betas=(0.9, 0.999, 0.9999), alpha=2.0, beta3_warmup=None, alpha_warmup=None, eps=1e-8,
                 weight_decay=0.0)
+LAMB = dict(lr=1e-3, bias_correction=True, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.01, adam_w_mode=True,
+            grad_averaging=True, max_grad_norm=1.0, use_nvlamb=False, trust_clip=False)
+LARS = dict(lr=0.05, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False,
+            trust_coefficient=0.02, clip=True, eps=1e-8)
+
+
+class LARSKeepGrads(gen_golden.LARS):
+    """gen_golden.LARS, with the gradients GradScaler left put back after the step. LARC
+    decays and scales p.grad in place before SGD reads it; goptim's LARS computes the same
+    gradient as it reads it and leaves the gradients in memory as they are (optim/lars.go),
+    so the gradients recorded after a step are the unscaled ones GradScaler left. The
+    update is gen_golden.LARS's, unchanged."""
+
+    @torch.no_grad()
+    def step(self):
+        ps = [p for g in self.param_groups for p in g["params"] if p.grad is not None]
+        kept = [p.grad.clone() for p in ps]
+        super().step()
+        for p, g in zip(ps, kept):
+            p.grad.copy_(g)
 
 S_POW2 = dict(init_scale=65536.0, growth_factor=2.0, backoff_factor=0.5, growth_interval=4)
 S_ODD = dict(init_scale=3000.0, growth_factor=1.5, backoff_factor=0.6, growth_interval=3)
@@ -185,20 +207,35 @@ CASES = [
     case("ademamix/warmups+wd/triple-scale", "ademamix",
          dict(ADEMAMIX, betas=(0.0, 0.99, 0.999), alpha=5.0, beta3_warmup=8, alpha_warmup=5, weight_decay=0.05),
          S_TRIPLE, INJECT_B, 30),
+    # max_grad_norm 1 is below the unscaled gradients' global norm on most steps: LAMB's
+    # clipping reads the gradients after GradScaler unscaled them.
+    case("lamb/default", "lamb", dict(LAMB), S_POW2, INJECT_A, 31),
+    case("lamb/l2+trust_clip+no-bias-correction/odd-scale", "lamb",
+         dict(LAMB, lr=0.01, betas=(0.8, 0.95), weight_decay=0.05, adam_w_mode=False, grad_averaging=False,
+              bias_correction=False, max_grad_norm=0.5, trust_clip=True), S_ODD, INJECT_B, 32),
+    case("lamb/nvlamb+no-clip/triple-scale", "lamb", dict(LAMB, weight_decay=0.0, use_nvlamb=True, max_grad_norm=0.0),
+         S_TRIPLE, INJECT_A, 33),
+    case("lars/default", "lars", dict(LARS), S_POW2, INJECT_B, 34),
+    case("lars/momentum+nesterov+wd+maximize/odd-scale", "lars",
+         dict(LARS, momentum=0.9, nesterov=True, weight_decay=0.01, maximize=True), S_ODD, INJECT_A, 35),
+    case("lars/momentum+dampening+no-clip/triple-scale", "lars",
+         dict(LARS, lr=0.02, momentum=0.8, dampening=0.1, weight_decay=5e-4, trust_coefficient=0.001, clip=False),
+         S_TRIPLE, INJECT_B, 36),
 ]
 
 CTORS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD,
          "adagrad": torch.optim.Adagrad, "rmsprop": torch.optim.RMSprop, "adamax": torch.optim.Adamax,
          "radam": torch.optim.RAdam, "adadelta": torch.optim.Adadelta, "rprop": torch.optim.Rprop,
          "nadam": torch.optim.NAdam, "asgd": torch.optim.ASGD, "adafactor": torch.optim.Adafactor,
-         "lion": gen_golden.Lion, "ademamix": gen_golden.AdEMAMix}
+         "lion": gen_golden.Lion, "ademamix": gen_golden.AdEMAMix, "lamb": gen_golden.LAMB, "lars": LARSKeepGrads}
 STATE = {"adam": ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"], "adamw": ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"],
          "sgd": ["momentum_buffer"], "adagrad": ["sum"],
          "rmsprop": ["square_avg", "momentum_buffer", "grad_avg"], "adamax": ["exp_avg", "exp_inf"],
          "radam": ["exp_avg", "exp_avg_sq"], "adadelta": ["square_avg", "acc_delta"],
          "rprop": ["prev", "step_size"], "nadam": ["exp_avg", "exp_avg_sq", "mu_product"],
          "asgd": ["ax", "eta", "mu"], "adafactor": ["variance"], "lion": ["exp_avg"],
-         "ademamix": ["exp_avg_fast", "exp_avg_slow", "exp_avg_sq"]}
+         "ademamix": ["exp_avg_fast", "exp_avg_slow", "exp_avg_sq"], "lamb": ["exp_avg", "exp_avg_sq"],
+         "lars": ["momentum_buffer"]}
 
 
 def run(c):
@@ -210,7 +247,7 @@ def run(c):
     # single-tensor path.
     impl = {"foreach": False} if c["optimizer"] in ("rmsprop", "adamax", "radam", "adadelta", "rprop", "nadam",
                                                     "asgd", "adafactor") else {"fused": True}
-    if c["optimizer"] in ("lion", "ademamix"):
+    if c["optimizer"] in ("lion", "ademamix", "lamb", "lars"):
         impl = {}  # the published algorithms, written in testdata/torch/gen_golden.py
     opt = CTORS[c["optimizer"]](params, **c["options"], **impl)
     path = "fused" if getattr(opt, "_step_supports_amp_scaling", False) else "unscale"
