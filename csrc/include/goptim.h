@@ -384,6 +384,50 @@ typedef struct {
 goptim_status goptim_rmsprop_step(goptim_context *ctx, const goptim_tensor_list *list,
                                   const goptim_rmsprop_params *hp, int64_t step, const goptim_step_aux *aux);
 
+/* ---------------------------------------------------------------- Schedule-Free */
+
+/* Schedule-Free AdamW (Defazio et al. 2024, facebookresearch/schedule_free
+ * schedulefree/adamw_schedulefree.py, its per-tensor path). The params hold y, the point
+ * the gradients are taken at, in train mode. state[0] = z, state[1] = exp_avg_sq (starts
+ * at 0). z starts as a copy of the param at its first step: on step == 1 the kernel takes
+ * the param as z and only writes state[0], so its memory needs no filling. The reference
+ * keeps k (here step - 1), weight_sum and lr_max per group as Python floats beside the
+ * tensors: the caller passes the params' weight_sum and lr_max before this step (0 and -1
+ * before the first; every param of the list has the same) and after a step that was not
+ * skipped stores the values goptim_schedulefree_adamw_next gives for the same hp and step.
+ * lr is the group's lr before warmup. In double, as the reference's Python (pow is the C
+ * library's, which Python's ** calls):
+ *   sched = step <= warmup_steps ? step / warmup_steps : 1;  lr_t = lr * sched
+ *   lr_max = max(lr_t, lr_max);  weight = step^r * lr_max^weight_lr_power
+ *   weight_sum += weight;  ckp1 = weight_sum != 0 ? weight / weight_sum : 0
+ * then per element, in float, with g the gradient as read (aux applied; the gradient in
+ * memory is not divided, where the reference divides it in place):
+ *   v = beta2*v + (1-beta2)*g*g;  u = g / (sqrt(v / (1 - beta2^step)) + eps)
+ *   u += weight_decay*y  (weight_decay != 0)
+ *   y = lerp(y, z, ckp1) + lr_t*(beta1*(1-ckp1) - 1)*u;  z -= lr_t*u
+ * A weight or weight_sum past double's range (the reference raises OverflowError) or
+ * 0 to a negative weight_lr_power (ZeroDivisionError there) gives Inf or NaN here:
+ * the caller checks goptim_schedulefree_adamw_next's results before stepping. */
+typedef struct {
+    double lr, beta1, beta2, eps, weight_decay, r, weight_lr_power;
+    int64_t warmup_steps;
+    double weight_sum, lr_max; /* before this step */
+} goptim_schedulefree_adamw_params;
+goptim_status goptim_schedulefree_adamw_step(goptim_context *ctx, const goptim_tensor_list *list,
+                                             const goptim_schedulefree_adamw_params *hp, int64_t step,
+                                             const goptim_step_aux *aux);
+/* weight_sum and lr_max after step `step` (host arithmetic, the same on every backend). */
+goptim_status goptim_schedulefree_adamw_next(const goptim_schedulefree_adamw_params *hp, int64_t step,
+                                             double *weight_sum, double *lr_max);
+
+/* param[i] = lerp(param[i], state[slot][i], weight) for every tensor of the list, as
+ * torch's lerp_ with a scalar weight rounds it (weight rounded to float, one fused
+ * multiply-add; gm_lerp of csrc/gm_ops.h): Schedule-Free's switch between train and eval
+ * (weight 1 - beta1 into train mode, 1 - 1/beta1 into eval). Reads param and
+ * state[slot], writes param; grad and the other state arrays are not read and may be
+ * NULL. slot outside [0, GOPTIM_MAX_STATE) is GOPTIM_ERR_INVALID_ARGUMENT. */
+goptim_status goptim_lerp_state(goptim_context *ctx, const goptim_tensor_list *list, int32_t slot, double weight);
+
 /* ---------------------------------------------------------------- gradients */
 
 /* Total norm of all grad[i] of the list, as torch.nn.utils.clip_grad_norm_ computes it:
