@@ -116,7 +116,7 @@ func (c *core[C]) scaledStep(scale float32) error {
 //     (g/Scale); a skipped one leaves them as they were, scaled. This saves one read
 //     and one write of every gradient over unscaling in place first.
 //   - RMSprop, Adamax, RAdam, Adadelta, Rprop, NAdam, ASGD, Adafactor, Lion, AdEMAMix,
-//     Muon (no fused kernel takes the scale) and Adagrad (torch's fused Adagrad is not given the scale): the
+//     Muon, LAMB, LARS, Schedule-Free AdamW (no fused kernel takes the scale) and Adagrad (torch's fused Adagrad is not given the scale): the
 //     check multiplies every gradient by 1/Scale (the double reciprocal rounded to
 //     float32) in place, so the gradients are unscaled whether the step is taken or
 //     skipped. LBFGS, whose step takes a closure, is not driven by GradScaler (nor in

@@ -143,26 +143,27 @@ type band struct {
 }
 
 var bands = map[string]band{
-	"gd":        {99, 99, 1.15, 1.40, 0.85},    // 0.81 per step; 30 full-batch steps
-	"sgd":       {950, 1250, 0.18, 0.28, 0.93}, // a tenth of the coordinates per step
-	"momentum":  {75, 95, 0.04, 0.08, 0.95},
-	"adagrad":   {105, 130, 0.025, 0.055, 0.95},
-	"rmsprop":   {-1, -1, 0.09, 0.16, 0.94}, // hops around the minimum by about lr
-	"adam":      {175, 210, 0.035, 0.075, 0.96},
-	"adamw":     {175, 210, 0.035, 0.075, 0.96},
-	"adamax":    {165, 200, 0.06, 0.11, 0.95},
-	"radam":     {200, 250, 0.14, 0.25, 0.93}, // the rectification's warm-up costs it early steps
-	"adadelta":  {800, 950, 0.05, 0.10, 0.95}, // starts with steps of about √eps/√(1−ρ)
-	"rprop":     {50, 65, 0.015, 0.04, 0.93},  // 30 full-batch steps
-	"nadam":     {-1, -1, 0.035, 0.075, 0.96},
-	"asgd":      {99, 99, 0.18, 0.28, 0.93},       // GD in part 1, SGD in part 2: averaging starts at step 1e6
-	"adafactor": {-1, -1, 0.015, 0.05, 0.96},      // steps relative to RMS(θ), floored at eps2 = 1e-3: it stalls near 0
-	"lion":      {-1, -1, 0.015, 0.05, 0.95},      // sign steps of lr hop around the minimum
-	"ademamix":  {-1, -1, 0.03, 0.07, 0.96},       // its slow EMA overshoots the minimum and keeps it circling
-	"muon":      {175, 210, 0.00005, 0.001, 0.96}, // part 1: θ is a vector, so AdamW; part 2: orthogonalised weight steps
-	"lamb":      {160, 195, 0.002, 0.012, 0.96},   // Adam's steps scaled to ‖θ‖ per tensor
-	"lars":      {115, 145, 0.012, 0.04, 0.96},    // SGD+momentum with LARC's per-tensor cap on the lr
-	"lbfgs":     {1, 3, 0.005, 0.03, 0.95},        // one curvature pair gives the exact inverse Hessian
+	"gd":           {99, 99, 1.15, 1.40, 0.85},    // 0.81 per step; 30 full-batch steps
+	"sgd":          {950, 1250, 0.18, 0.28, 0.93}, // a tenth of the coordinates per step
+	"momentum":     {75, 95, 0.04, 0.08, 0.95},
+	"adagrad":      {105, 130, 0.025, 0.055, 0.95},
+	"rmsprop":      {-1, -1, 0.09, 0.16, 0.94}, // hops around the minimum by about lr
+	"adam":         {175, 210, 0.035, 0.075, 0.96},
+	"adamw":        {175, 210, 0.035, 0.075, 0.96},
+	"adamax":       {165, 200, 0.06, 0.11, 0.95},
+	"radam":        {200, 250, 0.14, 0.25, 0.93}, // the rectification's warm-up costs it early steps
+	"adadelta":     {800, 950, 0.05, 0.10, 0.95}, // starts with steps of about √eps/√(1−ρ)
+	"rprop":        {50, 65, 0.015, 0.04, 0.93},  // 30 full-batch steps
+	"nadam":        {-1, -1, 0.035, 0.075, 0.96},
+	"asgd":         {99, 99, 0.18, 0.28, 0.93},       // GD in part 1, SGD in part 2: averaging starts at step 1e6
+	"adafactor":    {-1, -1, 0.015, 0.05, 0.96},      // steps relative to RMS(θ), floored at eps2 = 1e-3: it stalls near 0
+	"lion":         {-1, -1, 0.015, 0.05, 0.95},      // sign steps of lr hop around the minimum
+	"ademamix":     {-1, -1, 0.03, 0.07, 0.96},       // its slow EMA overshoots the minimum and keeps it circling
+	"muon":         {175, 210, 0.00005, 0.001, 0.96}, // part 1: θ is a vector, so AdamW; part 2: orthogonalised weight steps
+	"lamb":         {160, 195, 0.002, 0.012, 0.96},   // Adam's steps scaled to ‖θ‖ per tensor
+	"lars":         {115, 145, 0.012, 0.04, 0.96},    // SGD+momentum with LARC's per-tensor cap on the lr
+	"schedulefree": {-1, -1, 0.025, 0.06, 0.96},      // part 1: y circles at a constant lr; part 2: evaluated at the average x
+	"lbfgs":        {1, 3, 0.005, 0.03, 0.95},        // one curvature pair gives the exact inverse Hessian
 }
 
 // With the default settings every optimizer lands in its band.

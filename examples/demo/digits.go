@@ -174,7 +174,13 @@ func trainDigits(o optimizer, train, heldOut dataset, cfg digitsConfig, report f
 		return nil, err
 	}
 
-	evaluate := func(st epochStats) error {
+	evaluate := func(st epochStats) (err error) {
+		if sw, ok := opt.(evalSwitcher); ok {
+			if err := sw.toEval(); err != nil {
+				return err
+			}
+			defer func() { err = errors.Join(err, sw.toTrain()) }()
+		}
 		var err1, err2 error
 		st.TrainLoss, _, err1 = net.Evaluate(train.x, train.y)
 		st.HeldOutLoss, st.Accuracy, err2 = net.Evaluate(heldOut.x, heldOut.y)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -86,6 +87,10 @@ var optimizers = []optimizer{
 			c.Momentum = 0.9
 			return c
 		}, optim.NewLARS, func(c *optim.LARSConfig, lr float64) { c.LR = lr })},
+	// Schedule-Free AdamW trains without part 2's cosine schedule (its average of the
+	// iterates takes the schedule's place) and is evaluated at that average.
+	{key: "schedulefree", name: "Schedule-Free AdamW", quadLR: 0.1, digitsLR: 3e-3, family: true,
+		build: scheduleFree},
 	{key: "lbfgs", name: "L-BFGS", quadLR: 1, digitsLR: 1, fullBatch: true, family: true, build: lbfgs},
 }
 
@@ -216,6 +221,44 @@ func (s *gradStepper) train(clip float64, steps int) error {
 func (s *gradStepper) lr() float64  { return s.opt.GroupLR(0) }
 func (s *gradStepper) clipped() int { return s.nClipped }
 func (s *gradStepper) close() error { return s.opt.Close() }
+
+// evalSwitcher is a stepper whose params hold the point the gradients are taken at,
+// not the one to evaluate (Schedule-Free's y and x): every evaluation of part 2 is
+// bracketed by toEval and toTrain.
+type evalSwitcher interface {
+	toEval() error
+	toTrain() error
+}
+
+// scheduleFree builds Schedule-Free AdamW with its reference's defaults and the
+// learning rate replaced, in train mode.
+func scheduleFree(params []*optim.Param, h hyper) (stepper, error) {
+	cfg := optim.ScheduleFreeAdamWDefaults()
+	cfg.LR = h.lr
+	opt, err := optim.NewScheduleFreeAdamW(params, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := opt.Train(); err != nil {
+		return nil, errors.Join(err, opt.Close())
+	}
+	return &sfStepper{gradStepper: gradStepper{opt: opt}, sf: opt}, nil
+}
+
+// sfStepper is gradStepper without the learning-rate schedule, switching the params
+// between the training point and the average for evaluations.
+type sfStepper struct {
+	gradStepper
+	sf *optim.ScheduleFreeAdamW
+}
+
+func (s *sfStepper) train(clip float64, steps int) error {
+	s.clip = clip
+	return nil
+}
+
+func (s *sfStepper) toEval() error  { return s.sf.Eval() }
+func (s *sfStepper) toTrain() error { return s.sf.Train() }
 
 // closureOptimizer is an optimizer whose Step calls closure, which computes the loss
 // and writes the gradients, as many times as it needs (torch's LBFGS).
