@@ -1,9 +1,8 @@
 // Package optim is goptim's idiomatic API: fused optimizer steps (SGD with momentum
 // and Nesterov, Adam, AdamW, Adagrad, RMSprop, Adamax, RAdam, Adadelta, Rprop, NAdam,
 // ASGD, Adafactor; Lion, AdEMAMix, Muon, LAMB, LARS and Schedule-Free AdamW after
-// their references), L-BFGS with a
-// closure, gradient clipping and checkpoints, with torch.optim's names, defaults and
-// numbers.
+// their references), L-BFGS with a closure, gradient clipping and checkpoints, with
+// torch.optim's names, defaults and numbers.
 // Learning-rate schedules stand apart, as torch.optim.lr_scheduler does: package
 // optim/schedule drives any optimizer through its LRGroups methods.
 //
