@@ -57,6 +57,20 @@ var benchOpts = []benchOpt{
 		c.Momentum = 0.9
 		return NewLARS(p, c)
 	}},
+	// Schedule-Free AdamW reads and writes z and exp_avg_sq beside the param (z is only
+	// written at a param's first step, the untimed first touch). It starts in eval mode,
+	// where Step is refused: Train first (nothing to move before a step).
+	{"schedulefree_adamw", 2, func(p []*Param) (Optimizer, error) {
+		o, err := NewScheduleFreeAdamW(p, ScheduleFreeAdamWDefaults())
+		if err != nil {
+			return nil, err
+		}
+		if err := o.Train(); err != nil {
+			o.Close()
+			return nil, err
+		}
+		return o, nil
+	}},
 }
 
 // BenchmarkCopy is the baseline: a backend copy moving as many bytes as an Adam step

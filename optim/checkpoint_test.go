@@ -125,6 +125,16 @@ func newTrainer(t *testing.T, kind string) *trainer {
 		c.Momentum, c.Dampening = 0.5, 0.1
 		require.NoError(t, o.AddParamGroup(g2, c))
 		tr.opt = o
+	case "schedulefree_adamw":
+		// A warmup, weight decay and the average weighted by t^r in the first group; the
+		// defaults in the second. Train before the steps (it starts in eval mode); the
+		// mode is in the checkpoint, so the optimizer it loads into may be in either.
+		o, err := NewScheduleFreeAdamW(g1, ScheduleFreeAdamWConfig{LR: 0.01, Beta1: 0.8, Beta2: 0.99, Eps: 1e-6,
+			WeightDecay: 0.01, WarmupSteps: 4, R: 0.5, WeightLRPower: 1})
+		require.NoError(t, err)
+		require.NoError(t, o.AddParamGroup(g2, ScheduleFreeAdamWDefaults()))
+		require.NoError(t, o.Train())
+		tr.opt = o
 	case "ademamix":
 		o, err := NewAdEMAMix(g1, AdEMAMixConfig{LR: 5e-3, Beta1: 0.8, Beta2: 0.99, Beta3: 0.999, Alpha: 5,
 			Beta3Warmup: 4, AlphaWarmup: 3, Eps: 1e-6, WeightDecay: 0.05})

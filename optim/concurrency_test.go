@@ -95,6 +95,8 @@ func TestConcurrentStepsOnOneOptimizer(t *testing.T) {
 // context: each must end exactly where a run on its own ends. One of every kind, so
 // that the kernels with per-call scratch in the context (LAMB's and LARS's per-tensor
 // sums) and the extra passes around a step (LAMB's global norm) run beside the others.
+// Schedule-Free AdamW also goes to eval mode and back every few steps, in both runs, so
+// that its lerp between the modes (goptim_lerp_state) runs beside them too.
 func TestConcurrentOptimizers(t *testing.T) {
 	const k = 25
 	M := len(allKinds)
@@ -118,9 +120,24 @@ func TestConcurrentOptimizers(t *testing.T) {
 		par = append(par, mk(i))
 		seq = append(seq, mk(i))
 	}
+	// step is step s of a run: ClipStep, and for Schedule-Free every fifth step Eval
+	// then Train (which leaves the params at y again, up to rounding: the same in both
+	// runs).
+	step := func(o Optimizer, s int) error {
+		if err := o.ClipStep(1, 2); err != nil {
+			return err
+		}
+		if sf, ok := o.(*ScheduleFreeAdamW); ok && s%5 == 4 {
+			if err := sf.Eval(); err != nil {
+				return err
+			}
+			return sf.Train()
+		}
+		return nil
+	}
 	for _, r := range seq {
 		for s := 0; s < k; s++ {
-			require.NoError(t, r.opt.ClipStep(1, 2))
+			require.NoError(t, step(r.opt, s))
 		}
 	}
 	var wg sync.WaitGroup
@@ -130,7 +147,7 @@ func TestConcurrentOptimizers(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for s := 0; s < k; s++ {
-				if err := r.opt.ClipStep(1, 2); err != nil {
+				if err := step(r.opt, s); err != nil {
 					errs <- err
 				}
 			}

@@ -3,6 +3,7 @@ package optim
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -70,6 +71,25 @@ func adamWith(f func(*AdamConfig)) errorCase {
 		c := AdamDefaults()
 		f(&c)
 		_, err := NewAdam([]*Param{tableParam(t, "w", 4)}, c)
+		return err
+	}
+}
+
+// tableSF is Schedule-Free AdamW over one param "w" of 4 elements (zero gradient), in
+// eval mode as made; closed when the test ends.
+func tableSF(t *testing.T, c ScheduleFreeAdamWConfig) *ScheduleFreeAdamW {
+	t.Helper()
+	o, err := NewScheduleFreeAdamW([]*Param{tableParam(t, "w", 4)}, c)
+	require.NoError(t, err)
+	t.Cleanup(func() { o.Close() })
+	return o
+}
+
+func sfWith(f func(*ScheduleFreeAdamWConfig)) errorCase {
+	return func(t *testing.T) error {
+		c := ScheduleFreeAdamWDefaults()
+		f(&c)
+		_, err := NewScheduleFreeAdamW([]*Param{tableParam(t, "w", 4)}, c)
 		return err
 	}
 }
@@ -218,6 +238,61 @@ var errorCases = map[string]errorCase{
 		c.TrustCoefficient = -0.02
 		_, err := NewLARS([]*Param{tableParam(t, "w", 4)}, c)
 		return err
+	},
+	"sf-beta1":  sfWith(func(c *ScheduleFreeAdamWConfig) { c.Beta1 = 0 }),
+	"sf-warmup": sfWith(func(c *ScheduleFreeAdamWConfig) { c.WarmupSteps = -1 }),
+	"sf-r":      sfWith(func(c *ScheduleFreeAdamWConfig) { c.R = math.Inf(1) }),
+	"sf-eval-step": func(t *testing.T) error {
+		// A new optimizer is in eval mode, as the reference's: Step needs Train first.
+		// ClipStep and GradScaler.Step give the same error, before anything (gradients
+		// and the scale included) changes.
+		o := tableSF(t, ScheduleFreeAdamWDefaults())
+		require.NoError(t, o.Params(0)[0].Grad.Fill(1024))
+		before := takeSnapshot(t, o, o.Params(0))
+		err := o.Step()
+		require.Error(t, err)
+		require.EqualError(t, o.ClipStep(1, 2), err.Error())
+		s, serr := NewGradScaler(GradScalerDefaults())
+		require.NoError(t, serr)
+		stepped, serr := s.Step(o)
+		require.False(t, stepped)
+		require.EqualError(t, serr, err.Error())
+		require.Equal(t, GradScalerDefaults().InitScale, s.Scale())
+		requireUnchanged(t, before, o, o.Params(0), "steps refused in eval mode")
+		return err
+	},
+	"sf-weight-overflow": func(t *testing.T) error {
+		// The average's weight step^r * lr_max^2 at r 700: 2^700 is finite, 3^700 is
+		// not. The third step is refused before anything moves.
+		c := ScheduleFreeAdamWDefaults()
+		c.R = 700
+		o := tableSF(t, c)
+		require.NoError(t, o.Train())
+		require.NoError(t, o.Step())
+		require.NoError(t, o.Step())
+		before := takeSnapshot(t, o, o.Params(0))
+		err := o.Step()
+		requireUnchanged(t, before, o, o.Params(0), "a refused Schedule-Free step")
+		return err
+	},
+	"sf-checkpoint-mode": func(t *testing.T) error {
+		// A Schedule-Free checkpoint holds its train/eval mode in the header's "extra"
+		// part; one without it (a forged or foreign header) is refused.
+		src := tableSF(t, ScheduleFreeAdamWDefaults())
+		require.NoError(t, src.Train())
+		require.NoError(t, src.Step())
+		var buf bytes.Buffer
+		require.NoError(t, src.Save(&buf))
+		hdr, payload, ok := splitCheckpoint(buf.Bytes())
+		require.True(t, ok)
+		var h map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal(hdr, &h))
+		require.Contains(t, h, "extra")
+		delete(h, "extra")
+		hdr, err := json.Marshal(h)
+		require.NoError(t, err)
+		dst := tableSF(t, ScheduleFreeAdamWDefaults())
+		return dst.Load(bytes.NewReader(frameCheckpoint(hdr, payload)))
 	},
 	"shape-product": func(t *testing.T) error {
 		p := tableParam(t, "w", 6)

@@ -119,6 +119,14 @@ func mkLARS(ps []*Param, c LARSConfig) (OptimizerOf[LARSConfig], error) {
 	return o, nil
 }
 
+func mkSF(ps []*Param, c ScheduleFreeAdamWConfig) (OptimizerOf[ScheduleFreeAdamWConfig], error) {
+	o, err := NewScheduleFreeAdamW(ps, c)
+	if err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
 // 1e39 is finite in float64 and Inf in float32: every option the kernels take is
 // refused at that value, at construction and by SetConfig.
 func TestFloat32RangeOptionsRefused(t *testing.T) {
@@ -211,6 +219,44 @@ func TestFloat32RangeOptionsRefused(t *testing.T) {
 		})
 	}
 
+	// Schedule-Free AdamW's kernels take lr, eps and weight_decay as float32 (betas are
+	// refused by their (0, 1) and [0, 1) checks first; warmup_steps, r and
+	// weight_lr_power stay on the host, in double).
+	for _, f := range []struct {
+		field string
+		set   func(*ScheduleFreeAdamWConfig, float64)
+	}{
+		{"lr", func(c *ScheduleFreeAdamWConfig, v float64) { c.LR = v }},
+		{"eps", func(c *ScheduleFreeAdamWConfig, v float64) { c.Eps = v }},
+		{"weight_decay", func(c *ScheduleFreeAdamWConfig, v float64) { c.WeightDecay = v }},
+	} {
+		t.Run("schedulefree_adamw/"+f.field, func(t *testing.T) {
+			refusedEverywhere(t, "schedulefree_adamw", f.field, v, ScheduleFreeAdamWDefaults(), f.set, mkSF)
+		})
+	}
+	// Eval's lerp weight 1-1/betas[0] is a float32 too: a betas[0] of 1e-39 (in (0, 1))
+	// makes it about -1e39, refused by its expression at construction, by SetConfig and
+	// by SetGroupMomentum.
+	t.Run("schedulefree_adamw/1-1/betas[0]", func(t *testing.T) {
+		p := float32Param(t, []float32{1, 2}, []float32{0, 0})
+		beta1 := 1e-39
+		weight := 1 - 1/beta1 // in float64, as validation derives it
+		bad := ScheduleFreeAdamWDefaults()
+		bad.Beta1 = beta1
+		_, err := NewScheduleFreeAdamW([]*Param{p}, bad)
+		requireFloat32Refusal(t, err, "schedulefree_adamw", "1-1/betas[0]", weight)
+		opt, err := NewScheduleFreeAdamW([]*Param{p}, ScheduleFreeAdamWDefaults())
+		require.NoError(t, err)
+		defer opt.Close()
+		requireFloat32Refusal(t, opt.SetConfig(0, bad), "schedulefree_adamw", "1-1/betas[0]", weight)
+		requireFloat32Refusal(t, opt.SetGroupMomentum(0, 1e-39), "schedulefree_adamw", "1-1/betas[0]", weight)
+		require.Equal(t, ScheduleFreeAdamWDefaults(), opt.Config(0))
+		// Just inside: 1-1/betas[0] = -3e38 fits float32.
+		ok := ScheduleFreeAdamWDefaults()
+		ok.Beta1 = 1 / (1 + 3e38)
+		require.NoError(t, opt.SetConfig(0, ok))
+	})
+
 	_, err := NewSGD([]*Param{float32Param(t, []float32{1}, []float32{0})}, SGDDefaults(v))
 	require.EqualError(t, err, "optim: sgd: invalid lr 1e+39: must be at most 3.4028234663852886e+38 "+
 		"(float32's largest finite value): the kernels compute in float32")
@@ -239,6 +285,12 @@ func TestFloat32RangeSettersRefused(t *testing.T) {
 				kind == "lion" || kind == "ademamix" || kind == "lamb" {
 				// beta1 is torch's [0, 1) check's to refuse.
 				require.EqualError(t, err, "optim: "+kind+": invalid betas[0] 1e+39: must be in [0, 1)")
+				return
+			}
+			if kind == "schedulefree_adamw" {
+				// beta1 as momentum too, refused by its own (0, 1) check.
+				require.EqualError(t, err, "optim: schedulefree_adamw: invalid betas[0] 1e+39: must be in (0, 1): "+
+					"Eval moves the params by a weight of 1-1/betas[0]")
 				return
 			}
 			requireFloat32Refusal(t, err, kind, "momentum", 1e39)

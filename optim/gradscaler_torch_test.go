@@ -19,7 +19,9 @@ import (
 // the gradients after every step (scaled after a skipped fused step, unscaled
 // otherwise) bit for bit in every case; the params after every step and the final
 // state bit for bit where goptim's update rounds as the torch kernel does
-// (torchUpdateDiffers), within the golden tolerance elsewhere.
+// (torchUpdateDiffers), within the golden tolerance elsewhere. Schedule-Free AdamW's
+// cases (testdata/torch/gen_schedulefree.py's reference, put in train mode first) also
+// hold its final weight_sum and lr_max, compared exactly, and the params after Eval.
 
 type scalerGolden struct {
 	TorchVersion string             `json:"torch_version"`
@@ -43,6 +45,8 @@ type scalerGoldenCase struct {
 	} `json:"steps"`
 	FinalScale float64         `json:"final_scale"`
 	State      json.RawMessage `json:"state"`
+	// EvalParams: Schedule-Free only, the params after eval() at the end.
+	EvalParams []string `json:"eval_params"`
 }
 
 // splitmix64 and unit are the generator's; the gradients and initial params are made
@@ -200,6 +204,18 @@ func newFromScalerGolden(t *testing.T, c *scalerGoldenCase, params []*Param) Opt
 		opt, err = NewLARS(params, LARSConfig{LR: f("lr"), Momentum: f("momentum"), Dampening: f("dampening"),
 			WeightDecay: f("weight_decay"), Nesterov: b("nesterov"), Maximize: b("maximize"),
 			TrustCoefficient: f("trust_coefficient"), Clip: b("clip"), Eps: f("eps")})
+	case "schedulefree_adamw":
+		// The generator's reference starts in eval mode and calls train() before the first
+		// step, as goptim's must.
+		betas := o["betas"].([]any)
+		sf, e := NewScheduleFreeAdamW(params, ScheduleFreeAdamWConfig{LR: f("lr"), Beta1: betas[0].(float64),
+			Beta2: betas[1].(float64), Eps: f("eps"), WeightDecay: f("weight_decay"),
+			WarmupSteps: int(f("warmup_steps")), R: f("r"), WeightLRPower: f("weight_lr_power")})
+		if e == nil {
+			e = sf.Train()
+			opt = sf
+		}
+		err = e
 	case "adafactor":
 		eps := o["eps"].([]any)
 		eps1 := 0x1p-23 // torch's None: float32's machine epsilon
@@ -405,6 +421,19 @@ func runScalerGolden(t *testing.T, c *scalerGoldenCase) {
 			}
 			continue
 		}
+		if sf, ok := opt.(*ScheduleFreeAdamW); ok && (key == "weight_sum" || key == "lr_max") {
+			// Python floats, kept in double on both sides: exactly (a skipped step
+			// advances neither).
+			var want []float64
+			require.NoError(t, json.Unmarshal(v, &want))
+			for i := range params {
+				_, ws, lm := sfHost(sf, 0, i)
+				got := map[string]float64{"weight_sum": ws, "lr_max": lm}[key]
+				require.Equal(t, math.Float64bits(want[i]), math.Float64bits(got),
+					"final %s of param %d: got %v, the reference %v", key, i, got, want[i])
+			}
+			continue
+		}
 		var tensors []string
 		require.NoError(t, json.Unmarshal(v, &tensors))
 		for i := range params {
@@ -414,5 +443,18 @@ func runScalerGolden(t *testing.T, c *scalerGoldenCase) {
 				t.Fatalf("final state %s of param %d %s", key, i, msg)
 			}
 		}
+	}
+	if sf, ok := opt.(*ScheduleFreeAdamW); ok {
+		// Eval after the last step puts the params at x, as the reference's eval().
+		require.NotEmpty(t, c.EvalParams, "a Schedule-Free case records its params after eval()")
+		require.NotEmpty(t, c.State, "and its host values")
+		require.NoError(t, sf.Eval())
+		for i, p := range params {
+			if msg := sameAs(tensorValues(t, p.Data), decodeF32(t, c.EvalParams[i])); msg != "" {
+				t.Fatalf("param %d after Eval %s", i, msg)
+			}
+		}
+	} else {
+		require.Empty(t, c.EvalParams, "eval_params is Schedule-Free's")
 	}
 }

@@ -8,8 +8,10 @@ import (
 )
 
 // Tests of the values torch keeps per param on the host (NAdam's mu_product, ASGD's
-// eta and mu): they follow each param's own steps, so params whose histories differ
-// step apart and each matches a run of that param alone.
+// eta and mu; Schedule-Free AdamW's weight_sum and lr_max, which its reference keeps
+// per group and goptim per param, as torch keeps step counts): they follow each
+// param's own steps, so params whose histories differ step apart and each matches a
+// run of that param alone.
 
 // hostValuesRun steps kind over params a and b for steps steps; b has no gradient at
 // the steps in skipB. It returns both params' data and the named host values.
@@ -47,7 +49,8 @@ func TestHostValuesFollowEachParam(t *testing.T) {
 	for _, tc := range []struct {
 		kind  string
 		names []string
-	}{{"nadam", []string{"mu_product"}}, {"asgd", []string{"eta", "mu"}}} {
+	}{{"nadam", []string{"mu_product"}}, {"asgd", []string{"eta", "mu"}},
+		{"schedulefree_adamw", []string{"weight_sum", "lr_max"}}} {
 		t.Run(tc.kind, func(t *testing.T) {
 			skip := map[int]bool{2: true, 3: true}
 			data, vals := hostValuesRun(t, tc.kind, 7, skip, tc.names)

@@ -26,7 +26,8 @@ import (
 // (its json tags are torch's names, used by checkpoints), the binding's params struct,
 // the C ABI's params struct and the binding's literal that fills it, the float64
 // reference, the golden loader (OptionKeys and Hyper), the torch scripts that made the
-// golden data, and that data. TestOptionListsAgree checks them against one another, so
+// golden data, and that data (for Schedule-Free AdamW, its own generator, data and
+// loader instead). TestOptionListsAgree checks them against one another, so
 // that an option added in one place and forgotten in another fails here, naming the
 // place. Names are compared mechanically (lower case, underscores dropped: WeightDecay,
 // weight_decay and weightdecay are one name); optionAliases lists the few names that
@@ -34,7 +35,18 @@ import (
 
 // optionKinds are the optimizers as torch, the golden data and newKind name them.
 var optionKinds = []string{"sgd", "adam", "adamw", "adagrad", "rmsprop", "adamax", "radam", "adadelta", "rprop", "nadam", "asgd",
-	"adafactor", "lion", "ademamix", "lamb", "lars"}
+	"adafactor", "lion", "ademamix", "lamb", "lars", "schedulefree_adamw"}
+
+// sfOptionKinds have golden data of their own instead of testdata/torch/optim.json:
+// Schedule-Free AdamW's generator is testdata/torch/gen_schedulefree.py, its data
+// optim/testdata/schedulefree.json and its loader sfGoldenCase (schedulefree_test.go).
+// Those three places list its options (and only its); internal/golden, gen_golden.py
+// and optim.json list every other kind's (goldenKinds).
+var sfOptionKinds = []string{"schedulefree_adamw"}
+
+var goldenKinds = slices.DeleteFunc(slices.Clone(optionKinds), func(k string) bool {
+	return slices.Contains(sfOptionKinds, k)
+})
 
 // optionAliases maps a normalised name to torch's where the two differ for a reason.
 var optionAliases = map[string]string{
@@ -68,8 +80,12 @@ var (
 	stateInit = map[string]string{"adagrad": "initialaccumulatorvalue"}
 	// hostState: the values torch keeps per param as 0-dim tensors on the host, which
 	// the caller passes to each step (goptim.h); not options, but the step places
-	// must have them.
-	hostState = map[string][]string{"nadam": {"muproduct"}, "asgd": {"eta", "mu"}}
+	// must have them. Schedule-Free AdamW's weight_sum and lr_max are such values too
+	// (its reference keeps them per group as Python floats, goptim per param, and the
+	// caller passes them to each step in goptim_schedulefree_adamw_params beside the
+	// options, as LAMB's global_grad_norm below).
+	hostState = map[string][]string{"nadam": {"muproduct"}, "asgd": {"eta", "mu"},
+		"schedulefree_adamw": {"weightsum", "lrmax"}}
 	// stepInputs: values the optimizer computes and passes to each step beside the
 	// options, not options: LAMB's global gradient norm (the L2 norm of every group's
 	// gradients, which apex clips by; goptim.h's global_grad_norm). The step places
@@ -104,14 +120,21 @@ type optionPlace struct {
 	// reference: internal/reference, whose steps take the host values (hostState) as
 	// arguments, not fields.
 	reference bool
-	sets      map[string]optionSet
+	// kinds: the kinds the place lists, nil for every one of optionKinds (the golden
+	// data's places list goldenKinds, Schedule-Free's own places sfOptionKinds).
+	kinds []string
+	sets  map[string]optionSet
 }
+
+// lists says whether the place lists kind's options.
+func (p optionPlace) lists(kind string) bool { return p.kinds == nil || slices.Contains(p.kinds, kind) }
 
 // optionSources are the texts the places are parsed from, so that a test can give a
 // changed text to the same parsers.
 type optionSources struct {
 	header, bindingGo, goldenGo, genGolden, genScaler []byte
 	optimJSON, scalerJSON                             []byte
+	genSF, sfJSON                                     []byte // Schedule-Free's generator and data
 }
 
 const (
@@ -122,6 +145,8 @@ const (
 	srcGenScaler  = "../tests/torch/gen_gradscaler.py"
 	srcOptimJSON  = "../testdata/torch/optim.json"
 	srcScalerJSON = "testdata/gradscaler.json"
+	srcGenSF      = "../testdata/torch/gen_schedulefree.py"
+	srcSFJSON     = "testdata/schedulefree.json"
 )
 
 func readOptionSources(t *testing.T) optionSources {
@@ -135,6 +160,7 @@ func readOptionSources(t *testing.T) optionSources {
 		header: read(srcHeader), bindingGo: readBindingSources(t), goldenGo: read(srcGolden),
 		genGolden: read(srcGenGolden), genScaler: read(srcGenScaler),
 		optimJSON: read(srcOptimJSON), scalerJSON: read(srcScalerJSON),
+		genSF: read(srcGenSF), sfJSON: read(srcSFJSON),
 	}
 }
 
@@ -184,14 +210,14 @@ func reflectPlace(name string, step, tags bool, types map[string]reflect.Type) o
 
 // The structs of each kind; Adam and AdamW share theirs.
 func perKind(sgd, adam, adagrad, rmsprop, adamax, radam, adadelta, rprop, nadam, asgd, adafactor, lion, ademamix, lamb,
-	lars any) map[string]reflect.Type {
+	lars, schedulefreeAdamW any) map[string]reflect.Type {
 	return map[string]reflect.Type{
 		"sgd": reflect.TypeOf(sgd), "adam": reflect.TypeOf(adam), "adamw": reflect.TypeOf(adam),
 		"adagrad": reflect.TypeOf(adagrad), "rmsprop": reflect.TypeOf(rmsprop), "adamax": reflect.TypeOf(adamax),
 		"radam": reflect.TypeOf(radam), "adadelta": reflect.TypeOf(adadelta), "rprop": reflect.TypeOf(rprop),
 		"nadam": reflect.TypeOf(nadam), "asgd": reflect.TypeOf(asgd), "adafactor": reflect.TypeOf(adafactor),
 		"lion": reflect.TypeOf(lion), "ademamix": reflect.TypeOf(ademamix), "lamb": reflect.TypeOf(lamb),
-		"lars": reflect.TypeOf(lars),
+		"lars": reflect.TypeOf(lars), "schedulefree_adamw": reflect.TypeOf(schedulefreeAdamW),
 	}
 }
 
@@ -213,15 +239,12 @@ var (
 var abiKinds = map[string][]string{"sgd": {"sgd"}, "adam": {"adam", "adamw"}, "adagrad": {"adagrad"}, "rmsprop": {"rmsprop"},
 	"adamax": {"adamax"}, "radam": {"radam"}, "adadelta": {"adadelta"}, "rprop": {"rprop"}, "nadam": {"nadam"},
 	"asgd": {"asgd"}, "adafactor": {"adafactor"}, "lion": {"lion"}, "ademamix": {"ademamix"},
-	"lamb": {"lamb"}, "lars": {"lars"},
+	"lamb": {"lamb"}, "lars": {"lars"}, "schedulefree_adamw": {"schedulefree_adamw"},
 	// The benchmarks' same-traffic loop has a step's signature but no optimizer's options.
 	"traffic": nil,
 	// Muon's options (and its aux AdamW's) are checked against its own generator,
 	// testdata/torch/gen_muon.py, by TestMuonOptionsMatchGenerator.
-	"muon": nil,
-	// Schedule-Free AdamW (optim/schedulefree.go, golden data from
-	// testdata/torch/gen_schedulefree.py) is not in these lists yet.
-	"schedulefree_adamw": nil}
+	"muon": nil}
 
 // parseHeader reads every typedef struct {...} goptim_<name>_params of goptim.h.
 func parseHeader(src []byte) (optionPlace, error) {
@@ -271,8 +294,9 @@ func parseBindingLiterals(src []byte) optionPlace {
 // parseGoldenHyper reads golden.Hyper's fields and, from each field's comment
 // ("// lr (all)", "// momentum (sgd, rmsprop)"), the optimizers that have it.
 func parseGoldenHyper(src []byte) (optionPlace, error) {
-	p := optionPlace{name: "internal/golden/golden.go (type Hyper, the optimizers in each field's comment)", sets: map[string]optionSet{}}
-	for _, k := range optionKinds {
+	p := optionPlace{name: "internal/golden/golden.go (type Hyper, the optimizers in each field's comment)",
+		kinds: goldenKinds, sets: map[string]optionSet{}}
+	for _, k := range goldenKinds {
 		p.sets[k] = optionSet{}
 	}
 	f, err := parser.ParseFile(token.NewFileSet(), srcGolden, src, parser.ParseComments)
@@ -298,12 +322,12 @@ func parseGoldenHyper(src []byte) (optionPlace, error) {
 		if fl.Comment == nil || m == nil {
 			return p, fmt.Errorf("%s: field %v has no comment \"// name (optimizers)\"", p.name, names)
 		}
-		kinds := optionKinds
+		kinds := goldenKinds
 		if strings.TrimSpace(m[1]) != "all" {
 			kinds = nil
 			for _, k := range strings.Split(m[1], ",") {
 				k = strings.TrimSpace(k)
-				if !slices.Contains(optionKinds, k) {
+				if !slices.Contains(goldenKinds, k) {
 					return p, fmt.Errorf("%s: field %v names an unknown optimizer %q", p.name, names, k)
 				}
 				kinds = append(kinds, k)
@@ -321,7 +345,7 @@ func parseGoldenHyper(src []byte) (optionPlace, error) {
 // parseGenGolden reads the DEFAULTS dict of gen_golden.py: every option of every
 // optimizer, which each case passes to torch with its overrides.
 func parseGenGolden(src []byte) (optionPlace, error) {
-	p := optionPlace{name: "testdata/torch/gen_golden.py (DEFAULTS)", sets: map[string]optionSet{}}
+	p := optionPlace{name: "testdata/torch/gen_golden.py (DEFAULTS)", kinds: goldenKinds, sets: map[string]optionSet{}}
 	m := pyDefaults.FindSubmatch(src)
 	if m == nil {
 		return p, fmt.Errorf("%s: no DEFAULTS = {...}", p.name)
@@ -343,7 +367,7 @@ func parseGenScaler(src []byte) (optionPlace, error) {
 	dicts := map[string][]string{"SGD": {"sgd"}, "ADAM": {"adam", "adamw"}, "ADAGRAD": {"adagrad"}, "RMSPROP": {"rmsprop"},
 		"ADAMAX": {"adamax"}, "RADAM": {"radam"}, "ADADELTA": {"adadelta"}, "RPROP": {"rprop"}, "NADAM": {"nadam"},
 		"ASGD": {"asgd"}, "ADAFACTOR": {"adafactor"}, "LION": {"lion"}, "ADEMAMIX": {"ademamix"},
-		"LAMB": {"lamb"}, "LARS": {"lars"}}
+		"LAMB": {"lamb"}, "LARS": {"lars"}, "SCHEDULEFREE": {"schedulefree_adamw"}}
 	for _, d := range pyDictCall.FindAllSubmatch(src, -1) {
 		kinds, ok := dicts[string(d[1])]
 		if !ok {
@@ -392,6 +416,74 @@ func parseCaseOptions(name string, src []byte) (optionPlace, error) {
 	return p, nil
 }
 
+// parseGenSF reads the DEFAULTS dict of gen_schedulefree.py (DEFAULTS = dict(...)):
+// every option of Schedule-Free AdamW, on which each group's options are built.
+func parseGenSF(src []byte) (optionPlace, error) {
+	p := optionPlace{name: "testdata/torch/gen_schedulefree.py (DEFAULTS)", kinds: sfOptionKinds, sets: map[string]optionSet{}}
+	for _, d := range pyDictCall.FindAllSubmatch(src, -1) {
+		if string(d[1]) != "DEFAULTS" {
+			continue
+		}
+		s := optionSet{}
+		for _, k := range pyKeyword.FindAllSubmatch(d[2], -1) {
+			s.add(string(k[1]))
+		}
+		p.sets["schedulefree_adamw"] = s
+		return p, nil
+	}
+	return p, fmt.Errorf("%s: no DEFAULTS = dict(...)", p.name)
+}
+
+// parseSFCaseOptions reads the options of every param group of every case of
+// schedulefree.json; each must list every option (defaults included), so all agree.
+func parseSFCaseOptions(src []byte) (optionPlace, error) {
+	p := optionPlace{name: "optim/testdata/schedulefree.json (each group's options)", kinds: sfOptionKinds,
+		sets: map[string]optionSet{}}
+	var f struct {
+		Cases []struct {
+			Name   string `json:"name"`
+			Groups []struct {
+				Options map[string]any `json:"options"`
+			} `json:"groups"`
+		} `json:"cases"`
+	}
+	if err := json.Unmarshal(src, &f); err != nil {
+		return p, fmt.Errorf("%s: %v", p.name, err)
+	}
+	var first string
+	for _, c := range f.Cases {
+		for gi, g := range c.Groups {
+			s := optionSet{}
+			for k := range g.Options {
+				s.add(k)
+			}
+			if prev, ok := p.sets["schedulefree_adamw"]; ok {
+				if !reflect.DeepEqual(keysOf(prev), keysOf(s)) {
+					return p, fmt.Errorf("%s: case %q group %d has options %v, %s %v", p.name, c.Name, gi,
+						sortedNames(s), first, sortedNames(prev))
+				}
+				continue
+			}
+			p.sets["schedulefree_adamw"], first = s, fmt.Sprintf("case %q group %d", c.Name, gi)
+		}
+	}
+	return p, nil
+}
+
+// sfLoaderPlace is the json tags of the options sfGoldenCase reads from each group of
+// schedulefree.json (Schedule-Free's counterpart of internal/golden's OptionKeys).
+func sfLoaderPlace() optionPlace {
+	groups := reflect.TypeOf(sfGoldenCase{}.Groups).Elem()
+	opts, ok := groups.FieldByName("Options")
+	if !ok {
+		panic("sfGoldenCase's groups have no Options")
+	}
+	p := reflectPlace("optim/schedulefree_test.go (sfGoldenCase's group options)", false, true,
+		map[string]reflect.Type{"schedulefree_adamw": opts.Type})
+	p.kinds = sfOptionKinds
+	return p
+}
+
 func keysOf(s optionSet) []string {
 	k := make([]string, 0, len(s))
 	for n := range s {
@@ -413,7 +505,8 @@ func referencePlace() optionPlace {
 	p := reflectPlace("internal/reference (reference.SGD, Adam, Adagrad, RMSprop, Adamax, ...)", true, false,
 		perKind(reference.SGD{}, reference.Adam{}, reference.Adagrad{}, reference.RMSprop{}, reference.Adamax{},
 			reference.RAdam{}, reference.Adadelta{}, reference.Rprop{}, reference.NAdam{}, reference.ASGD{},
-			reference.Adafactor{}, reference.Lion{}, reference.AdEMAMix{}, reference.LAMB{}, reference.LARS{}))
+			reference.Adafactor{}, reference.Lion{}, reference.AdEMAMix{}, reference.LAMB{}, reference.LARS{},
+			reference.ScheduleFreeAdamW{}))
 	p.reference = true
 	return p
 }
@@ -424,16 +517,18 @@ func optionPlaces(src optionSources) ([]optionPlace, error) {
 		reflectPlace("optim config json tags (SGDConfig, AdamConfig, AdagradConfig, RMSpropConfig, AdamaxConfig)", false, true,
 			perKind(SGDConfig{}, AdamConfig{}, AdagradConfig{}, RMSpropConfig{}, AdamaxConfig{}, RAdamConfig{},
 				AdadeltaConfig{}, RpropConfig{}, NAdamConfig{}, ASGDConfig{}, AdafactorConfig{}, LionConfig{},
-				AdEMAMixConfig{}, LAMBConfig{}, LARSConfig{})),
+				AdEMAMixConfig{}, LAMBConfig{}, LARSConfig{}, ScheduleFreeAdamWConfig{})),
 		reflectPlace("binding params structs (binding.SGDParams, AdamParams, AdagradParams, RMSpropParams, AdamaxParams)", true, false,
 			perKind(binding.SGDParams{}, binding.AdamParams{}, binding.AdagradParams{}, binding.RMSpropParams{},
 				binding.AdamaxParams{}, binding.RAdamParams{}, binding.AdadeltaParams{}, binding.RpropParams{},
 				binding.NAdamParams{}, binding.ASGDParams{}, binding.AdafactorParams{}, binding.LionParams{},
-				binding.AdEMAMixParams{}, binding.LAMBParams{}, binding.LARSParams{})),
+				binding.AdEMAMixParams{}, binding.LAMBParams{}, binding.LARSParams{},
+				binding.ScheduleFreeAdamWParams{})),
 		parseBindingLiterals(src.bindingGo),
 		referencePlace(),
+		sfLoaderPlace(),
 	}
-	keys := optionPlace{name: "internal/golden (OptionKeys)", sets: map[string]optionSet{}}
+	keys := optionPlace{name: "internal/golden (OptionKeys)", kinds: goldenKinds, sets: map[string]optionSet{}}
 	for kind, names := range golden.OptionKeys {
 		s := optionSet{}
 		for _, n := range names {
@@ -448,8 +543,12 @@ func optionPlaces(src optionSources) ([]optionPlace, error) {
 		func() (optionPlace, error) { return parseGenGolden(src.genGolden) },
 		func() (optionPlace, error) { return parseGenScaler(src.genScaler) },
 		func() (optionPlace, error) {
-			return parseCaseOptions("testdata/torch/optim.json (each case's options)", src.optimJSON)
+			p, err := parseCaseOptions("testdata/torch/optim.json (each case's options)", src.optimJSON)
+			p.kinds = goldenKinds
+			return p, err
 		},
+		func() (optionPlace, error) { return parseGenSF(src.genSF) },
+		func() (optionPlace, error) { return parseSFCaseOptions(src.sfJSON) },
 		func() (optionPlace, error) {
 			return parseCaseOptions("optim/testdata/gradscaler.json (each case's options)", src.scalerJSON)
 		},
@@ -475,6 +574,12 @@ func compareOptions(places []optionPlace) []string {
 		display := map[string]string{}
 		for _, p := range places {
 			s, ok := p.sets[kind]
+			if !p.lists(kind) {
+				if ok {
+					problems = append(problems, fmt.Sprintf("%s: options for %s, which it is not the place of", p.name, kind))
+				}
+				continue
+			}
 			if !ok {
 				problems = append(problems, fmt.Sprintf("%s: no options for %s at all", p.name, kind))
 				continue
@@ -553,7 +658,7 @@ func TestOptionListsAgree(t *testing.T) {
 	// The comparison has something to compare: torch's options of each optimizer.
 	want := map[string]int{"sgd": 6, "adam": 6, "adamw": 6, "adagrad": 6, "rmsprop": 7, "adamax": 5, "radam": 6,
 		"adadelta": 5, "rprop": 4, "nadam": 7, "asgd": 6, "adafactor": 6, "lion": 3, "ademamix": 7, "lamb": 10,
-		"lars": 9}
+		"lars": 9, "schedulefree_adamw": 7}
 	for kind, n := range want {
 		require.Len(t, places[0].sets[kind], n, "%s's options in %s", kind, places[0].name)
 	}
@@ -594,6 +699,46 @@ func TestOptionListsDetectDrift(t *testing.T) {
 		require.Contains(t, problems, "rmsprop: option centered is missing from", e.place)
 		require.Contains(t, problems, e.place, "the message names the place")
 	}
+	// Schedule-Free AdamW's text places, its own generator and data among them, without
+	// warmup_steps.
+	warmupJSON := regexp.MustCompile(`\s*"warmup_steps":\s*\d+,`)
+	sfEdits := []struct {
+		place string
+		edit  func(s *optionSources)
+	}{
+		{"goptim.h", func(s *optionSources) {
+			s.header = []byte(strings.Replace(string(s.header), "int64_t warmup_steps;", "", 1))
+		}},
+		{"C.goptim_<optimizer>_params literal", func(s *optionSources) {
+			s.bindingGo = []byte(strings.Replace(string(s.bindingGo), "warmup_steps: C.int64_t(h.WarmupSteps),", "", 1))
+		}},
+		{"gen_schedulefree.py", func(s *optionSources) {
+			s.genSF = []byte(strings.Replace(string(s.genSF), "warmup_steps=0, ", "", 1))
+		}},
+		{"gen_gradscaler.py", func(s *optionSources) {
+			s.genScaler = []byte(strings.Replace(string(s.genScaler), "warmup_steps=0, r=0.0,", "r=0.0,", 1))
+		}},
+		{"schedulefree.json", func(s *optionSources) { s.sfJSON = warmupJSON.ReplaceAll(s.sfJSON, nil) }},
+		{"gradscaler.json", func(s *optionSources) { s.scalerJSON = warmupJSON.ReplaceAll(s.scalerJSON, nil) }},
+	}
+	for _, e := range sfEdits {
+		s := src
+		e.edit(&s)
+		require.NotEqual(t, src, s, "%s: the edit found its text", e.place)
+		places, err := optionPlaces(s)
+		require.NoError(t, err)
+		problems := strings.Join(compareOptions(places), "\n")
+		require.Contains(t, problems, "schedulefree_adamw: option warmup_steps is missing from", e.place)
+		require.Contains(t, problems, e.place, "the message names the place")
+	}
+	// Its host values are step inputs: goptim.h's struct without lr_max fails.
+	s := src
+	s.header = []byte(strings.Replace(string(s.header), "double weight_sum, lr_max;", "double weight_sum;", 1))
+	require.NotEqual(t, src, s)
+	hp, err := optionPlaces(s)
+	require.NoError(t, err)
+	require.Contains(t, strings.Join(compareOptions(hp), "\n"),
+		"goptim.h (typedef struct goptim_<optimizer>_params): schedulefree_adamw: the step's host value lrmax is missing")
 
 	// Every place, with one option deleted from its set.
 	places, err := optionPlaces(src)
@@ -601,6 +746,16 @@ func TestOptionListsDetectDrift(t *testing.T) {
 	require.Empty(t, compareOptions(places))
 	for i := range places {
 		for _, kind := range optionKinds {
+			if !places[i].lists(kind) {
+				// Not the place of kind's options (golden data of one family or the
+				// other): it has none, and options put there are flagged.
+				require.NotContains(t, places[i].sets, kind, "%s lists %s", places[i].name, kind)
+				changed := slices.Clone(places)
+				changed[i].sets = map[string]optionSet{kind: places[0].sets[kind]}
+				require.Contains(t, strings.Join(compareOptions(changed), "\n"),
+					places[i].name+": options for "+kind+", which it is not the place of")
+				continue
+			}
 			const victim = "lr" // the one option every optimizer has
 			changed := slices.Clone(places)
 			sets := map[string]optionSet{}

@@ -206,6 +206,58 @@ func refCases() []refCase {
 			},
 		})
 	}
+	// Schedule-Free AdamW starts in eval mode: make puts it in train mode before the
+	// steps. With evalEach, every Step is Train, Step, Eval on both sides
+	// (sfEvalEachStep), so the params compared are x, the average, and the two lerps
+	// between the modes are checked at every step too. Every param steps every step, so
+	// goptim's per-param weight_sum and lr_max are the reference's per-group ones.
+	for ci, c := range []ScheduleFreeAdamWConfig{
+		ScheduleFreeAdamWDefaults(),
+		{LR: 0.02, Beta1: 0.8, Beta2: 0.99, Eps: 1e-6, WeightDecay: 0.05, WarmupSteps: 3, R: 0.5, WeightLRPower: 1},
+		{LR: 0.01, Beta1: 0.5, Beta2: 0.9, Eps: 1e-8, WeightDecay: 0.01, WarmupSteps: 2, R: 2, WeightLRPower: 3},
+	} {
+		for _, evalEach := range []bool{false, true} {
+			if evalEach && ci == 1 {
+				continue
+			}
+			c, evalEach := c, evalEach
+			cases = append(cases, refCase{
+				name: fmt.Sprintf("schedulefree_adamw(evalEach=%v)%+v", evalEach, c),
+				make: func(p []*Param) (Optimizer, error) {
+					o, err := NewScheduleFreeAdamW(p, c)
+					if err != nil {
+						return nil, err
+					}
+					if err := o.Train(); err != nil {
+						o.Close()
+						return nil, err
+					}
+					if evalEach {
+						return sfEvalEachStep{o}, nil
+					}
+					return o, nil
+				},
+				ref: func(n []int) func(int, []float64, []float64, int64) {
+					z, v := zeros(n), zeros(n)
+					ws, lm := make([]float64, len(n)), make([]float64, len(n))
+					for i := range lm {
+						lm[i] = -1
+					}
+					r := reference.ScheduleFreeAdamW{LR: c.LR, Beta1: c.Beta1, Beta2: c.Beta2, Eps: c.Eps,
+						WeightDecay: c.WeightDecay, WarmupSteps: c.WarmupSteps, R: c.R, WeightLRPower: c.WeightLRPower}
+					return func(i int, p, g []float64, t int64) {
+						if evalEach {
+							r.Train(p, z[i], t-1)
+						}
+						r.Step(p, g, z[i], v[i], &ws[i], &lm[i], t)
+						if evalEach {
+							r.Eval(p, z[i], t)
+						}
+					}
+				},
+			})
+		}
+	}
 	for _, c := range []AdEMAMixConfig{
 		AdEMAMixDefaults(),
 		{LR: 5e-3, Beta1: 0, Beta2: 0.99, Beta3: 0.999, Alpha: 5, Beta3Warmup: 4, AlphaWarmup: 3, Eps: 1e-6, WeightDecay: 0.1},
@@ -223,6 +275,20 @@ func refCases() []refCase {
 		})
 	}
 	return cases
+}
+
+// sfEvalEachStep is Schedule-Free AdamW whose Step is Train, Step, Eval: the params it
+// leaves are x, the average the reference evaluates.
+type sfEvalEachStep struct{ *ScheduleFreeAdamW }
+
+func (o sfEvalEachStep) Step() error {
+	if err := o.Train(); err != nil {
+		return err
+	}
+	if err := o.ScheduleFreeAdamW.Step(); err != nil {
+		return err
+	}
+	return o.Eval()
 }
 
 func zeros(n []int) [][]float64 {

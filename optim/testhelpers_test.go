@@ -18,7 +18,7 @@ import (
 
 // allKinds is every optimizer kind, by the names newKind takes.
 var allKinds = []string{"sgd", "adam", "adamw", "adagrad", "rmsprop", "adamax", "radam", "adadelta", "rprop", "nadam", "asgd", "adafactor", "lion",
-	"ademamix", "muon", "lamb", "lars"}
+	"ademamix", "muon", "lamb", "lars", "schedulefree_adamw"}
 
 // newKind makes an optimizer of kind over params with a config that uses every state
 // tensor the kind has (SGD with momentum, Adam with AMSGrad, centered RMSprop with
@@ -91,6 +91,21 @@ func newKind(kind string, params []*Param) (Optimizer, error) {
 		c := LARSDefaults(0.1)
 		c.Momentum, c.WeightDecay = 0.9, 0.01
 		return NewLARS(params, c)
+	case "schedulefree_adamw":
+		// Weight decay and a warmup (so the lr, lr_max and the average's weights change
+		// over the first steps), put in train mode: Schedule-Free starts in eval mode,
+		// where Step is refused. With no param stepped yet, Train moves nothing.
+		c := ScheduleFreeAdamWDefaults()
+		c.LR, c.WeightDecay, c.WarmupSteps = 0.01, 0.01, 2
+		o, err := NewScheduleFreeAdamW(params, c)
+		if err != nil {
+			return nil, err
+		}
+		if err := o.Train(); err != nil {
+			o.Close()
+			return nil, err
+		}
+		return o, nil
 	case "adafactor":
 		// Params without a Shape are vectors; adafactor_test.go covers matrices.
 		c := AdafactorDefaults()
@@ -157,6 +172,12 @@ func addKindGroup(kind string, opt Optimizer, params []*Param) error {
 		// LARS proper (no clip of the adaptive lr), dampening, maximize.
 		return o.AddParamGroup(params, LARSConfig{LR: 0.05, Momentum: 0.5, Dampening: 0.1, WeightDecay: 0.001,
 			Maximize: true, TrustCoefficient: 0.001, Eps: 1e-8})
+	case *ScheduleFreeAdamW:
+		// The average weighted by t^r and lr_max^weight_lr_power otherwise, no decay,
+		// another beta1 (so Train and Eval move it by other weights); a group added in
+		// train mode is in train mode.
+		return o.AddParamGroup(params, ScheduleFreeAdamWConfig{LR: 5e-3, Beta1: 0.8, Beta2: 0.99, Eps: 1e-6,
+			R: 0.5, WeightLRPower: 1})
 	case *AdEMAMix:
 		return o.AddParamGroup(params, AdEMAMixConfig{LR: 5e-3, Beta1: 0.8, Beta2: 0.99, Beta3: 0.999, Alpha: 5, Eps: 1e-6})
 	case *Adafactor:

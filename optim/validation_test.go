@@ -348,6 +348,9 @@ func firstSlot(kind string) string {
 		return "variance"
 	case "adadelta":
 		return "square_avg"
+	case "schedulefree_adamw":
+		// z: a copy of the param at its first step, moved by every step after.
+		return "z"
 	case "rprop":
 		return "prev"
 	case "adagrad":
@@ -573,6 +576,14 @@ func TestHyperparametersMatchTorchRules(t *testing.T) {
 			return err
 		}
 	}
+	sf := func(set func(*ScheduleFreeAdamWConfig, float64)) func(float64) error {
+		return func(v float64) error {
+			c := ScheduleFreeAdamWDefaults()
+			set(&c, v)
+			_, err := NewScheduleFreeAdamW(ps, c)
+			return err
+		}
+	}
 	adafactor := func(set func(*AdafactorConfig, float64)) func(float64) error {
 		return func(v float64) error {
 			c := AdafactorDefaults()
@@ -630,6 +641,21 @@ func TestHyperparametersMatchTorchRules(t *testing.T) {
 			lars(func(c *LARSConfig, v float64) { c.Nesterov, c.Dampening = true, v })},
 		field{"lars trust_coefficient", finiteNonNeg, lars(func(c *LARSConfig, v float64) { c.TrustCoefficient = v })},
 		field{"lars eps", finiteNonNeg, lars(func(c *LARSConfig, v float64) { c.Eps = v })},
+		// facebookresearch/schedule_free checks none of its options; goptim applies
+		// torch.optim.AdamW's rules to the ones they share, except betas[0], which must
+		// be in (0, 1): the reference's eval() lerps by 1-1/beta1 (ZeroDivisionError at
+		// 0). r and weight_lr_power may be any finite number (the reference computes
+		// with negative ones); warmup_steps, an int, is below.
+		field{"schedulefree_adamw lr", finiteNonNeg, sf(func(c *ScheduleFreeAdamWConfig, v float64) { c.LR = v })},
+		field{"schedulefree_adamw betas[0]", func(v float64) bool { return v > 0 && v < 1 },
+			sf(func(c *ScheduleFreeAdamWConfig, v float64) { c.Beta1 = v })},
+		field{"schedulefree_adamw betas[1]", unit, sf(func(c *ScheduleFreeAdamWConfig, v float64) { c.Beta2 = v })},
+		field{"schedulefree_adamw eps", finiteNonNeg, sf(func(c *ScheduleFreeAdamWConfig, v float64) { c.Eps = v })},
+		field{"schedulefree_adamw weight_decay", finiteNonNeg,
+			sf(func(c *ScheduleFreeAdamWConfig, v float64) { c.WeightDecay = v })},
+		field{"schedulefree_adamw r", finite, sf(func(c *ScheduleFreeAdamWConfig, v float64) { c.R = v })},
+		field{"schedulefree_adamw weight_lr_power", finite,
+			sf(func(c *ScheduleFreeAdamWConfig, v float64) { c.WeightLRPower = v })},
 		field{"adafactor lr", finiteNonNeg, adafactor(func(c *AdafactorConfig, v float64) { c.LR = v })},
 		// torch: beta2_decay <= 0 (and a number); -Inf would make 1-beta2_t 0 from step 2 on.
 		field{"adafactor beta2_decay", func(v float64) bool { return v <= 0 && finite(v) },
@@ -666,6 +692,21 @@ func TestHyperparametersMatchTorchRules(t *testing.T) {
 		field{"rprop step_sizes[0]", finite, rprop(func(c *RpropConfig, v float64) { c.StepSizeMin = v })},
 		field{"rprop step_sizes[1]", finite, rprop(func(c *RpropConfig, v float64) { c.StepSizeMax = v })},
 	)
+	// Schedule-Free's warmup_steps: any count >= 0 (the reference divides by it only
+	// while k < warmup_steps, so 0 means none).
+	for _, n := range []int{math.MinInt, -1, 0, 1, 5, math.MaxInt} {
+		c := ScheduleFreeAdamWDefaults()
+		c.WarmupSteps = n
+		_, err := NewScheduleFreeAdamW(ps, c)
+		if n >= 0 {
+			require.NoError(t, err, "schedulefree_adamw warmup_steps = %d", n)
+			continue
+		}
+		var ce *ConfigError
+		require.ErrorAs(t, err, &ce, "schedulefree_adamw warmup_steps = %d", n)
+		require.Equal(t, "warmup_steps", ce.Field)
+		require.Equal(t, float64(n), ce.Value)
+	}
 	for _, f := range fields {
 		for _, v := range values {
 			err := f.build(v)

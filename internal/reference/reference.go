@@ -480,6 +480,81 @@ func (o AdEMAMix) Step(p, g, fast, slow, sq []float64, t int64) {
 	}
 }
 
+// ScheduleFreeAdamW holds Schedule-Free AdamW's options (Defazio et al. 2024;
+// facebookresearch/schedule_free schedulefree/adamw_schedulefree.py); WarmupSteps 0 for
+// no warmup.
+type ScheduleFreeAdamW struct {
+	LR, Beta1, Beta2, Eps, WeightDecay, R, WeightLRPower float64
+	WarmupSteps                                          int
+	Round                                                func(float64) float64
+}
+
+// Step applies step t (1-based) to p, which holds y (train mode), with gradient g; z
+// and v are z and exp_avg_sq. At t == 1 z becomes a copy of p first, as the reference
+// clones the param at its first step. weightSum and lrMax are the values before this
+// step (0 and -1 before the first) and are advanced in place; the reference keeps them,
+// and k = t-1, per param group, goptim per param: the same while every param steps
+// every step. Per step, in double as the reference's Python floats:
+//
+//	lr_t = lr * min(1, t/warmup_steps);  lr_max = max(lr_t, lr_max)
+//	weight = t^r * lr_max^weight_lr_power;  weight_sum += weight
+//	ckp1 = weight/weight_sum (0 when weight_sum is 0)
+//
+// then per element
+//
+//	v = beta2 v + (1-beta2) g²;  u = g / (sqrt(v/(1-beta2^t)) + eps) + weight_decay*y
+//	y = y + ckp1 (z-y) + lr_t (beta1 (1-ckp1) - 1) u;  z = z - lr_t u
+func (o ScheduleFreeAdamW) Step(p, g, z, v []float64, weightSum, lrMax *float64, t int64) {
+	q := rounder(o.Round)
+	ft := float64(t)
+	sched := 1.0
+	if t <= int64(o.WarmupSteps) {
+		sched = q(ft / float64(o.WarmupSteps))
+	}
+	lr := q(o.LR * sched)
+	*lrMax = math.Max(lr, *lrMax)
+	weight := q(q(math.Pow(ft, o.R)) * q(math.Pow(*lrMax, o.WeightLRPower)))
+	*weightSum = q(*weightSum + weight)
+	ckp1 := 0.0
+	if *weightSum != 0 {
+		ckp1 = q(weight / *weightSum)
+	}
+	bc2 := q(1 - math.Pow(o.Beta2, ft))
+	yLR := q(lr * q(q(o.Beta1*q(1-ckp1))-1))
+	for i := range p {
+		y := p[i]
+		if t == 1 {
+			z[i] = y
+		}
+		v[i] = q(q(o.Beta2*v[i]) + q(q(q(1-o.Beta2)*g[i])*g[i]))
+		u := q(g[i] / q(q(math.Sqrt(q(v[i]/bc2)))+o.Eps))
+		if o.WeightDecay != 0 {
+			u = q(u + q(o.WeightDecay*y))
+		}
+		p[i] = q(q(y+q(ckp1*q(z[i]-y))) + q(yLR*u))
+		z[i] = q(z[i] - q(lr*u))
+	}
+}
+
+// Train moves p from x to y, where the gradients are taken (the reference's train()):
+// p = p + (1-beta1)(z-p). steps is the steps p has taken: a param without any has no
+// z yet and does not move.
+func (o ScheduleFreeAdamW) Train(p, z []float64, steps int64) { o.lerp(p, z, 1-o.Beta1, steps) }
+
+// Eval moves p from y to x, the average to evaluate (the reference's eval()):
+// p = p + (1-1/beta1)(z-p), for a param that has stepped.
+func (o ScheduleFreeAdamW) Eval(p, z []float64, steps int64) { o.lerp(p, z, 1-1/o.Beta1, steps) }
+
+func (o ScheduleFreeAdamW) lerp(p, z []float64, w float64, steps int64) {
+	if steps == 0 {
+		return
+	}
+	q := rounder(o.Round)
+	for i := range p {
+		p[i] = q(p[i] + q(w*q(z[i]-p[i])))
+	}
+}
+
 // Adadelta holds torch.optim.Adadelta's options.
 type Adadelta struct {
 	LR, Rho, Eps, WeightDecay float64

@@ -18,7 +18,9 @@ path GradScaler takes is torch's own choice, recorded per case as "path":
            (multiplication by float(1/double(scale))), whether or not it is finite, and calls
            step only when all are. So do Adamax, RAdam, Adadelta, Rprop, NAdam, ASGD and
            Adafactor (foreach=False), and Lion, AdEMAMix, LAMB and LARS (the reference classes
-           of testdata/torch/gen_golden.py, without grad_scale).
+           of testdata/torch/gen_golden.py, without grad_scale), and Schedule-Free AdamW (the
+           reference class of testdata/torch/gen_schedulefree.py, put in train mode before
+           the first step, as the reference requires).
 
 The gradients and initial params are not stored: both sides make them from the case's seed with
 splitmix64, in float32 arithmetic that rounds the same everywhere:
@@ -49,7 +51,9 @@ Format (tensors are float32 little-endian, base64; "fnv" is FNV-1a 64 of the sam
                 "params": [b64 per param],  # after the step
                 "grads_fnv": [hex per param]}],  # the gradients after the step
      "final_scale": float,                  # after the last update()
-     "state": {"step": int (absent for SGD), name: [b64 per param], ...}}]}
+     "state": {"step": int (absent for SGD), name: [b64 per param], ...,
+               host value: [float per param]},  # Schedule-Free's weight_sum and lr_max (Python floats)
+     "eval_params": [b64 per param]}]}      # Schedule-Free only: the params after eval() at the end
 """
 
 import base64
@@ -61,9 +65,11 @@ import os
 import numpy as np
 import torch
 
-# Lion, AdEMAMix, LAMB and LARS, which torch lacks, as the golden generator writes them.
+# Lion, AdEMAMix, LAMB and LARS, which torch lacks, as the golden generator writes them, and
+# Schedule-Free AdamW as its own generator does.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "testdata", "torch"))
 import gen_golden  # noqa: E402
+import gen_schedulefree  # noqa: E402
 
 MASK = (1 << 64) - 1
 STEPS = 30
@@ -146,6 +152,42 @@ class LARSKeepGrads(gen_golden.LARS):
         for p, g in zip(ps, kept):
             p.grad.copy_(g)
 
+SCHEDULEFREE = dict(lr=0.0025, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, warmup_steps=0, r=0.0,
+                    weight_lr_power=2.0)
+
+
+class ScheduleFreeRef(torch.optim.Optimizer):
+    """gen_schedulefree.AdamWScheduleFreeRef (facebookresearch/schedule_free's
+    adamw_schedulefree.py, foreach=False, op for op) as a torch optimizer GradScaler can
+    drive: one param group, whose gradients GradScaler unscales in place, and step() hands
+    them to the reference (which steps on a copy and leaves them as they are, as goptim
+    does). It starts in eval mode, where the reference refuses to step: call train() first.
+    After each step self.state holds each param's step count k, z, exp_avg_sq, and
+    weight_sum and lr_max (Python floats; the reference keeps them per group, and here every
+    param steps at every step that is not skipped)."""
+
+    def __init__(self, params, **options):
+        params = list(params)
+        super().__init__(params, dict(options))
+        self.ref = gen_schedulefree.AdamWScheduleFreeRef([(params, dict(options, betas=tuple(options["betas"])))])
+
+    def train(self):
+        self.ref.train()
+
+    def eval(self):
+        self.ref.eval()
+
+    @torch.no_grad()
+    def step(self):
+        ps = self.param_groups[0]["params"]
+        self.ref.step([[p.grad for p in ps]])
+        for j, p in enumerate(ps):
+            k, weight_sum, lr_max = self.ref.host(0, j)
+            st = self.ref.state[0][j]
+            self.state[p] = {"step": k, "z": st["z"], "exp_avg_sq": st["exp_avg_sq"], "weight_sum": weight_sum,
+                             "lr_max": lr_max}
+
+
 S_POW2 = dict(init_scale=65536.0, growth_factor=2.0, backoff_factor=0.5, growth_interval=4)
 S_ODD = dict(init_scale=3000.0, growth_factor=1.5, backoff_factor=0.6, growth_interval=3)
 S_TRIPLE = dict(init_scale=1024.0, growth_factor=3.0, backoff_factor=0.25, growth_interval=5)
@@ -221,13 +263,23 @@ CASES = [
     case("lars/momentum+dampening+no-clip/triple-scale", "lars",
          dict(LARS, lr=0.02, momentum=0.8, dampening=0.1, weight_decay=5e-4, trust_coefficient=0.001, clip=False),
          S_TRIPLE, INJECT_B, 36),
+    # Schedule-Free's step reads the gradients GradScaler unscaled in place; a skipped step
+    # advances neither k nor weight_sum and lr_max. Each case ends with eval().
+    case("schedulefree_adamw/default", "schedulefree_adamw", dict(SCHEDULEFREE), S_POW2, INJECT_A, 37),
+    case("schedulefree_adamw/warmup+wd+r/odd-scale", "schedulefree_adamw",
+         dict(SCHEDULEFREE, lr=0.01, betas=(0.8, 0.99), weight_decay=0.01, warmup_steps=5, r=0.5, weight_lr_power=1.0),
+         S_ODD, INJECT_B, 38),
+    case("schedulefree_adamw/beta1+eps+power/triple-scale", "schedulefree_adamw",
+         dict(SCHEDULEFREE, lr=0.02, betas=(0.3, 0.9), eps=1e-6, warmup_steps=2, r=1.0, weight_lr_power=3.0),
+         S_TRIPLE, INJECT_A, 39),
 ]
 
 CTORS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD,
          "adagrad": torch.optim.Adagrad, "rmsprop": torch.optim.RMSprop, "adamax": torch.optim.Adamax,
          "radam": torch.optim.RAdam, "adadelta": torch.optim.Adadelta, "rprop": torch.optim.Rprop,
          "nadam": torch.optim.NAdam, "asgd": torch.optim.ASGD, "adafactor": torch.optim.Adafactor,
-         "lion": gen_golden.Lion, "ademamix": gen_golden.AdEMAMix, "lamb": gen_golden.LAMB, "lars": LARSKeepGrads}
+         "lion": gen_golden.Lion, "ademamix": gen_golden.AdEMAMix, "lamb": gen_golden.LAMB, "lars": LARSKeepGrads,
+         "schedulefree_adamw": ScheduleFreeRef}
 STATE = {"adam": ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"], "adamw": ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"],
          "sgd": ["momentum_buffer"], "adagrad": ["sum"],
          "rmsprop": ["square_avg", "momentum_buffer", "grad_avg"], "adamax": ["exp_avg", "exp_inf"],
@@ -235,7 +287,9 @@ STATE = {"adam": ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"], "adamw": ["exp_avg
          "rprop": ["prev", "step_size"], "nadam": ["exp_avg", "exp_avg_sq", "mu_product"],
          "asgd": ["ax", "eta", "mu"], "adafactor": ["variance"], "lion": ["exp_avg"],
          "ademamix": ["exp_avg_fast", "exp_avg_slow", "exp_avg_sq"], "lamb": ["exp_avg", "exp_avg_sq"],
-         "lars": ["momentum_buffer"]}
+         "lars": ["momentum_buffer"], "schedulefree_adamw": ["z", "exp_avg_sq"]}
+# Values kept per param on the host as Python floats, recorded exactly (JSON numbers).
+HOST = {"schedulefree_adamw": ["weight_sum", "lr_max"]}
 
 
 def run(c):
@@ -247,9 +301,12 @@ def run(c):
     # single-tensor path.
     impl = {"foreach": False} if c["optimizer"] in ("rmsprop", "adamax", "radam", "adadelta", "rprop", "nadam",
                                                     "asgd", "adafactor") else {"fused": True}
-    if c["optimizer"] in ("lion", "ademamix", "lamb", "lars"):
-        impl = {}  # the published algorithms, written in testdata/torch/gen_golden.py
+    if c["optimizer"] in ("lion", "ademamix", "lamb", "lars", "schedulefree_adamw"):
+        impl = {}  # the published algorithms, written in testdata/torch/gen_golden.py and gen_schedulefree.py
     opt = CTORS[c["optimizer"]](params, **c["options"], **impl)
+    schedulefree = c["optimizer"] == "schedulefree_adamw"
+    if schedulefree:
+        opt.train()  # the reference starts in eval mode and refuses to step there
     path = "fused" if getattr(opt, "_step_supports_amp_scaling", False) else "unscale"
     sc = c["scaler"]
     scaler = torch.amp.GradScaler("cpu", init_scale=sc["init_scale"], growth_factor=sc["growth_factor"],
@@ -285,10 +342,16 @@ def run(c):
     for key in STATE[c["optimizer"]]:
         if key in st and st[key] is not None and st[key].numel() > 0:
             state[key] = [b64(opt.state[p][key]) for p in params]
+    for key in HOST.get(c["optimizer"], []):
+        state[key] = [float(opt.state[p][key]) for p in params]
     options = {k: (list(v) if isinstance(v, tuple) else v) for k, v in c["options"].items()}
-    return {"name": c["name"], "optimizer": c["optimizer"], "options": options, "impl": impl, "path": path,
-            "scaler": sc, "seed": c["seed"], "lengths": LENGTHS, "steps": steps,
-            "final_scale": scaler.get_scale(), "state": state}
+    out = {"name": c["name"], "optimizer": c["optimizer"], "options": options, "impl": impl, "path": path,
+           "scaler": sc, "seed": c["seed"], "lengths": LENGTHS, "steps": steps,
+           "final_scale": scaler.get_scale(), "state": state}
+    if schedulefree:
+        opt.eval()
+        out["eval_params"] = [b64(p) for p in params]
+    return out
 
 
 def main():
@@ -303,18 +366,20 @@ def main():
     lines.append(' "cases": [')
     for ci, c in enumerate(out["cases"]):
         lines.append("  {")
-        for k, v in c.items():
+        items = list(c.items())
+        for ki, (k, v) in enumerate(items):
+            sep = "," if ki + 1 < len(items) else ""
             if k == "steps":
                 lines.append('   "steps": [')
                 lines += ["    " + compact(s) + ("," if si + 1 < len(v) else "") for si, s in enumerate(v)]
-                lines.append("   ],")
+                lines.append("   ]" + sep)
             elif k == "state":
                 lines.append('   "state": {')
                 lines += ["    %s: %s" % (compact(sk), compact(sv)) + ("," if si + 1 < len(v) else "")
                           for si, (sk, sv) in enumerate(v.items())]
-                lines.append("   }")
+                lines.append("   }" + sep)
             else:
-                lines.append("   %s: %s," % (compact(k), compact(v)))
+                lines.append("   %s: %s%s" % (compact(k), compact(v), sep))
         lines.append("  }" + ("," if ci + 1 < len(out["cases"]) else ""))
     lines.append(" ]")
     lines.append("}")
