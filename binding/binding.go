@@ -664,6 +664,13 @@ func (ctx *Context) GradNorm(l *List, normType float64, out unsafe.Pointer) erro
 	return check(ctx, "grad_norm", C.goptim_grad_norm(ctx.c, &l.c.list, C.double(normType), (*C.float)(out)))
 }
 
+// GradNorms is goptim_grad_norms; l2 and inf are backend memory of one float per tensor
+// of the list (either may be nil, not both).
+func (ctx *Context) GradNorms(l *List, l2, inf unsafe.Pointer) error {
+	defer ctx.lock()()
+	return check(ctx, "grad_norms", C.goptim_grad_norms(ctx.c, &l.c.list, (*C.float)(l2), (*C.float)(inf)))
+}
+
 // ClipGradByNorm is goptim_clip_grad_by_norm; norm is backend memory for one float.
 func (ctx *Context) ClipGradByNorm(l *List, maxNorm float64, norm unsafe.Pointer) error {
 	defer ctx.lock()()

@@ -49,11 +49,38 @@ GI_INLINE int nan_body(int64_t n, const float *restrict g) {
 }
 
 
+/* out[0] = the sum of squares of g[0..n) in double, in gi_sumsq8's lanes and order;
+ * out[1] = max |g| (NaN when one is NaN), in the same read. */
+GI_INLINE void norms_body(int64_t n, const float *restrict g, double *restrict out) {
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    float mx[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    uint32_t nan = 0;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; l++) {
+            const float x = g[i + l], a = fabsf(x);
+            acc[l] += (double)x * (double)x;
+            mx[l] = a > mx[l] ? a : mx[l];
+            nan |= (uint32_t)(x != x);
+        }
+    for (int l = 0; i < n; i++, l++) {
+        const float x = g[i], a = fabsf(x);
+        acc[l] += (double)x * (double)x;
+        mx[l] = a > mx[l] ? a : mx[l];
+        nan |= (uint32_t)(x != x);
+    }
+    out[0] = ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+    float m = 0;
+    for (int l = 0; l < 8; l++) m = mx[l] > m ? mx[l] : m;
+    out[1] = nan ? (double)NAN : (double)m;
+}
+
 typedef void (*scale_fn)(int64_t n, float *g, float coef);
 typedef void (*clamp_fn)(int64_t n, float *g, float lo, float hi);
 typedef int (*finite_fn)(int64_t n, float *g, float inv_scale);
 typedef int (*nan_fn)(int64_t n, const float *g);
 typedef double (*sumsq_fn)(int64_t n, const float *g);
+typedef void (*norms_fn)(int64_t n, const float *g, double *out);
 
 #define GRAD_ISA(isa, attr, hw)                                                                                        \
     attr static void scale_##isa(int64_t n, float *restrict g, float coef) { scale_body(n, g, coef); }              \
@@ -61,7 +88,8 @@ typedef double (*sumsq_fn)(int64_t n, const float *g);
     attr static int finite_##isa##_0(int64_t n, float *restrict g, float s) { return finite_body(n, g, s, 0); }     \
     attr static int finite_##isa##_1(int64_t n, float *restrict g, float s) { return finite_body(n, g, s, 1); }     \
     attr static int nan_##isa(int64_t n, const float *restrict g) { return nan_body(n, g); }                         \
-    attr static double sumsq_##isa(int64_t n, const float *restrict g) { return gi_sumsq8(n, g); }
+    attr static double sumsq_##isa(int64_t n, const float *restrict g) { return gi_sumsq8(n, g); }             \
+    attr static void norms_##isa(int64_t n, const float *restrict g, double *out) { norms_body(n, g, out); }
 GI_FOR_EACH_ISA(GRAD_ISA)
 
 #define SCALE_ROW(isa, attr, hw) scale_##isa,
@@ -69,11 +97,13 @@ GI_FOR_EACH_ISA(GRAD_ISA)
 #define FINITE_ROW(isa, attr, hw) {finite_##isa##_0, finite_##isa##_1},
 #define NAN_ROW(isa, attr, hw) nan_##isa,
 #define SUMSQ_ROW(isa, attr, hw) sumsq_##isa,
+#define NORMS_ROW(isa, attr, hw) norms_##isa,
 static const scale_fn scale_table[GI_ISA_COUNT] = {GI_FOR_EACH_ISA(SCALE_ROW)};
 static const clamp_fn clamp_table[GI_ISA_COUNT] = {GI_FOR_EACH_ISA(CLAMP_ROW)};
 static const finite_fn finite_table[GI_ISA_COUNT][2] = {GI_FOR_EACH_ISA(FINITE_ROW)};
 static const nan_fn nan_table[GI_ISA_COUNT] = {GI_FOR_EACH_ISA(NAN_ROW)};
 static const sumsq_fn sumsq_table[GI_ISA_COUNT] = {GI_FOR_EACH_ISA(SUMSQ_ROW)};
+static const norms_fn norms_table[GI_ISA_COUNT] = {GI_FOR_EACH_ISA(NORMS_ROW)};
 
 /* ---------------------------------------------------------------- norm */
 
@@ -149,6 +179,48 @@ goptim_status goptim_grad_norm(goptim_context *ctx, const goptim_tensor_list *li
         else if (v > r) r = v;
     }
     *out_norm = inf ? (float)r : (float)sqrt(r);
+out:
+    gi_leave(ctx);
+    return st;
+}
+
+typedef struct {
+    const goptim_tensor_list *list;
+    norms_fn fn;
+    double *slots; /* two per piece (gi_piece_slots) */
+} norms_job;
+
+static void norms_piece(void *argp, int64_t chunk, int64_t t, int64_t b, int64_t n) {
+    const norms_job *j = (const norms_job *)argp;
+    j->fn(n, j->list->grad[t] + b, j->slots + 2 * (chunk + t));
+}
+
+goptim_status goptim_grad_norms(goptim_context *ctx, const goptim_tensor_list *list, float *l2, float *inf) {
+    goptim_status st = gi_enter(ctx);
+    if (st) return st;
+    int64_t total = 0;
+    if (!l2 && !inf) {
+        st = gi_fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "grad_norms: NULL l2 and inf");
+        goto out;
+    }
+    st = gi_check_list(ctx, "grad_norms", list, 0, 0u, &total);
+    if (st || list->count == 0) goto out;
+    const int64_t pieces = gi_piece_slots(total, list->count);
+    double *buf = gi_slots(ctx, 2 * (pieces + list->count));
+    if (!buf) {
+        st = gi_fail(ctx, GOPTIM_ERR_OUT_OF_MEMORY, "grad_norms: no memory for %lld partial sums",
+                     (long long)(2 * (pieces + list->count)));
+        goto out;
+    }
+    norms_job j = {list, norms_table[ctx->isa], buf};
+    gi_for_list(ctx, list, total, norms_piece, &j);
+    /* L2: the pieces' sums in chunk order; inf: their max, NaN winning */
+    double *per = buf + 2 * pieces;
+    gi_fold_tensors(ctx, list, total, buf, 2, 2u, per);
+    for (int64_t t = 0; t < list->count; t++) {
+        if (l2) l2[t] = (float)sqrt(per[2 * t]);
+        if (inf) inf[t] = (float)per[2 * t + 1];
+    }
 out:
     gi_leave(ctx);
     return st;

@@ -131,13 +131,14 @@ double *gi_slots(goptim_context *ctx, int64_t n);
  * Per-tensor sums over a list that do not depend on the thread count (LAMB's and LARS's
  * norms): in gi_for_list the piece of chunk c and tensor t owns the w doubles at
  * slots[w*(c + t)] (c + t grows along the pieces, so no two share them), of
- * gi_piece_slots(total, count) * w in all; gi_fold_tensors then adds each tensor's
- * pieces in chunk order into out[w*t .. w*t + w). The caller holds the context lock and
- * ctx->prefix is the list's (gi_check_list).
+ * gi_piece_slots(total, count) * w in all; gi_fold_tensors then combines each tensor's
+ * pieces in chunk order into out[w*t .. w*t + w): value k summed, or, for bit k of
+ * max_mask, its maximum (NaN once met; pieces' values >= 0). The caller holds the
+ * context lock and ctx->prefix is the list's (gi_check_list).
  */
 int64_t gi_piece_slots(int64_t total, int64_t count);
 void gi_fold_tensors(const goptim_context *ctx, const goptim_tensor_list *list, int64_t total, const double *slots,
-                     int w, double *out);
+                     int w, unsigned max_mask, double *out);
 
 /* Sum of the squares of x[0..n) in double, in eight lanes (x[i] goes to lane i % 8)
  * combined pairwise: the same bits for every ISA and vector width. Squares of floats are

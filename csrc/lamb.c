@@ -164,7 +164,7 @@ goptim_status goptim_lamb_step(goptim_context *ctx, const goptim_tensor_list *li
     gi_for_list(ctx, list, total, lamb_piece, &j);
     if (!norms) goto out;
     double *per = buf + 2 * pieces;
-    gi_fold_tensors(ctx, list, total, buf, 2, per);
+    gi_fold_tensors(ctx, list, total, buf, 2, 0u, per);
     for (int64_t t = 0; t < list->count; t++)
         per[2 * t] = gm_lamb_ratio(&j.k.m, (float)sqrt(per[2 * t]), (float)sqrt(per[2 * t + 1]));
     j.ratio = per;

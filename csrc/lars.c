@@ -134,7 +134,7 @@ goptim_status goptim_lars_step(goptim_context *ctx, const goptim_tensor_list *li
     j.norm = lars_norm_table[ctx->isa][has_scale][j.k.gmul != 1.0f];
     gi_for_list(ctx, list, total, lars_norm_piece, &j);
     double *per = buf + 2 * pieces;
-    gi_fold_tensors(ctx, list, total, buf, 2, per);
+    gi_fold_tensors(ctx, list, total, buf, 2, 0u, per);
     for (int64_t t = 0; t < list->count; t++)
         per[2 * t] = gm_lars_alr(&j.k.m, (float)sqrt(per[2 * t]), (float)sqrt(per[2 * t + 1]));
     j.alr = per;

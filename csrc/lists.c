@@ -68,7 +68,7 @@ static int64_t gi_chunk_size(int64_t total, int64_t nchunks) {
 int64_t gi_piece_slots(int64_t total, int64_t count) { return gi_chunk_count(total) + count; }
 
 void gi_fold_tensors(const goptim_context *ctx, const goptim_tensor_list *list, int64_t total, const double *slots,
-                     int w, double *out) {
+                     int w, unsigned max_mask, double *out) {
     const int64_t nchunks = gi_chunk_count(total);
     const int64_t size = nchunks > 0 ? gi_chunk_size(total, nchunks) : 1;
     for (int64_t t = 0; t < list->count; t++) {
@@ -76,7 +76,12 @@ void gi_fold_tensors(const goptim_context *ctx, const goptim_tensor_list *list, 
         const int64_t lo = ctx->prefix[t], hi = ctx->prefix[t + 1];
         if (hi <= lo) continue;
         for (int64_t c = lo / size; c <= (hi - 1) / size; c++)
-            for (int k = 0; k < w; k++) out[w * t + k] += slots[w * (c + t) + k];
+            for (int k = 0; k < w; k++) {
+                const double v = slots[w * (c + t) + k];
+                double *o = &out[w * t + k];
+                if (!(max_mask >> k & 1u)) *o += v;
+                else if (v != v || v > *o) *o = *o != *o ? *o : v; /* NaN stays once met */
+            }
     }
 }
 

@@ -135,6 +135,47 @@ struct CheckFiniteOp {
     }
 };
 
+// Each chunk's sum of squares and max |g| (NaN winning) as two partials.
+struct GradNormsOp {
+    static constexpr unsigned kLoad = kG;
+    static constexpr unsigned kStore = 0u;
+    double sum, max;
+    double *partial;
+    __device__ __forceinline__ bool begin_block() {
+        sum = 0.0;
+        max = 0.0;
+        return true;
+    }
+    __device__ __forceinline__ void operator()(float (&v)[kSlots]) {
+        const double g = (double)v[1];
+        sum = __dadd_rn(sum, __dmul_rn(g, g));
+        max = dnanmax(max, fabs(g));
+    }
+    __device__ __forceinline__ void end_block() {
+        const double s = block_reduce<kNormL2>(sum), m = block_reduce<kNormInf>(max);
+        if (threadIdx.x == 0) {
+            partial[2 * blockIdx.x] = s;
+            partial[2 * blockIdx.x + 1] = m;
+        }
+    }
+};
+
+// One thread per tensor: its chunks' partials in order into its two norms.
+__global__ void grad_norms_fold_kernel(const TensorDesc *__restrict__ descs, int64_t count, int64_t chunk,
+                                       const double *__restrict__ partial, float *l2, float *inf) {
+    const int64_t d = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (d >= count) return;
+    const int64_t c0 = descs[d].first_chunk, n = descs[d].numel;
+    const int64_t nc = n / chunk + (n % chunk != 0);
+    double s = 0.0, m = 0.0;
+    for (int64_t c = c0; c < c0 + nc; ++c) {
+        s = __dadd_rn(s, partial[2 * c]);
+        m = dnanmax(m, partial[2 * c + 1]);
+    }
+    if (l2) l2[d] = (float)sqrt(s);
+    if (inf) inf[d] = (float)m;
+}
+
 template <class Op>
 goptim_status run_grad_op(goptim_context *ctx, const goptim_tensor_list *list, const Op &op, const char *what) {
     DeviceTable t;
@@ -164,6 +205,36 @@ extern "C" goptim_status goptim_grad_norm(goptim_context *ctx, const goptim_tens
         }
         if (inf) return launch_norm<kNormInf>(ctx, t, out_norm);
         return launch_norm<kNormL2>(ctx, t, out_norm);
+    });
+}
+
+extern "C" goptim_status goptim_grad_norms(goptim_context *ctx, const goptim_tensor_list *list, float *l2,
+                                           float *inf) {
+    return enter(ctx, "grad_norms", [&] {
+        if (!list) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "grad_norms: NULL argument");
+        if (!l2 && !inf) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "grad_norms: NULL l2 and inf");
+        DeviceTable t;
+        goptim_status st = get_table(ctx, list, kG, &t);
+        if (st != GOPTIM_OK || list->count == 0) return st;
+        if (t.nchunks == 0) {  // every tensor empty: norms 0 (no device table was made)
+            for (float *out : {l2, inf}) {
+                if (!out) continue;
+                const cudaError_t e = cudaMemsetAsync(out, 0, sizeof(float) * (size_t)list->count, ctx->stream);
+                if (e != cudaSuccess) return cuda_fail(ctx, "cudaMemsetAsync", e);
+            }
+            return GOPTIM_OK;
+        }
+        StreamScratch scratch(ctx);
+        const cudaError_t e = scratch.alloc(sizeof(double) * (size_t)(2 * t.nchunks));
+        if (e != cudaSuccess) return cuda_fail(ctx, "grad_norms scratch", e);
+        GradNormsOp op;
+        op.sum = op.max = 0.0;
+        op.partial = reinterpret_cast<double *>(scratch.get());
+        if ((st = launch_multi_tensor(ctx, t, op, "grad_norms_kernel")) != GOPTIM_OK) return st;
+        const unsigned grid = (unsigned)((list->count + kBlock - 1) / kBlock);
+        grad_norms_fold_kernel<<<grid, kBlock, 0, ctx->stream>>>(t.descs, list->count, ctx->chunk,
+                                                                 reinterpret_cast<double *>(scratch.get()), l2, inf);
+        return check_launch(ctx, "grad_norms_fold_kernel");
     });
 }
 

@@ -88,6 +88,59 @@ func gradNorm(op string, params []*Param, normType float64,
 	return total, nil
 }
 
+// TensorNorm is the norm of one tensor's gradient: L2 (squares summed in double,
+// rounded to float32 once, as GradNorm's) and Inf (the largest |g|). NaN in the gradient
+// makes both NaN; an Inf makes both +Inf.
+type TensorNorm struct {
+	L2, Inf float64
+}
+
+// GradNorms is the norm of each param's gradient on its own, all of them computed in
+// one read of the gradients: entry i belongs to params[i] (a param without a gradient,
+// or of no elements, has norms 0). These are the per-layer norms that show gradients
+// vanishing or exploding; LAMB's and LARS's trust ratios sum the same way. The results
+// do not depend on the thread count or the instruction set.
+func GradNorms(params []*Param) ([]TensorNorm, error) {
+	const op = "grad_norms"
+	ctx, err := engine()
+	if err != nil {
+		return nil, err
+	}
+	var h hold
+	l, err := gradList(op, params, &h)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Free()
+	defer h.done()
+	out := make([]TensorNorm, len(params))
+	n := l.Len()
+	if n == 0 {
+		return out, nil
+	}
+	buf, err := newBackendTensor(2*n, op)
+	if err != nil {
+		return nil, err
+	}
+	defer buf.Close()
+	if err := ctx.GradNorms(l, buf.ptr(), unsafe.Add(buf.ptr(), 4*n)); err != nil {
+		return nil, err
+	}
+	vals := make([]float32, 2*n)
+	if err := ctx.CopyToHost(vals, buf.ptr()); err != nil {
+		return nil, err
+	}
+	k := 0
+	for i, p := range params {
+		if p.Grad == nil {
+			continue
+		}
+		out[i] = TensorNorm{L2: float64(vals[k]), Inf: float64(vals[n+k])}
+		k++
+	}
+	return out, nil
+}
+
 // ClipGradNorm is torch.nn.utils.clip_grad_norm_: it computes the total norm of the
 // gradients of params (see GradNorm) and scales every gradient in place by
 // min(maxNorm/(total+1e-6), 1). It returns the total norm before clipping. A maxNorm

@@ -438,6 +438,13 @@ goptim_status goptim_lerp_state(goptim_context *ctx, const goptim_tensor_list *l
 goptim_status goptim_grad_norm(goptim_context *ctx, const goptim_tensor_list *list, double norm_type,
                                float *out_norm);
 
+/* The norms of every grad[i] on its own, in one read of the list: l2[i] its L2 norm
+ * (squares summed in double, rounded to float once) and inf[i] its max |g| (NaN when it
+ * holds a NaN; the L2 norm propagates NaN and Inf too). A tensor of no elements has
+ * norms 0. l2 and inf are backend memory of list->count floats each; either may be
+ * NULL, not both. The results do not depend on the thread count or the ISA. */
+goptim_status goptim_grad_norms(goptim_context *ctx, const goptim_tensor_list *list, float *l2, float *inf);
+
 /* Multiplies every grad[i] by min(max_norm / (*norm + 1e-6), 1); *norm is backend memory. */
 goptim_status goptim_clip_grad_by_norm(goptim_context *ctx, const goptim_tensor_list *list, double max_norm,
                                        const float *norm);

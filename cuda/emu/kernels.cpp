@@ -242,6 +242,36 @@ extern "C" goptim_status goptim_grad_norm(goptim_context *ctx, const goptim_tens
     });
 }
 
+// Per tensor, in order on the host: the squares summed in double, max |g| with NaN
+// winning (grads.cu's partials and fold, whose sums round to the same floats).
+extern "C" goptim_status goptim_grad_norms(goptim_context *ctx, const goptim_tensor_list *list, float *l2,
+                                           float *inf) {
+    return enter(ctx, "grad_norms", [&] {
+        if (!list) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "grad_norms: NULL argument");
+        if (!l2 && !inf) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "grad_norms: NULL l2 and inf");
+        std::shared_lock<std::shared_mutex> lock(heap_mutex());
+        Table t;
+        goptim_status st = get_table(ctx, list, kG, "grad_norms_kernel", &t);
+        if (st != GOPTIM_OK || list->count == 0) return st;
+        for (float *out : {l2, inf})
+            if (out && !heap_contains(out, list->count))
+                return cuda_fail(ctx, "grad_norms_fold_kernel", CudaErr::IllegalAddress,
+                                 "an output is not device memory of one float per tensor");
+        for (int64_t i = 0; i < list->count; i++) {
+            double s = 0.0, m = 0.0;
+            const float *g = list->grad[i];
+            for (int64_t j = 0; j < list->numel[i]; j++) {
+                const double x = (double)g[j];
+                s += x * x;
+                m = dnanmax(m, std::fabs(x));
+            }
+            if (l2) l2[i] = (float)std::sqrt(s);
+            if (inf) inf[i] = (float)m;
+        }
+        return GOPTIM_OK;
+    });
+}
+
 extern "C" goptim_status goptim_clip_grad_by_norm(goptim_context *ctx, const goptim_tensor_list *list,
                                                   double max_norm, const float *norm) {
     return enter(ctx, "clip_grad_by_norm", [&] {
