@@ -54,28 +54,45 @@ func TrafficBytes(reads, writes TrafficMask) int {
 	return 4 * (bits.OnesCount32(uint32(reads|writes)) + bits.OnesCount32(uint32(writes)))
 }
 
+// TrafficPass is one pass of a step over its arrays: those it reads and those it writes.
+type TrafficPass struct {
+	Reads, Writes TrafficMask
+}
+
+// Bytes is TrafficBytes of the pass.
+func (p TrafficPass) Bytes() int { return TrafficBytes(p.Reads, p.Writes) }
+
+// String is "r p,g,s0,s1 w p,s0,s1" (reads including writes).
+func (p TrafficPass) String() string { return fmt.Sprintf("r %v w %v", p.Reads|p.Writes, p.Writes) }
+
 // Traffic is a benchmark aid, not an optimizer: the limit a step is measured against.
-// Its Step is one pass over the params that reads and writes exactly the arrays a step
-// with the same masks does (goptim_traffic_step), on the steps' threads, chunking and
-// launch, with trivial arithmetic, so a step's time over its Traffic's in the same run
-// is how far the step is from moving its bytes at the machine's speed.
+// Its Step is one pass over the params (or several in order, for a step that makes
+// several: NewTrafficPasses) that reads and writes exactly the arrays a step with the
+// same masks does (goptim_traffic_step), on the steps' threads, chunking and launch,
+// with trivial arithmetic, so a step's time over its Traffic's in the same run is how far
+// the step is from moving its bytes at the machine's speed.
 //
 // Its state tensors are its own, allocated as an optimizer's are (backend memory, each
 // param's state at the same offset modulo 64 bytes as its data, an arena's packed), so
 // it can run beside an optimizer over the same params. It writes meaningless values
-// into what its masks write: params move by their gradients, states accumulate the
-// gradients, a written gradient is negated (so repeated steps keep every value bounded
-// by its start plus the step count times the gradient). Params without a gradient are
-// skipped, as the optimizers skip them.
+// into what its masks write: a written param or state moves by the gradient when the
+// gradient is read and is negated otherwise, a written gradient is negated (so repeated
+// steps keep every value bounded by its start plus the step count times the gradient).
+// An array only read is loaded for real (its bits are folded into a value the loop
+// keeps) and left as it was. Params without a gradient are skipped, as the optimizers
+// skip them, even by a set that does not touch the gradient.
 //
-// The supported sets are those the optimizers have: param and gradient read, param
-// written, states 0..n-1 (n = 0..3) read and written, the gradient written or not.
-// NewTraffic refuses others with an error matching ErrUnsupported, and masks with
-// bits beyond the five arrays with one matching ErrInvalidArgument.
+// The supported sets: param and gradient each not touched, read, or read and written;
+// states 0..n-1 (n = 0..3), all read only or all read and written; at least one array
+// touched (3*3*7 - 1 = 62 sets). NewTraffic refuses others (a state without the ones
+// before it, states some read only and some written, no array) with an error matching
+// ErrUnsupported, and masks with bits beyond the five arrays with one matching
+// ErrInvalidArgument.
 type Traffic struct {
 	mu            sync.Mutex
 	params        []*Param
-	reads, writes TrafficMask
+	passes        []TrafficPass // reads |= writes
+	reads, writes TrafficMask   // the union over the passes
 	numel, off    []int
 	state         [binding.MaxState]*Tensor
 	list          *binding.List
@@ -85,28 +102,54 @@ type Traffic struct {
 
 // NewTraffic makes the loop of reads and writes (reads |= writes) over params.
 func NewTraffic(params []*Param, reads, writes TrafficMask) (*Traffic, error) {
+	return newTraffic("NewTraffic", params, []TrafficPass{{reads, writes}})
+}
+
+// NewTrafficPasses makes the loop of a step that makes several passes over params (LAMB:
+// the gradients' norm, then the moments, then the params): its Step runs one
+// goptim_traffic_step per pass, in order, over one list and one set of state tensors
+// (state k is the same tensor in every pass that touches it, as it is the optimizer's
+// in every pass of its step), so its time is the sum of its passes' limits and its
+// BytesPerParam the sum of theirs. Each pass must be a supported set.
+func NewTrafficPasses(params []*Param, passes ...TrafficPass) (*Traffic, error) {
+	if len(passes) == 0 {
+		return nil, fmt.Errorf("optim: NewTrafficPasses: no pass: %w", ErrInvalidArgument)
+	}
+	return newTraffic("NewTrafficPasses", params, passes)
+}
+
+func newTraffic(op string, params []*Param, passes []TrafficPass) (*Traffic, error) {
 	ctx, err := engine()
 	if err != nil {
 		return nil, err
 	}
-	reads |= writes
-	// The backend says which sets it has: the masks are checked before the (empty) list.
-	empty := binding.NewList(1)
-	err = ctx.TrafficStep(empty, &binding.TrafficParams{Reads: uint32(reads), Writes: uint32(writes)}, 1, nil)
-	empty.Free()
-	if err != nil {
-		return nil, fmt.Errorf("optim: NewTraffic(reads %v, writes %v): %w", reads, writes, err)
+	t := &Traffic{}
+	for i, ps := range passes {
+		ps.Reads |= ps.Writes
+		// The backend says which sets it has: the masks are checked before the (empty) list.
+		empty := binding.NewList(1)
+		err = ctx.TrafficStep(empty, &binding.TrafficParams{Reads: uint32(ps.Reads), Writes: uint32(ps.Writes)}, 1, nil)
+		empty.Free()
+		if err != nil {
+			where := ""
+			if len(passes) > 1 {
+				where = fmt.Sprintf("pass %d, ", i)
+			}
+			return nil, fmt.Errorf("optim: %s(%sreads %v, writes %v): %w", op, where, ps.Reads, ps.Writes, err)
+		}
+		t.passes = append(t.passes, ps)
+		t.reads |= ps.Reads
+		t.writes |= ps.Writes
 	}
-	t := &Traffic{reads: reads, writes: writes}
 	var h hold
 	defer h.done()
 	total := 0
 	for i, p := range params {
 		if p == nil || p.Data == nil {
-			return nil, fmt.Errorf("optim: NewTraffic: param %d: %w", i, ErrNilParam)
+			return nil, fmt.Errorf("optim: %s: param %d: %w", op, i, ErrNilParam)
 		}
 		if !h.add(p.Data.buf) {
-			return nil, fmt.Errorf("optim: NewTraffic: param %s: data tensor: %w", p.label(i), ErrClosed)
+			return nil, fmt.Errorf("optim: %s: param %s: data tensor: %w", op, p.label(i), ErrClosed)
 		}
 		// an optimizer's placement of the state (addGroup): the same alignment as the data
 		total += int((p.Data.addr()/4 - uintptr(total)) & 15)
@@ -116,10 +159,10 @@ func NewTraffic(params []*Param, reads, writes TrafficMask) (*Traffic, error) {
 		total += p.Data.Len()
 	}
 	for k := range t.state {
-		if reads&(TrafficState0<<k) == 0 {
+		if t.reads&(TrafficState0<<k) == 0 {
 			continue
 		}
-		if t.state[k], err = newBackendTensor(total, "NewTraffic state"); err != nil {
+		if t.state[k], err = newBackendTensor(total, op+" state"); err != nil {
 			t.closeState()
 			return nil, err
 		}
@@ -133,7 +176,8 @@ func (t *Traffic) finalize() { t.list.Free() }
 
 var errNoTraffic = fmt.Errorf("optim: Traffic not made by NewTraffic: %w", ErrInvalidArgument)
 
-// Reads and Writes are the loop's masks (Reads includes Writes; none for a nil Traffic).
+// Reads and Writes are the loop's masks, the union over its passes (Reads includes
+// Writes; none for a nil Traffic).
 func (t *Traffic) Reads() TrafficMask {
 	if t == nil {
 		return 0
@@ -148,10 +192,25 @@ func (t *Traffic) Writes() TrafficMask {
 	return t.writes
 }
 
-// BytesPerParam is TrafficBytes of the loop's masks.
-func (t *Traffic) BytesPerParam() int { return TrafficBytes(t.Reads(), t.Writes()) }
+// Passes are the loop's passes in order (Reads including Writes; none for a nil
+// Traffic).
+func (t *Traffic) Passes() []TrafficPass {
+	if t == nil {
+		return nil
+	}
+	return append([]TrafficPass(nil), t.passes...)
+}
 
-// Step is one pass over every param with a gradient.
+// BytesPerParam is what the loop moves per param: the sum of its passes' Bytes.
+func (t *Traffic) BytesPerParam() int {
+	n := 0
+	for _, p := range t.Passes() {
+		n += p.Bytes()
+	}
+	return n
+}
+
+// Step is one pass over every param with a gradient (one per pass, in order).
 func (t *Traffic) Step() error {
 	if t == nil {
 		return errNoTraffic
@@ -209,9 +268,14 @@ func (t *Traffic) Step() error {
 	if have {
 		t.list.Append(cur.n, cur.p, cur.gr, cur.st)
 	}
-	hp := binding.TrafficParams{Reads: uint32(t.reads), Writes: uint32(t.writes)}
-	if err := ctx.TrafficStep(t.list, &hp, 1, nil); err != nil {
-		return fmt.Errorf("optim: Traffic.Step: %w", err)
+	for i, ps := range t.passes {
+		hp := binding.TrafficParams{Reads: uint32(ps.Reads), Writes: uint32(ps.Writes)}
+		if err := ctx.TrafficStep(t.list, &hp, 1, nil); err != nil {
+			if len(t.passes) > 1 {
+				return fmt.Errorf("optim: Traffic.Step: pass %d: %w", i, err)
+			}
+			return fmt.Errorf("optim: Traffic.Step: %w", err)
+		}
 	}
 	return nil
 }

@@ -4,27 +4,47 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"testing"
 )
 
-// trafficSets are the sets the backends have: 0..3 states, the gradient written or not.
+// trafficSets are the sets the backends have: param and gradient each not touched, read,
+// or read and written; states 0..n-1 (n = 0..3) all read only or all written; some
+// array touched. 3*3*(1+3*2) - 1 = 62 sets.
 func trafficSets() (sets []struct{ reads, writes TrafficMask }) {
-	for ns := 0; ns <= 3; ns++ {
-		for _, gw := range []TrafficMask{0, TrafficGrad} {
-			st := TrafficStates(ns)
-			sets = append(sets, struct{ reads, writes TrafficMask }{TrafficParam | TrafficGrad | st, TrafficParam | st | gw})
+	for _, p := range [][2]TrafficMask{{0, 0}, {TrafficParam, 0}, {TrafficParam, TrafficParam}} {
+		for _, g := range [][2]TrafficMask{{0, 0}, {TrafficGrad, 0}, {TrafficGrad, TrafficGrad}} {
+			for ns := 0; ns <= 3; ns++ {
+				st := TrafficStates(ns)
+				sws := []TrafficMask{0} // read only
+				if ns > 0 {
+					sws = append(sws, st) // written
+				}
+				for _, sw := range sws {
+					if p[0]|g[0]|st == 0 {
+						continue // no array
+					}
+					sets = append(sets, struct{ reads, writes TrafficMask }{p[0] | g[0] | st, p[1] | g[1] | sw})
+				}
+			}
 		}
 	}
 	return sets
 }
 
 // TestTrafficWritesExactlyItsMasks: one Traffic step over an arena (one list entry), a
-// separate param and a param without a gradient leaves every param at p + g, every
-// state it keeps at 0 + g, the gradient at -g when written and as it was otherwise, and
-// the param without a gradient untouched.
+// separate param and a param without a gradient, for every supported set, leaves every
+// array it writes at its documented value (a param or state x at x + g when the gradient
+// is read, else at -x; the gradient at -g) and every other array bit for bit as it was:
+// those it only reads, those it does not touch, and every array of the param without a
+// gradient.
 func TestTrafficWritesExactlyItsMasks(t *testing.T) {
-	for _, set := range trafficSets() {
+	sets := trafficSets()
+	if len(sets) != 62 {
+		t.Fatalf("%d sets, want 62", len(sets))
+	}
+	for _, set := range sets {
 		t.Run(fmt.Sprintf("reads=%v/writes=%v", set.reads, set.writes), func(t *testing.T) {
 			arena, err := NewArena(nil, []int{5, 1000, 33})
 			if err != nil {
@@ -65,25 +85,57 @@ func TestTrafficWritesExactlyItsMasks(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer tr.Close()
+			// nonzero states, so that a read-only state left alone and a written one
+			// negated both show
+			states := make([][3][]float32, len(params))
+			for i, p := range params {
+				for k := range 3 {
+					if tr.state[k] == nil {
+						continue
+					}
+					v := make([]float32, p.Data.Len())
+					for j := range v {
+						v[j] = float32(math.Sin(float64(k*31337+i*7+j)))*2 - 2.5
+					}
+					if err := viewOf(tr.state[k].buf, tr.off[i], tr.numel[i]).CopyFrom(v); err != nil {
+						t.Fatal(err)
+					}
+					states[i][k] = v
+				}
+			}
 			if err := tr.Step(); err != nil {
 				t.Fatal(err)
 			}
+			gRead := set.reads&TrafficGrad != 0
+			// written: x + g with the gradient read, else -x
+			written := func(x, g float32) float32 {
+				if gRead {
+					return x + g
+				}
+				return -x
+			}
+			same := func(what string, got, want []float32) {
+				t.Helper()
+				for j := range got {
+					if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+						t.Fatalf("%s [%d] = %v, want %v", what, j, got[j], want[j])
+					}
+				}
+			}
 			for i, p := range params {
 				s := starts[i]
+				skipped := p.Grad == nil
 				got, err := p.Data.Values()
 				if err != nil {
 					t.Fatal(err)
 				}
-				skipped := p.Grad == nil
-				for j := range got {
-					want := s.p[j] + s.g[j]
-					if skipped {
-						want = s.p[j]
-					}
-					if got[j] != want {
-						t.Fatalf("param %s [%d] = %v, want %v", p.label(i), j, got[j], want)
+				want := append([]float32(nil), s.p...)
+				if !skipped && set.writes&TrafficParam != 0 {
+					for j := range want {
+						want[j] = written(s.p[j], s.g[j])
 					}
 				}
+				same("param "+p.label(i), got, want)
 				if skipped {
 					continue
 				}
@@ -91,15 +143,13 @@ func TestTrafficWritesExactlyItsMasks(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				for j := range g {
-					want := s.g[j]
-					if set.writes&TrafficGrad != 0 {
-						want = -want
-					}
-					if g[j] != want {
-						t.Fatalf("grad %s [%d] = %v, want %v", p.label(i), j, g[j], want)
+				want = append([]float32(nil), s.g...)
+				if set.writes&TrafficGrad != 0 {
+					for j := range want {
+						want[j] = -s.g[j]
 					}
 				}
+				same("grad "+p.label(i), g, want)
 				for k := range 3 {
 					st, err := tr.State(k, i)
 					if set.reads&(TrafficState0<<k) == 0 {
@@ -111,11 +161,13 @@ func TestTrafficWritesExactlyItsMasks(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					for j := range st {
-						if st[j] != s.g[j] {
-							t.Fatalf("state %d of %s [%d] = %v, want %v", k, p.label(i), j, st[j], s.g[j])
+					want = append([]float32(nil), states[i][k]...)
+					if set.writes&(TrafficState0<<k) != 0 {
+						for j := range want {
+							want[j] = written(states[i][k][j], s.g[j])
 						}
 					}
+					same(fmt.Sprintf("state %d of %s", k, p.label(i)), st, want)
 				}
 			}
 			if got, want := tr.BytesPerParam(), TrafficBytes(set.reads, set.writes); got != want {
@@ -152,7 +204,8 @@ func TestTrafficBytesAndNames(t *testing.T) {
 	}
 }
 
-// TestTrafficRefusals: masks past the five arrays, sets without a loop, use after Close.
+// TestTrafficRefusals: masks past the five arrays, sets outside the family, use after
+// Close.
 func TestTrafficRefusals(t *testing.T) {
 	p, err := NewParam("w", 100)
 	if err != nil {
@@ -167,10 +220,11 @@ func TestTrafficRefusals(t *testing.T) {
 	}{
 		{pg | 1<<5, TrafficParam, ErrInvalidArgument},
 		{pg, TrafficParam | 1<<31, ErrInvalidArgument},
-		{TrafficParam, TrafficParam, ErrUnsupported},                       // no gradient read
-		{pg, TrafficGrad, ErrUnsupported},                                  // param not written
-		{pg | TrafficState1, TrafficParam | TrafficState1, ErrUnsupported}, // state 1 without state 0
-		{pg | TrafficState0, TrafficParam, ErrUnsupported},                 // a state read, not written
+		{0, 0, ErrUnsupported},                                                // no array
+		{pg | TrafficState1, TrafficParam | TrafficState1, ErrUnsupported},    // state 1 without state 0
+		{TrafficState2, 0, ErrUnsupported},                                    // state 2 alone, read only
+		{pg | TrafficStates(2), TrafficParam | TrafficState0, ErrUnsupported}, // state 0 written, state 1 read only
+		{TrafficStates(3), TrafficState1 | TrafficState2, ErrUnsupported},     // state 0 read only, 1 and 2 written
 	} {
 		tr, err := NewTraffic(ps, c.reads, c.writes)
 		if !errors.Is(err, c.want) {
@@ -228,8 +282,148 @@ func TestTrafficZeroValue(t *testing.T) {
 		if err := tr.Close(); err != nil {
 			t.Errorf("Close: %v", err)
 		}
-		if tr.Reads() != 0 || tr.Writes() != 0 || tr.BytesPerParam() != 0 {
+		if tr.Reads() != 0 || tr.Writes() != 0 || tr.BytesPerParam() != 0 || tr.Passes() != nil {
 			t.Errorf("masks of a zero Traffic: %v %v %d", tr.Reads(), tr.Writes(), tr.BytesPerParam())
 		}
+	}
+}
+
+// TestTrafficPasses: a loop of several passes runs them in order over one set of state
+// tensors, and counts the bytes of each. LAMB's passes (the gradients' norm; the moments
+// from the param and gradient; the param from the moments) leave the gradient as it was,
+// each moment at s + g and the param at -p; LARS's (the norms; SGD with momentum) the
+// param at p + g and the buffer at s + g.
+func TestTrafficPasses(t *testing.T) {
+	pg := TrafficParam | TrafficGrad
+	for _, c := range []struct {
+		name   string
+		passes []TrafficPass
+		bytes  int
+		p      func(p, g float32) float32
+	}{
+		{"lamb", []TrafficPass{{TrafficGrad, 0}, {pg | TrafficStates(2), TrafficStates(2)},
+			{TrafficParam | TrafficStates(2), TrafficParam}}, 4 + 24 + 16, func(p, g float32) float32 { return -p }},
+		{"lars", []TrafficPass{{pg, 0}, {pg | TrafficStates(1), TrafficParam | TrafficStates(1)}}, 8 + 20,
+			func(p, g float32) float32 { return p + g }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			arena, err := NewArena(nil, []int{5, 1000, 33})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer arena.Close()
+			lone, err := NewParam("lone", 70001)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer lone.Close()
+			params := append(arena.Params(), lone)
+			type start struct{ p, g []float32 }
+			starts := make([]start, len(params))
+			for i, p := range params {
+				n := p.Data.Len()
+				s := start{make([]float32, n), make([]float32, n)}
+				for j := range n {
+					s.p[j] = float32(math.Sin(float64(i*7919+j))) * 3
+					s.g[j] = float32(math.Cos(float64(i*104729+j))) + 0.25
+				}
+				if err := p.Data.CopyFrom(s.p); err != nil {
+					t.Fatal(err)
+				}
+				if err := p.Grad.CopyFrom(s.g); err != nil {
+					t.Fatal(err)
+				}
+				starts[i] = s
+			}
+			tr, err := NewTrafficPasses(params, c.passes...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tr.Close()
+			var reads, writes TrafficMask
+			for _, ps := range c.passes {
+				reads |= ps.Reads | ps.Writes
+				writes |= ps.Writes
+			}
+			if tr.Reads() != reads || tr.Writes() != writes || tr.BytesPerParam() != c.bytes {
+				t.Fatalf("reads %v writes %v bytes %d, want %v %v %d", tr.Reads(), tr.Writes(), tr.BytesPerParam(),
+					reads, writes, c.bytes)
+			}
+			if got := tr.Passes(); len(got) != len(c.passes) || got[len(got)-1] != c.passes[len(c.passes)-1] {
+				t.Fatalf("Passes %v, want %v", got, c.passes)
+			}
+			states := make([][3][]float32, len(params))
+			for i, p := range params {
+				for k := range 3 {
+					if tr.state[k] == nil {
+						continue
+					}
+					v := make([]float32, p.Data.Len())
+					for j := range v {
+						v[j] = float32(math.Sin(float64(k*31337+i*7+j)))*2 - 2.5
+					}
+					if err := viewOf(tr.state[k].buf, tr.off[i], tr.numel[i]).CopyFrom(v); err != nil {
+						t.Fatal(err)
+					}
+					states[i][k] = v
+				}
+			}
+			if err := tr.Step(); err != nil {
+				t.Fatal(err)
+			}
+			for i, p := range params {
+				s := starts[i]
+				got, err := p.Data.Values()
+				if err != nil {
+					t.Fatal(err)
+				}
+				g, err := p.Grad.Values()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for j := range got {
+					if want := c.p(s.p[j], s.g[j]); got[j] != want {
+						t.Fatalf("param %s [%d] = %v, want %v", p.label(i), j, got[j], want)
+					}
+					if g[j] != s.g[j] {
+						t.Fatalf("grad %s [%d] = %v, want %v", p.label(i), j, g[j], s.g[j])
+					}
+				}
+				for k := range 3 {
+					if states[i][k] == nil {
+						continue
+					}
+					st, err := tr.State(k, i)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for j := range st {
+						if want := states[i][k][j] + s.g[j]; st[j] != want {
+							t.Fatalf("state %d of %s [%d] = %v, want %v", k, p.label(i), j, st[j], want)
+						}
+					}
+				}
+			}
+		})
+	}
+	p, err := NewParam("w", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, err := NewTrafficPasses([]*Param{p}); !errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("no pass: %v", err)
+	}
+	_, err = NewTrafficPasses([]*Param{p}, TrafficPass{pg, 0}, TrafficPass{pg | TrafficState1, TrafficParam})
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "pass 1") {
+		t.Errorf("an unsupported second pass: %v", err)
+	}
+	tr, err := NewTraffic([]*Param{p}, pg, TrafficParam)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if got := tr.Passes(); len(got) != 1 || got[0] != (TrafficPass{pg, TrafficParam}) {
+		t.Errorf("NewTraffic's passes %v", got)
 	}
 }

@@ -3,7 +3,8 @@
 // that stays in cache) and prints each as a fraction of a same-traffic loop measured in
 // the same run: optim.Traffic, a pass over the same params on the same threads that
 // reads and writes exactly the arrays the step does (its masks are in the output), with
-// trivial arithmetic, in place of the step's. Steps and loops alternate round by round
+// trivial arithmetic, in place of the step's (one such pass per pass of a step that
+// makes several, as LAMB and LARS do, run in order). Steps and loops alternate round by round
 // (the order flips every round) and the medians are compared, so "of loop" is how far a
 // step is from moving its own bytes at the speed the machine gives them right then. A
 // backend copy and libc memcpy of the same bytes run in the same rounds as a second,
@@ -23,8 +24,12 @@
 //	go run ./cmd/bench -scale 0.1            # a tenth of the sizes, for a quick look
 //
 // Bytes per parameter are what the step's arrays move: 4 B for each array read and 4
-// B for each written (Adam/AdamW/Adamax/RAdam/NAdam/Adadelta/Rprop 28 B: read p, g and
-// two states, write p and both states; SGD-momentum, Adagrad, RMSprop and ASGD 20 B).
+// B for each written, summed over the step's passes (Adam/AdamW/Adamax/RAdam/NAdam/
+// Adadelta/Rprop 28 B: read p, g and two states, write p and both states;
+// SGD-momentum, Adagrad, RMSprop, ASGD and Lion 20 B; AdEMAMix 36 B; LAMB 44 B: the
+// gradients' norm reads g (4), then p, g, m, v are read and m, v written (24), then p,
+// m, v read and p written (16); LARS 28 B: the norms read p and g (8), then SGD
+// momentum's pass (20)).
 // The step and its loop move the same bytes, so their ratio is the same in time or
 // GB/s. The layouts in memory are measured at every thread count; the in-cache layout
 // at one thread only (a per-core figure), each sample repeating the call enough times
@@ -59,22 +64,39 @@ import (
 )
 
 // optSpec is one optimizer as the benchmark runs it: its name (torch_baseline.py's),
-// the arrays its step reads and writes with these options (the masks of its
-// same-traffic loop) and its constructor.
+// the passes its step makes over its arrays with these options, each the arrays it
+// reads and writes (the masks of its same-traffic loop: one optim.Traffic pass per
+// pass, in order, so the limit of a multi-pass step is the sum of its passes'), and its
+// constructor.
 type optSpec struct {
-	name          string
-	reads, writes optim.TrafficMask
-	make          func([]*optim.Param) (optim.Optimizer, error)
+	name   string
+	passes []optim.TrafficPass
+	make   func([]*optim.Param) (optim.Optimizer, error)
 }
 
-// bytesPerParam is what the step (and its loop) moves per fp32 parameter.
-func (o optSpec) bytesPerParam() int { return optim.TrafficBytes(o.reads, o.writes) }
+// bytesPerParam is what the step (and its loop) moves per fp32 parameter: the sum over
+// its passes.
+func (o optSpec) bytesPerParam() int {
+	n := 0
+	for _, p := range o.passes {
+		n += p.Bytes()
+	}
+	return n
+}
 
-// traffic names the masks: "r p,g,s0,s1 w p,s0,s1".
-func (o optSpec) traffic() string { return fmt.Sprintf("r %v w %v", o.reads|o.writes, o.writes) }
+// traffic names the masks, pass by pass: "r p,g,s0,s1 w p,s0,s1", or
+// "r g w none + r p,g,s0,s1 w s0,s1 + r p,s0,s1 w p".
+func (o optSpec) traffic() string {
+	var s []string
+	for _, p := range o.passes {
+		s = append(s, p.String())
+	}
+	return strings.Join(s, " + ")
+}
 
 // states is a step that reads param and grad, writes the param, and reads and writes
-// n state tensors: the traffic of every optimizer here with the options below. A step
+// n state tensors: the traffic of every single-pass optimizer here with the options
+// below (and of LARS's second pass). A step
 // that writes a state without reading it (ASGD before t0 copies the params into ax)
 // still has the state read by the hardware, since an ordinary store fetches the line it
 // writes, so the loop reads it too (goptim.h: reads |= writes).
@@ -82,10 +104,27 @@ func states(n int) (reads, writes optim.TrafficMask) {
 	return optim.TrafficParam | optim.TrafficGrad | optim.TrafficStates(n), optim.TrafficParam | optim.TrafficStates(n)
 }
 
+// spec is a single-pass step with nstates states (states).
 func spec(name string, nstates int, make func([]*optim.Param) (optim.Optimizer, error)) optSpec {
 	r, w := states(nstates)
-	return optSpec{name: name, reads: r, writes: w, make: make}
+	return optSpec{name: name, passes: []optim.TrafficPass{{Reads: r, Writes: w}}, make: make}
 }
+
+// LAMB with apex's defaults (max_grad_norm 1, weight_decay 0.01, so the trust ratio
+// applies): the gradients' global norm reads every gradient; pass 1 reads p, g, m and v
+// and writes m and v (the param only read, for the decay); pass 2 reads p, m and v and
+// writes p (the update recomputed from the moments, times the trust ratio).
+var lambPasses = []optim.TrafficPass{
+	{Reads: optim.TrafficGrad},
+	{Reads: optim.TrafficParam | optim.TrafficGrad | optim.TrafficStates(2), Writes: optim.TrafficStates(2)},
+	{Reads: optim.TrafficParam | optim.TrafficStates(2), Writes: optim.TrafficParam},
+}
+
+// LARS with momentum: the per-tensor norms read p and g, then SGD momentum's pass.
+var larsPasses = func() []optim.TrafficPass {
+	r, w := states(1)
+	return []optim.TrafficPass{{Reads: optim.TrafficParam | optim.TrafficGrad}, {Reads: r, Writes: w}}
+}()
 
 // The hyperparameters match torch_baseline.py's (torch's defaults, SGD with lr 0.01
 // and momentum 0.9). A new optimizer is one line here and one in torch_baseline.py's
@@ -111,6 +150,16 @@ var opts = []optSpec{
 	spec("ademamix", 3, func(p []*optim.Param) (optim.Optimizer, error) {
 		return optim.NewAdEMAMix(p, optim.AdEMAMixDefaults())
 	}),
+	// Multi-pass steps; torch.optim has neither, and torch_baseline.py has no row for
+	// them.
+	{name: "lamb", passes: lambPasses, make: func(p []*optim.Param) (optim.Optimizer, error) {
+		return optim.NewLAMB(p, optim.LAMBDefaults())
+	}},
+	{name: "lars", passes: larsPasses, make: func(p []*optim.Param) (optim.Optimizer, error) {
+		c := optim.LARSDefaults(0.01)
+		c.Momentum = 0.9
+		return optim.NewLARS(p, c)
+	}},
 }
 
 func optNames() string {
@@ -323,7 +372,7 @@ func benchLayout(cfg config, res *results, run int, name string, sizes []int, op
 		if err != nil {
 			fatal(err)
 		}
-		loop, err := optim.NewTraffic(params, o.reads, o.writes)
+		loop, err := optim.NewTrafficPasses(params, o.passes...)
 		if err != nil {
 			fatal(fmt.Errorf("%s: same-traffic loop %s: %w", o.name, o.traffic(), err))
 		}

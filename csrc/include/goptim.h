@@ -539,14 +539,20 @@ goptim_status goptim_muon_step(goptim_context *ctx, const goptim_tensor_list *li
 /* ---------------------------------------------------------------- benchmarks */
 
 /* The limit a step is measured against: one pass over the list, on the steps' threads,
- * chunking and launch, that reads and writes exactly the arrays a step with this traffic
- * reads and writes, with trivial arithmetic. Bit k of reads/writes: 0 param, 1 grad,
- * 2 + j state[j]. A written array is always read too (reads |= writes). The masks are
- * checked first (before the list, so an empty list asks whether a set is supported):
- * bits above 4 are GOPTIM_ERR_INVALID_ARGUMENT; the sets a step has (param and grad
- * read, param written, state[0..j) read and written for j = 0..3, grad written or not)
- * run, any other is GOPTIM_ERR_UNSUPPORTED. aux is not read. Not an optimizer: the
- * values it writes mean nothing. */
+ * chunking and launch, that reads and writes exactly the arrays a step (or one pass of a
+ * multi-pass step: LAMB, LARS) with this traffic reads and writes, with trivial
+ * arithmetic. Bit k of reads/writes: 0 param, 1 grad, 2 + j state[j]. A written array is
+ * always read too (reads |= writes). The masks are checked first (before the list, so an
+ * empty list asks whether a set is supported): bits above 4 are
+ * GOPTIM_ERR_INVALID_ARGUMENT; the sets of the family run: param and grad each not
+ * touched, read, or read and written; state[0..j) for j = 0..3, all read only or all
+ * read and written; at least one array touched. Any other set (a state without the
+ * ones before it, states some read only and some written, no array) is
+ * GOPTIM_ERR_UNSUPPORTED. An array only read is loaded for real (its bits are folded
+ * into a value the loop keeps). A written param or state x becomes x + grad when grad is
+ * read, else -x; a written grad becomes -grad. The list is checked as a step's (the CPU
+ * backend wants the grad pointers even when grad is not touched). aux is not read. Not
+ * an optimizer: the values it writes mean nothing. */
 typedef struct {
     uint32_t reads, writes;
 } goptim_traffic_params;

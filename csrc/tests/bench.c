@@ -105,6 +105,10 @@ int main(int argc, char **argv) {
         {"asgd", {.kind = OPT_ASGD, .asgd = {.lr = 1e-2, .lambd = 1e-4, .alpha = 0.75, .t0 = 1e6}}, 16},
         {"lion", {.kind = OPT_LION, .lion = {.lr = 1e-4, .beta1 = 0.9, .beta2 = 0.99}}, 20},
         {"ademamix", {.kind = OPT_ADEMAMIX, .ademamix = {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .beta3 = 0.9999, .alpha = 2, .eps = 1e-8}}, 36},
+        /* two passes: LAMB with the trust ratio and the global norm given (p, g, m, v read, m, v written; p, m, v
+         * read, p written); LARS with momentum (p, g read for the norms; SGD momentum's pass) */
+        {"lamb", {.kind = OPT_LAMB, .lamb = {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-6, .weight_decay = 0.01, .max_grad_norm = 1, .bias_correction = 1, .grad_averaging = 1, .adam_w_mode = 1, .global_grad_norm = &tu_global_norm}}, 40},
+        {"lars", {.kind = OPT_LARS, .lars = {.lr = 0.01, .momentum = 0.9, .trust_coefficient = 0.02, .eps = 1e-8, .clip = 1}}, 28},
     };
     const int nopt = (int)(sizeof opts / sizeof opts[0]);
 

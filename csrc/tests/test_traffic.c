@@ -2,8 +2,9 @@
  * test_traffic.c - goptim_traffic_step reads and writes exactly the arrays its masks
  * name: for every pair of five-bit masks, on every ISA, at one and two threads and over
  * lengths that take the scalar, vector and parallel paths, the arrays it writes hold
- * the documented values (p + g, state + g, -g) and every other array is untouched, bit
- * for bit; the sets without a loop and the bad arguments are refused and change nothing.
+ * the documented values (x + g with the gradient read, else -x; a written gradient -g)
+ * and every other array, read only or not touched, is unchanged bit for bit; the sets
+ * outside the family and the bad arguments are refused and change nothing.
  */
 #include "testutil.h"
 
@@ -16,17 +17,41 @@ static const int64_t long_lengths[] = {100003, 300001};
 #define NSHORT ((int)(sizeof short_lengths / sizeof short_lengths[0]))
 #define NLONG ((int)(sizeof long_lengths / sizeof long_lengths[0]))
 
-/* The documented sets: reads (after |= writes) are param, grad and states 0..ns-1;
- * writes are param, the same states and optionally grad. */
-static int expect_supported(uint32_t reads, uint32_t writes, int *ns) {
-    reads |= writes;
-    for (int k = 0; k <= GOPTIM_MAX_STATE; k++) {
-        const uint32_t st = ((1u << k) - 1u) << 2;
-        if (reads == (3u | st) && (writes == (1u | st) || writes == (3u | st))) {
-            *ns = k;
+/* A set of the family: param and grad each 0 not touched, 1 read, 2 read and written;
+ * states 0..ns-1, written (sw) or read only. */
+typedef struct {
+    int pm, gm, ns, sw;
+} tset;
+
+static uint32_t tset_reads(tset s) { return (s.pm ? 1u : 0u) | (s.gm ? 2u : 0u) | ((1u << s.ns) - 1u) << 2; }
+static uint32_t tset_writes(tset s) {
+    return (s.pm == 2 ? 1u : 0u) | (s.gm == 2 ? 2u : 0u) | (s.sw ? ((1u << s.ns) - 1u) << 2 : 0u);
+}
+
+/* The documented sets, enumerated: 3 * 3 * (1 + 3 * 2) - 1 (no array) = 62. */
+#define NSETS 62
+static int family(tset *out) {
+    int n = 0;
+    for (int pm = 0; pm < 3; pm++)
+        for (int gm = 0; gm < 3; gm++)
+            for (int ns = 0; ns <= GOPTIM_MAX_STATE; ns++)
+                for (int sw = 0; sw <= (ns > 0); sw++) {
+                    const tset s = {pm, gm, ns, sw};
+                    if (tset_reads(s) == 0) continue;
+                    out[n++] = s;
+                }
+    return n;
+}
+
+/* Whether reads/writes (before reads |= writes) spell a set of the family, and which. */
+static int expect_supported(uint32_t reads, uint32_t writes, tset *set) {
+    tset all[NSETS];
+    const int n = family(all);
+    for (int i = 0; i < n; i++)
+        if ((reads | writes) == tset_reads(all[i]) && writes == tset_writes(all[i])) {
+            *set = all[i];
             return 1;
         }
-    }
     return 0;
 }
 
@@ -82,15 +107,18 @@ static void one_list_init(one_list *l, arrays *x) {
     for (int k = 0; k < GOPTIM_MAX_STATE; k++) l->list.state[k] = l->ptr[2 + k];
 }
 
-/* After a call with the given masks (supported): every array as documented. */
-static void expect_result(const arrays *x, uint32_t writes, int ns, const char *where) {
-    const int gw = (writes & 2u) != 0;
+/* After a call with a supported set: every array as documented (written: x + g with the
+ * gradient read, else -x; the gradient -g; the rest unchanged). */
+static float written(float x, float g, int gm) { return gm ? x + g : -x; }
+
+static void expect_result(const arrays *x, tset s, const char *where) {
     for (int64_t i = 0; i < x->n; i++) {
         const float g = x->orig[1][i];
         float want[NARR];
-        want[0] = x->orig[0][i] + g;
-        want[1] = gw ? -g : g;
-        for (int k = 0; k < GOPTIM_MAX_STATE; k++) want[2 + k] = k < ns ? x->orig[2 + k][i] + g : x->orig[2 + k][i];
+        want[0] = s.pm == 2 ? written(x->orig[0][i], g, s.gm) : x->orig[0][i];
+        want[1] = s.gm == 2 ? -g : g;
+        for (int k = 0; k < GOPTIM_MAX_STATE; k++)
+            want[2 + k] = k < s.ns && s.sw ? written(x->orig[2 + k][i], g, s.gm) : x->orig[2 + k][i];
         for (int k = 0; k < NARR; k++)
             CHECK(tu_bits_equal(&x->a[k][i], &want[k], 1, NULL), "%s: array %d element %lld: %.9g, want %.9g", where,
                   k, (long long)i, x->a[k][i], want[k]);
@@ -120,10 +148,10 @@ static void test_all_masks(goptim_context *ctx, int64_t n, const char *isa, int 
             arrays_reset(&x);
             const goptim_traffic_params hp = {reads, writes};
             const goptim_status st = goptim_traffic_step(ctx, &l.list, &hp, 1, NULL);
-            int ns = 0;
-            if (expect_supported(reads, writes, &ns)) {
+            tset set;
+            if (expect_supported(reads, writes, &set)) {
                 CHECK(st == GOPTIM_OK, "%s: status %d (%s)", where, (int)st, goptim_context_last_error(ctx));
-                expect_result(&x, writes, ns, where);
+                expect_result(&x, set, where);
                 supported++;
             } else {
                 CHECK(st == GOPTIM_ERR_UNSUPPORTED, "%s: status %d, want UNSUPPORTED", where, (int)st);
@@ -131,31 +159,36 @@ static void test_all_masks(goptim_context *ctx, int64_t n, const char *isa, int 
                 expect_unchanged(&x, where);
             }
         }
-    /* 8 sets (0..3 states, grad written or not); reads may omit any written array
-     * (reads |= writes), so each set has 2^popcount(writes) spellings. */
-    int want = 0;
-    for (int ns = 0; ns <= GOPTIM_MAX_STATE; ns++) want += (1 << (1 + ns)) + (1 << (2 + ns));
+    /* 62 sets; reads may omit any written array (reads |= writes), so each set has
+     * 2^popcount(writes) spellings. Counted here from the three choices per array
+     * (param, grad, states), not from the list of sets: the product over param and grad
+     * of (1 not touched + 1 read + 2 read and written spellings) times, for the states,
+     * 1 (none) + sum over n of (1 read only + 2^n written), less the empty set. */
+    int states = 1;
+    for (int ns = 1; ns <= GOPTIM_MAX_STATE; ns++) states += 1 + (1 << ns);
+    const int want = 4 * 4 * states - 1;
     CHECK(supported == want, "%s, n=%lld: %d supported mask pairs, want %d", isa, (long long)n, supported, want);
     arrays_free(&x);
 }
 
-/* The 8 sets, spelled with reads naming every array, on a long tensor. */
+/* The 62 sets, spelled with reads naming every array, on a long tensor. */
 static void test_sets(goptim_context *ctx, int64_t n, const char *isa, int threads) {
     arrays x = arrays_new(n, 2000 + (uint64_t)n);
     one_list l;
     one_list_init(&l, &x);
-    for (int ns = 0; ns <= GOPTIM_MAX_STATE; ns++)
-        for (uint32_t gw = 0; gw < 2; gw++) {
-            const uint32_t st = ((1u << ns) - 1u) << 2;
-            const goptim_traffic_params hp = {3u | st, 1u | gw << 1 | st};
-            char where[128];
-            snprintf(where, sizeof where, "%s, %d threads, n=%lld, %d states, grad written %u", isa, threads,
-                     (long long)n, ns, gw);
-            arrays_reset(&x);
-            const goptim_status st_ = goptim_traffic_step(ctx, &l.list, &hp, 1, NULL);
-            CHECK(st_ == GOPTIM_OK, "%s: status %d (%s)", where, (int)st_, goptim_context_last_error(ctx));
-            expect_result(&x, hp.writes, ns, where);
-        }
+    tset all[NSETS];
+    const int nsets = family(all);
+    CHECK(nsets == NSETS, "%d sets in the family, want %d", nsets, NSETS);
+    for (int i = 0; i < nsets; i++) {
+        const goptim_traffic_params hp = {tset_reads(all[i]), tset_writes(all[i])};
+        char where[160];
+        snprintf(where, sizeof where, "%s, %d threads, n=%lld, reads 0x%x writes 0x%x", isa, threads, (long long)n,
+                 hp.reads, hp.writes);
+        arrays_reset(&x);
+        const goptim_status st_ = goptim_traffic_step(ctx, &l.list, &hp, 1, NULL);
+        CHECK(st_ == GOPTIM_OK, "%s: status %d (%s)", where, (int)st_, goptim_context_last_error(ctx));
+        expect_result(&x, all[i], where);
+    }
     arrays_free(&x);
 }
 
@@ -173,13 +206,20 @@ static void test_list(goptim_context *ctx) {
         for (int k = 0; k < NARR; k++) ptr[k][t] = x[t].a[k];
     }
     goptim_tensor_list list = {T, numel, ptr[0], ptr[1], {ptr[2], ptr[3], ptr[4]}};
-    const goptim_traffic_params hp = {0x1fu, 0x1du}; /* Adam with amsgrad: 3 states, grad read only */
-    CHECK_OK(goptim_traffic_step(ctx, &list, &hp, 3, NULL));
-    for (int t = 0; t < T; t++) {
-        if (ns_[t] == 0) expect_unchanged(&x[t], "list: the empty tensor's arrays");
-        else expect_result(&x[t], hp.writes, 3, "list");
-        arrays_free(&x[t]);
+    /* Adam with amsgrad (3 states, grad read only), LAMB's passes (pass 1: param and grad
+     * read, 2 states written; pass 2: param written, 2 states read only; the norm: the
+     * gradient alone, read), LARS's first pass (param and grad read) */
+    static const tset sets[] = {{1, 1, 0, 0}, {2, 1, 3, 1}, {1, 1, 2, 1}, {2, 0, 2, 0}, {0, 1, 0, 0}};
+    for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++) {
+        const goptim_traffic_params hp = {tset_reads(sets[s]), tset_writes(sets[s])};
+        for (int t = 0; t < T; t++) arrays_reset(&x[t]);
+        CHECK_OK(goptim_traffic_step(ctx, &list, &hp, 3, NULL));
+        for (int t = 0; t < T; t++) {
+            if (ns_[t] == 0) expect_unchanged(&x[t], "list: the empty tensor's arrays");
+            else expect_result(&x[t], sets[s], "list");
+        }
     }
+    for (int t = 0; t < T; t++) arrays_free(&x[t]);
 }
 
 static void expect_refused(goptim_context *ctx, const goptim_tensor_list *list, const goptim_traffic_params *hp,
@@ -210,17 +250,39 @@ static void test_refusals(goptim_context *ctx) {
     expect_refused(ctx, &l.list, &adam, 1, GOPTIM_ERR_INVALID_ARGUMENT, &x, "NULL state[1] array");
     const goptim_traffic_params sgdm = {0x07u, 0x05u}; /* one state: state[1] is not read */
     CHECK_OK(goptim_traffic_step(ctx, &l.list, &sgdm, 1, NULL));
-    expect_result(&x, sgdm.writes, 1, "one state with state[1] NULL");
+    expect_result(&x, (tset){2, 1, 1, 1}, "one state with state[1] NULL");
     arrays_reset(&x);
     l.list.state[1] = keep;
     l.ptr[3][0] = NULL;
     expect_refused(ctx, &l.list, &adam, 1, GOPTIM_ERR_INVALID_ARGUMENT, &x, "NULL state[1] pointer");
+    const goptim_traffic_params lamb2 = {0x0fu, 0x01u}; /* state[1] read only is checked too */
+    expect_refused(ctx, &l.list, &lamb2, 1, GOPTIM_ERR_INVALID_ARGUMENT, &x, "NULL state[1] pointer, read only");
     l.ptr[3][0] = x.a[3];
+    /* a set without the param needs no param array */
+    float *const *keep_p = l.list.param;
+    l.list.param = NULL;
+    const goptim_traffic_params norm = {0x02u, 0x00u}; /* the gradient alone, read */
+    CHECK_OK(goptim_traffic_step(ctx, &l.list, &norm, 1, NULL));
+    expect_unchanged(&x, "gradient read, param array NULL");
+    expect_refused(ctx, &l.list, &lamb2, 1, GOPTIM_ERR_INVALID_ARGUMENT, &x, "NULL param array, param written");
+    l.list.param = keep_p;
     /* the masks are checked before the list: an empty list asks about a set */
     goptim_tensor_list empty = {0, NULL, NULL, NULL, {NULL, NULL, NULL}};
     CHECK_OK(goptim_traffic_step(ctx, &empty, &adam, 1, NULL));
-    const goptim_traffic_params no_loop = {0x0bu, 0x09u}; /* state 1 without state 0 */
-    expect_refused(ctx, &empty, &no_loop, 1, GOPTIM_ERR_UNSUPPORTED, NULL, "empty list, no loop for the set");
+    static const goptim_traffic_params no_loop[] = {
+        {0x0bu, 0x09u}, /* state 1 without state 0 */
+        {0x13u, 0x01u}, /* state 2 without states 0 and 1, read only */
+        {0x0fu, 0x05u}, /* state 0 written, state 1 read only */
+        {0x1fu, 0x19u}, /* states 1 and 2 written, state 0 read only */
+        {0x00u, 0x00u}, /* no array */
+    };
+    for (size_t i = 0; i < sizeof no_loop / sizeof no_loop[0]; i++) {
+        char what[96];
+        snprintf(what, sizeof what, "reads 0x%x writes 0x%x: no loop for the set", no_loop[i].reads,
+                 no_loop[i].writes);
+        expect_refused(ctx, &empty, &no_loop[i], 1, GOPTIM_ERR_UNSUPPORTED, NULL, what);
+        expect_refused(ctx, &l.list, &no_loop[i], 1, GOPTIM_ERR_UNSUPPORTED, &x, what);
+    }
     arrays_free(&x);
 }
 
