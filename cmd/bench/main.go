@@ -150,6 +150,18 @@ var opts = []optSpec{
 	spec("ademamix", 3, func(p []*optim.Param) (optim.Optimizer, error) {
 		return optim.NewAdEMAMix(p, optim.AdEMAMixDefaults())
 	}),
+	// Schedule-Free starts in eval mode, where it refuses to step: the row trains.
+	spec("schedulefree", 2, func(p []*optim.Param) (optim.Optimizer, error) {
+		o, err := optim.NewScheduleFreeAdamW(p, optim.ScheduleFreeAdamWDefaults())
+		if err != nil {
+			return nil, err
+		}
+		if err := o.Train(); err != nil {
+			o.Close()
+			return nil, err
+		}
+		return o, nil
+	}),
 	// Multi-pass steps; torch.optim has neither, and torch_baseline.py has no row for
 	// them.
 	{name: "lamb", passes: lambPasses, make: func(p []*optim.Param) (optim.Optimizer, error) {

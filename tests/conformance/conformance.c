@@ -430,7 +430,7 @@ static void test_copy_fill(void) {
 /* ================================================================ tensor list validation */
 
 /* backend scalars shared by the list ops below */
-static float *s_out, *s_norm, *s_found, *s_inv;
+static float *s_out, *s_norm, *s_found, *s_inv, *s_norms;
 
 typedef struct {
     const char *name; /* also the word both backends' details contain */
@@ -469,6 +469,9 @@ static const goptim_ademamix_params v_ademamix_nofast = {.lr = 1e-3, .beta2 = 0.
 static const goptim_lamb_params v_lamb_noclip = {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-6,
                                                  .weight_decay = 0.01, .bias_correction = 1, .grad_averaging = 1,
                                                  .adam_w_mode = 1};
+static const goptim_schedulefree_adamw_params v_sf = {.lr = 2.5e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
+                                                       .weight_decay = 0.01, .weight_lr_power = 2, .warmup_steps = 3,
+                                                       .lr_max = -1};
 static const goptim_lars_params v_lars = {.lr = 0.1, .trust_coefficient = 0.02, .eps = 1e-8, .clip = 1};
 static const goptim_lars_params v_lars_mom = {.lr = 0.1, .momentum = 0.9, .weight_decay = 1e-4,
                                               .trust_coefficient = 0.02, .eps = 1e-8, .nesterov = 1};
@@ -502,6 +505,12 @@ static goptim_status c_lamb(const goptim_tensor_list *l, int64_t step, int varia
     return STEP_CALL(goptim_lamb_step, hp);
 }
 static goptim_status c_lamb_noclip(const goptim_tensor_list *l, int64_t step, int variant) { return STEP_CALL(goptim_lamb_step, v_lamb_noclip); }
+static goptim_status c_sf(const goptim_tensor_list *l, int64_t step, int variant) { return STEP_CALL(goptim_schedulefree_adamw_step, v_sf); }
+/* per-tensor norms of the two-tensor fixture: s_norms holds l2[2] then inf[2] */
+static goptim_status c_gradnorms(const goptim_tensor_list *l, int64_t step, int variant) {
+    (void)step;
+    return goptim_grad_norms(ctx, l, variant == 1 ? NULL : s_norms, variant == 1 ? NULL : s_norms + 2);
+}
 static goptim_status c_lars(const goptim_tensor_list *l, int64_t step, int variant) { return STEP_CALL(goptim_lars_step, v_lars); }
 static goptim_status c_lars_mom(const goptim_tensor_list *l, int64_t step, int variant) { return STEP_CALL(goptim_lars_step, v_lars_mom); }
 /* variant 1: the op's own output/input scalar is NULL */
@@ -559,6 +568,8 @@ static const list_op list_ops[] = {
     {"lamb_step", 1, 3u, 0, c_lamb},
     {"lamb_step", 1, 3u, 0, c_lamb_noclip},
     {"lars_step", 1, 0u, 0, c_lars},
+    {"schedulefree_adamw_step", 1, 3u, 0, c_sf},
+    {"grad_norms", 0, 0u, 1, c_gradnorms},
     {"lars_step", 1, 1u, 0, c_lars_mom},
     {"grad_norm", 0, 0u, 1, c_norm2},
     {"grad_norm", 0, 0u, 1, c_norminf},
@@ -700,6 +711,7 @@ static void test_list_validation(void) {
     s_norm = cf_dev(ctx, 1);
     s_found = cf_dev(ctx, 1);
     s_inv = cf_dev(ctx, 1);
+    s_norms = cf_dev(ctx, 4);
     cf_put1(ctx, s_norm, 10.0f);
     cf_put1(ctx, s_inv, 1.0f);
     for (int i = 0; i < NLISTOPS; i++) check_list_op(&list_ops[i], &base, i);
@@ -733,6 +745,34 @@ static void test_list_validation(void) {
         CF_OK(ctx, goptim_lamb_step(ctx, &l, &hp, 2, NULL));
     }
 
+    cf_section = "lerp_state: arguments";
+    {
+        /* it reads param and state[slot] only: grad and the other states may be NULL */
+        for (int slot = 0; slot < 3; slot++) {
+            lfix f = base;
+            goptim_tensor_list l = lfix_list(&f);
+            l.grad = NULL;
+            for (int k = 0; k < 3; k++)
+                if (k != slot) l.state[k] = NULL;
+            CF_OK(ctx, goptim_lerp_state(ctx, &l, slot, 0.1));
+            CF_OK(ctx, goptim_lerp_state(ctx, &l, slot, -0.25));
+            f.state[slot][1] = NULL;
+            CF_INVALID(ctx, goptim_lerp_state(ctx, &l, slot, 0.1), "state");
+            f = base;
+            l = lfix_list(&f);
+            f.param[0] = NULL;
+            CF_INVALID(ctx, goptim_lerp_state(ctx, &l, slot, 0.1), "param");
+        }
+        lfix f = base;
+        goptim_tensor_list l = lfix_list(&f);
+        const int32_t bad_slots[] = {-1, 3, INT32_MIN, INT32_MAX};
+        for (int i = 0; i < 4; i++) CF_INVALID(ctx, goptim_lerp_state(ctx, &l, bad_slots[i], 0.1), "slot");
+        CF_INVALID(ctx, goptim_lerp_state(ctx, NULL, 0, 0.1), "lerp_state");
+        goptim_tensor_list empty;
+        memset(&empty, 0, sizeof empty);
+        CF_OK(ctx, goptim_lerp_state(ctx, &empty, 0, 0.1));
+    }
+
     cf_section = "grad_norm: norm_type";
     lfix f = base;
     goptim_tensor_list l = lfix_list(&f);
@@ -755,6 +795,7 @@ static void test_list_validation(void) {
     CF_OK(ctx, goptim_free(ctx, s_norm));
     CF_OK(ctx, goptim_free(ctx, s_found));
     CF_OK(ctx, goptim_free(ctx, s_inv));
+    CF_OK(ctx, goptim_free(ctx, s_norms));
 }
 
 /* ================================================================ gradient utilities */
