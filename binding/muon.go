@@ -16,6 +16,7 @@ const (
 	MuonAdjustMatchRMSAdamW = int32(C.GOPTIM_MUON_ADJUST_MATCH_RMS_ADAMW)
 	MuonFP32                = int32(C.GOPTIM_MUON_FP32)
 	MuonBF16                = int32(C.GOPTIM_MUON_BF16)
+	MuonFP32BLAS            = int32(C.GOPTIM_MUON_FP32_BLAS)
 )
 
 // MuonParams mirrors goptim_muon_params; Adam is the AdamW of the tensors that are not

@@ -16,7 +16,16 @@
  * every Newton-Schulz iteration, the update) is one parallel job over all the batch's
  * matrices, which keeps every thread busy on small matrices. A matrix's arithmetic does
  * not depend on its batch.
+ *
+ * GOPTIM_MUON_FP32_BLAS trades the reference order for speed: the products are
+ * OpenBLAS's cblas_sgemm, one matrix at a time on OpenBLAS's own threads (as
+ * goptim_sgemm), with the adds in beta. sgemm's C is both input and output and may not
+ * alias A or B, so B starts as a copy of A and X's next value as a copy of X (what
+ * torch's addmm does too when out is not self). Momentum, norm and update are the same
+ * jobs on the context's pool as in the reference mode.
  */
+#include <cblas.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -291,6 +300,28 @@ static void mu_batch(goptim_context *ctx, const mu_fns *f, const goptim_tensor_l
     mu_job u = {.rows = rows, .cols = cols, .m = m, .n = n, .count = count, .p = P, .g = G, .buf = BUF, .x = X,
                 .neg_lr = neg_lr, .k = *k, .scale = scale, .gmul = gmul, .sc = sc};
     mu_run(ctx, count, f->prep, &u);
+    if (hp->precision == GOPTIM_MUON_FP32_BLAS) {
+        /* Matrix by matrix, every iteration while its X, A and B are still in cache. */
+        for (int64_t i = 0; i < count; i++) {
+            float *x = X[i], *xn = XN[i];
+            for (int32_t s = 0; s < hp->ns_steps; s++) {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)m, (blasint)m, (blasint)n, 1.0f, x,
+                            (blasint)n, x, (blasint)n, 0.0f, A[i], (blasint)m);
+                if (k->b != 0.0f) memcpy(B[i], A[i], (size_t)(m * m) * sizeof(float));
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)m, (blasint)m, (blasint)m, k->c, A[i],
+                            (blasint)m, A[i], (blasint)m, k->b, B[i], (blasint)m);
+                if (k->a != 0.0f) memcpy(xn, x, (size_t)(m * n) * sizeof(float));
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)m, (blasint)n, (blasint)m, 1.0f, B[i],
+                            (blasint)m, x, (blasint)n, k->a, xn, (blasint)n);
+                float *t = x;
+                x = xn;
+                xn = t;
+            }
+            X[i] = x; /* the apply job reads u.x, which is X */
+        }
+        mu_run(ctx, count * ((rows + MU_APPLY_ROWS - 1) / MU_APPLY_ROWS), f->apply, &u);
+        return;
+    }
     for (int32_t s = 0; s < hp->ns_steps; s++) {
         /* A = X X^T */
         mm_job g = {.m = m, .n = m, .k = n, .count = count, .a = (const float *const *)X, .lda = n,
@@ -343,7 +374,7 @@ goptim_status goptim_muon_step(goptim_context *ctx, const goptim_tensor_list *li
         st = gi_fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "muon_step: step %lld < 1", (long long)step);
         goto out;
     }
-    if (hp->ns_steps < 0 || hp->adjust_lr_fn < 0 || hp->adjust_lr_fn > 1 || hp->precision < 0 || hp->precision > 1) {
+    if (hp->ns_steps < 0 || hp->adjust_lr_fn < 0 || hp->adjust_lr_fn > 1 || hp->precision < 0 || hp->precision > 2) {
         st = gi_fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "muon_step: ns_steps %d, adjust_lr_fn %d, precision %d",
                      (int)hp->ns_steps, (int)hp->adjust_lr_fn, (int)hp->precision);
         goto out;
@@ -371,6 +402,11 @@ goptim_status goptim_muon_step(goptim_context *ctx, const goptim_tensor_list *li
                          (long long)r, (long long)(r > 0 ? cols[i] : 0));
             goto out;
         }
+        if (r > 0 && hp->precision == GOPTIM_MUON_FP32_BLAS && (r > INT_MAX || cols[i] > INT_MAX)) {
+            st = gi_fail(ctx, GOPTIM_ERR_UNSUPPORTED, GM_MUON_BLAS_SIZE_MSG, (long long)i, (long long)r,
+                         (long long)cols[i]);
+            goto out;
+        }
         const int ok = r > 0 ? (list->state[0] && list->state[0][i])
                              : (list->state[1] && list->state[2] && list->state[1][i] && list->state[2][i]);
         if (!ok) {
@@ -385,8 +421,9 @@ goptim_status goptim_muon_step(goptim_context *ctx, const goptim_tensor_list *li
             nvec++;
         }
     }
-    const int nthreads = ctx->pool.nthreads > 0 ? ctx->pool.nthreads : 1;
-    const int64_t per_thread = MUON_MC * MUON_KC + MUON_KC * MUON_NC + MUON_MR * MUON_NRMAX;
+    const int blas = hp->precision == GOPTIM_MUON_FP32_BLAS;
+    const int nthreads = blas ? 1 : ctx->pool.nthreads > 0 ? ctx->pool.nthreads : 1; /* blas: no packing */
+    const int64_t per_thread = blas ? 1 : MUON_MC * MUON_KC + MUON_KC * MUON_NC + MUON_MR * MUON_NRMAX;
     const int64_t bmax = need > 0 && MUON_BATCH_FLOATS / need > 1 ? MUON_BATCH_FLOATS / need : 1;
     const int64_t bcap = bmax < nmat ? bmax : nmat;
     idx = malloc((size_t)(nmat + 1) * sizeof *idx);

@@ -66,6 +66,7 @@ GM_HOST float gm_muon_neg_lr(const goptim_muon_params *hp, int64_t rows, int64_t
 #define GM_MUON_STATE_MSG "muon_step: tensor %lld: NULL %s"
 #define GM_MUON_STATE_MATRIX "momentum_buffer (state[0])"
 #define GM_MUON_STATE_VECTOR "exp_avg or exp_avg_sq (state[1], state[2])"
+#define GM_MUON_BLAS_SIZE_MSG "muon_step: tensor %lld: %lld x %lld: the BLAS products take sides up to 2^31-1"
 GM_HOST int gm_muon_shape_ok(int64_t n, int64_t r, int64_t c) {
     return r == 0 || (r > 0 && c > 0 && r <= n / c && n == r * c);
 }

@@ -6,9 +6,14 @@
 // (fp32, or bf16 inputs with fp32 accumulation: precision GOPTIM_MUON_BF16), the scaled
 // adds in gemm's alpha/beta, and a kernel for the update. cuBLAS's order of sums is not
 // the reference BLAS's: the GPU agrees with torch to rounding, not bit for bit.
+// GOPTIM_MUON_FP32_BLAS asks for the products on the backend's BLAS: here they are
+// cuBLAS's in every mode, so it runs as GOPTIM_MUON_FP32.
 // The emulation (GOPTIM_EMULATE) runs gm_muon_mm_ref on the host, the reference BLAS's
-// order, so it gives the CPU's bits (bf16 rounds the inputs of each product to bfloat16).
+// order, so it gives the CPU's bits (bf16 rounds the inputs of each product to bfloat16);
+// for GOPTIM_MUON_FP32_BLAS it runs the CPU's calls to OpenBLAS (cblas_sgemm with the
+// adds in beta), so it gives the CPU's bits there too.
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -20,6 +25,8 @@
 #if defined(GOPTIM_OPS_ONLY)
 
 #elif defined(GOPTIM_EMULATE)
+
+#include <cblas.h>
 
 #include "emu_launch.h"
 
@@ -59,7 +66,19 @@ void emu_matrix(const goptim_muon_params *hp, const gm_muon_k &k, float scale, b
             for (auto &e : o) e = emu_bf16(e);
         return o;
     };
-    for (int32_t s = 0; s < hp->ns_steps; s++) {
+    const bool blas = hp->precision == GOPTIM_MUON_FP32_BLAS;
+    for (int32_t s = 0; blas && s < hp->ns_steps; s++) {
+        const int M = (int)m, N = (int)n;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, M, N, 1.f, x.data(), N, x.data(), N, 0.f, a.data(), M);
+        if (k.b != 0.f) b = a;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, M, M, k.c, a.data(), M, a.data(), M, k.b, b.data(),
+                    M);
+        if (k.a != 0.f) xn = x;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, M, 1.f, b.data(), M, x.data(), N, k.a, xn.data(),
+                    N);
+        x.swap(xn);
+    }
+    for (int32_t s = 0; !blas && s < hp->ns_steps; s++) {
         const std::vector<float> xr = rnd(x);
         gm_muon_mm_ref(m, m, n, 1.f, xr.data(), n, xr.data(), n, 1, 0.f, nullptr, m, a.data(), m, 0);
         const std::vector<float> ar = rnd(a);
@@ -86,7 +105,7 @@ static goptim_status muon_matrices(goptim_context *ctx, const goptim_tensor_list
         if (!list || !hp) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "goptim_muon_step: NULL argument");
         if (step < 1) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "goptim_muon_step: step must be >= 1");
         if (hp->ns_steps < 0 || hp->adjust_lr_fn < 0 || hp->adjust_lr_fn > 1 || hp->precision < 0 ||
-            hp->precision > 1)
+            hp->precision > 2)
             return failf(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "muon_step: ns_steps %d, adjust_lr_fn %d, precision %d",
                          (int)hp->ns_steps, (int)hp->adjust_lr_fn, (int)hp->precision);
         if (hp->adam.amsgrad)
@@ -102,6 +121,9 @@ static goptim_status muon_matrices(goptim_context *ctx, const goptim_tensor_list
             if (!gm_muon_shape_ok(n, r, cols[i]))
                 return failf(ctx, GOPTIM_ERR_INVALID_ARGUMENT, GM_MUON_SHAPE_MSG, (long long)i, (long long)n,
                              (long long)r, (long long)(r > 0 ? cols[i] : 0));
+            if (r > 0 && hp->precision == GOPTIM_MUON_FP32_BLAS && (r > INT32_MAX || cols[i] > INT32_MAX))
+                return failf(ctx, GOPTIM_ERR_UNSUPPORTED, GM_MUON_BLAS_SIZE_MSG, (long long)i, (long long)r,
+                             (long long)cols[i]);
             const bool ok = r > 0 ? (list->state[0] && list->state[0][i])
                                   : (list->state[1] && list->state[2] && list->state[1][i] && list->state[2][i]);
             if (!ok)
@@ -244,7 +266,7 @@ static goptim_status muon_matrices(goptim_context *ctx, const goptim_tensor_list
         if (!list || !hp) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "goptim_muon_step: NULL argument");
         if (step < 1) return fail(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "goptim_muon_step: step must be >= 1");
         if (hp->ns_steps < 0 || hp->adjust_lr_fn < 0 || hp->adjust_lr_fn > 1 || hp->precision < 0 ||
-            hp->precision > 1)
+            hp->precision > 2)
             return failf(ctx, GOPTIM_ERR_INVALID_ARGUMENT, "muon_step: ns_steps %d, adjust_lr_fn %d, precision %d",
                          (int)hp->ns_steps, (int)hp->adjust_lr_fn, (int)hp->precision);
         if (hp->adam.amsgrad)
@@ -260,6 +282,9 @@ static goptim_status muon_matrices(goptim_context *ctx, const goptim_tensor_list
             if (!gm_muon_shape_ok(n, r, cols[i]))
                 return failf(ctx, GOPTIM_ERR_INVALID_ARGUMENT, GM_MUON_SHAPE_MSG, (long long)i, (long long)n,
                              (long long)r, (long long)(r > 0 ? cols[i] : 0));
+            if (r > 0 && hp->precision == GOPTIM_MUON_FP32_BLAS && (r > INT32_MAX || cols[i] > INT32_MAX))
+                return failf(ctx, GOPTIM_ERR_UNSUPPORTED, GM_MUON_BLAS_SIZE_MSG, (long long)i, (long long)r,
+                             (long long)cols[i]);
             const bool ok = r > 0 ? (list->state[0] && list->state[0][i])
                                   : (list->state[1] && list->state[2] && list->state[1][i] && list->state[2][i]);
             if (!ok)

@@ -29,6 +29,17 @@ type MuonConfig struct {
 	// on the GPU backend (tensor cores); the CPU refuses it with ErrUnsupported at
 	// Step. The default, float32, is what goptim matches bit for bit.
 	BF16 bool `json:"bf16"`
+	// BLAS computes the Newton-Schulz products with the backend's sgemm, the adds in its
+	// alpha and beta (B = b*A + c*A*A and X = a*X + B*X one call each), for speed: on
+	// the CPU OpenBLAS's cblas_sgemm (blocked, with fused multiply-add), on OpenBLAS's own
+	// threads (cblas.SetThreads or OPENBLAS_NUM_THREADS; SetThreads sets the rest of the
+	// step's). The update then differs from the default's, torch's bits, by rounding
+	// (relative Frobenius difference 2e-7 to 1.2e-5 measured, below 1e-4 in the tests),
+	// and its bits are OpenBLAS's: they depend on the CPU's OpenBLAS kernel and, for some
+	// inner dimensions, on OpenBLAS's thread count, not on SetThreads, SetISA or how
+	// matrices are batched. On the GPU every float32 product is cuBLAS's already: BLAS
+	// changes nothing there. Not with BF16, whose products are the GPU's BLAS too.
+	BLAS bool `json:"blas"`
 	// Aux is the AdamW (decoupled weight decay) of the params that are not matrices.
 	// Its LR is its own: schedules driving the optimizer's LRGroups set LR only, and
 	// AuxLRGroups drives Aux.LR. AMSGrad is refused (no state is kept for it).
@@ -92,6 +103,10 @@ func (c MuonConfig) validate() error {
 		"the adjusted lr of a matrix with 2^31 rows would overflow float32"); err != nil {
 		return err
 	}
+	if c.BLAS && c.BF16 {
+		return &ConfigError{Optimizer: k, Field: "blas", Value: 1,
+			Reason: "bf16 products run on the GPU's BLAS already; blas is the float32 option: set one of the two"}
+	}
 	if c.Aux.AMSGrad {
 		return &ConfigError{Optimizer: k, Field: "aux_adamw.amsgrad", Value: 1,
 			Reason: "Muon's AdamW keeps exp_avg and exp_avg_sq only"}
@@ -110,6 +125,9 @@ func (c MuonConfig) params() *binding.MuonParams {
 	}
 	if c.BF16 {
 		h.Precision = binding.MuonBF16
+	}
+	if c.BLAS {
+		h.Precision = binding.MuonFP32BLAS
 	}
 	return h
 }
@@ -131,9 +149,10 @@ func (c MuonConfig) params() *binding.MuonParams {
 // (torch 2.9 casts to bfloat16 first; BF16 asks for that on the GPU), and on the CPU every
 // product rounds as torch's does with the reference BLAS, so trajectories are torch's bit
 // for bit (the norm is summed in memory order, where torch's norm() has its own order:
-// see testdata/torch/gen_muon.py). Same-shape matrices are batched. Params of three or
-// more dimensions are refused: give them a two-dimensional Shape (torch's Muon takes
-// 2-D params only; KellerJordan's flattens conv filters to rows x rest).
+// see testdata/torch/gen_muon.py); MuonConfig.BLAS trades those bits for OpenBLAS's
+// speed. Same-shape matrices are batched. Params of three or more dimensions are
+// refused: give them a two-dimensional Shape (torch's Muon takes 2-D params only;
+// KellerJordan's flattens conv filters to rows x rest).
 type Muon struct{ *core[MuonConfig] }
 
 var _ OptimizerOf[MuonConfig] = (*Muon)(nil)

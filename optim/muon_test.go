@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/goptim/goptim/cblas"
 )
 
 // muonGolden is optim/testdata/muon.json, from testdata/torch/gen_muon.py.
@@ -180,20 +182,28 @@ func TestMuonGoldenEveryISAAndThreads(t *testing.T) {
 }
 
 // The batched path (same-shape matrices in one job) gives the per-matrix path's bits on
-// random data too, over shapes that cross the kernel's blocks.
+// random data too, over shapes that cross the kernel's blocks, in both product modes.
 func TestMuonBatchedEqualsPerMatrix(t *testing.T) {
+	for _, blas := range []bool{false, true} {
+		t.Run(fmt.Sprintf("blas=%v", blas), func(t *testing.T) { muonBatchedEqualsPerMatrix(t, blas) })
+	}
+}
+
+func muonBatchedEqualsPerMatrix(t *testing.T, blas bool) {
 	shapes := [][]int{{97, 300}, {97, 300}, {300, 97}, {300, 97}, {7, 7}, {7, 7}, {7, 7}, {40}}
+	cfg := MuonDefaults()
+	cfg.BLAS = blas
 	run := func(per bool) [][]float32 {
 		ps := shapedParams(t, shapes, 21)
 		var opts []*Muon
 		if per {
 			for _, p := range ps {
-				o, err := NewMuon([]*Param{p}, MuonDefaults())
+				o, err := NewMuon([]*Param{p}, cfg)
 				require.NoError(t, err)
 				opts = append(opts, o)
 			}
 		} else {
-			o, err := NewMuon(ps, MuonDefaults())
+			o, err := NewMuon(ps, cfg)
 			require.NoError(t, err)
 			opts = append(opts, o)
 		}
@@ -234,6 +244,7 @@ func TestMuonValidation(t *testing.T) {
 		"ns_coefficients[1]": func(c *MuonConfig) { c.NSCoefficients[1] = math.NaN() },
 		"adjust_lr_fn":       func(c *MuonConfig) { c.AdjustLRFn = "sqrt" },
 		"aux_adamw.amsgrad":  func(c *MuonConfig) { c.Aux.AMSGrad = true },
+		"blas":               func(c *MuonConfig) { c.BLAS, c.BF16 = true, true },
 		"betas[0]":           func(c *MuonConfig) { c.Aux.Beta1 = 1 },
 	}
 	for field, mut := range bad {
@@ -279,8 +290,19 @@ func TestMuonValidation(t *testing.T) {
 }
 
 // Save after two steps, Load into a fresh optimizer: the third step continues bit for
-// bit, Muon's momentum and AdamW's moments and step counts included.
+// bit, Muon's momentum and AdamW's moments and step counts included; the checkpoint
+// carries the product mode (BLAS) into an optimizer made with the defaults.
 func TestMuonSaveLoadContinues(t *testing.T) {
+	for _, blas := range []bool{false, true} {
+		t.Run(fmt.Sprintf("blas=%v", blas), func(t *testing.T) {
+			cfg := MuonDefaults()
+			cfg.BLAS = blas
+			muonSaveLoadContinues(t, cfg)
+		})
+	}
+}
+
+func muonSaveLoadContinues(t *testing.T, cfg MuonConfig) {
 	shapes := [][]int{{6, 9}, {9, 6}, {5}}
 	grads := func(ps []*Param, s int) {
 		for j, p := range ps {
@@ -288,7 +310,7 @@ func TestMuonSaveLoadContinues(t *testing.T) {
 		}
 	}
 	a := shapedParams(t, shapes, 8)
-	oa, err := NewMuon(a, MuonDefaults())
+	oa, err := NewMuon(a, cfg)
 	require.NoError(t, err)
 	defer oa.Close()
 	for s := 0; s < 2; s++ {
@@ -305,6 +327,7 @@ func TestMuonSaveLoadContinues(t *testing.T) {
 	require.NoError(t, err)
 	defer ob.Close()
 	require.NoError(t, ob.Load(&buf))
+	require.Equal(t, cfg, ob.Config(0))
 	require.Equal(t, int64(2), ob.StepCount(0, 2))
 	grads(a, 2)
 	grads(b, 2)
@@ -369,4 +392,128 @@ func TestMuonClipCheckFiniteAndAuxLR(t *testing.T) {
 	require.Equal(t, 0.9, m)
 	require.ErrorIs(t, aux.SetGroupLR(0, -1), ErrInvalidConfig)
 	require.ErrorIs(t, aux.SetGroupLR(3, 1), ErrInvalidArgument)
+}
+
+// muonUpdates steps fresh params of the given shapes once from zero with lr 1 and no
+// weight decay, so that each matrix ends as -adjusted_lr times Newton-Schulz's output X,
+// and returns them.
+func muonUpdates(t *testing.T, shapes [][]int, cfg MuonConfig, seed int64) [][]float32 {
+	t.Helper()
+	cfg.LR, cfg.WeightDecay = 1, 0
+	ps := shapedParams(t, shapes, 1)
+	for j, p := range ps {
+		require.NoError(t, p.Data.CopyFrom(make([]float32, p.Data.Len())))
+		require.NoError(t, p.Grad.CopyFrom(muonData(seed+int64(j), p.Grad.Len())))
+	}
+	o, err := NewMuon(ps, cfg)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, o.Close()) }()
+	require.NoError(t, o.Step())
+	out := make([][]float32, len(ps))
+	for j, p := range ps {
+		out[j] = tensorValues(t, p.Data)
+	}
+	return out
+}
+
+// relFrobenius is ||got - want||_F / ||want||_F, in float64.
+func relFrobenius(got, want []float32) float64 {
+	var d, w float64
+	for i := range want {
+		e := float64(got[i]) - float64(want[i])
+		d += e * e
+		w += float64(want[i]) * float64(want[i])
+	}
+	return math.Sqrt(d / w)
+}
+
+// muonBLASTol bounds the relative Frobenius difference of Newton-Schulz's output between
+// the BLAS products (blocked sums with fused multiply-adds) and the reference order.
+// Both are float32 sums of up to k terms: one product's outputs differ by about sqrt(k)
+// roundings of 2^-24 (1.7e-6 at k = 768), and each iteration a*X + (b*A + c*A*A) X
+// carries a difference forward with a gain of up to a = 3.4445 (the polynomial's slope
+// at 0) along the smallest singular directions, below 1 near the converged 1. Square
+// matrices have the most weight there: measured, 1.2e-5 at 128 x 128 and 7e-6 at
+// 768 x 768, 2e-6 to 6e-6 elsewhere (the test logs each case's worst). 1e-4 is eight
+// times the worst measured, yet four decades under what a wrong operand, transpose,
+// coefficient or missing copy gives (O(1)), and twenty times finer than the bfloat16
+// rounding (2^-9) torch's own Muon runs Newton-Schulz in.
+const muonBLASTol = 1e-4
+
+// The BLAS products agree with the reference order to rounding, on shapes that cross
+// OpenBLAS's k block, both orientations, square and odd sizes, and the coefficient paths:
+// a zero b or a zero a leaves out the copy its add needs, a zero c the product (alpha 0).
+func TestMuonBLASAgreesWithReference(t *testing.T) {
+	shapes := [][]int{{256, 768}, {768, 256}, {128, 128}, {33, 70}, {70, 33}, {1, 9}, {12}}
+	ref, blas := MuonDefaults(), MuonDefaults()
+	blas.BLAS = true
+	for _, c := range []struct {
+		coef  [3]float64
+		steps int
+	}{{[3]float64{3.4445, -4.7750, 2.0315}, 5}, {[3]float64{2, 0, -1}, 5}, {[3]float64{1.5, -0.5, 0}, 5},
+		{[3]float64{0, 3, -1}, 1}} { // a = 0 shrinks X towards 0: one step
+		ref.NSCoefficients, blas.NSCoefficients = c.coef, c.coef
+		ref.NSSteps, blas.NSSteps = c.steps, c.steps
+		want, got := muonUpdates(t, shapes, ref, 7), muonUpdates(t, shapes, blas, 7)
+		worst := 0.0
+		for j, sh := range shapes {
+			if len(sh) < 2 {
+				require.Zero(t, bitsDiffer(got[j], want[j]), "AdamW param %v", sh)
+				continue
+			}
+			e := relFrobenius(got[j], want[j])
+			require.False(t, math.IsNaN(e), "coefficients %v, matrix %v", c.coef, sh)
+			require.Less(t, e, muonBLASTol, "coefficients %v, matrix %v", c.coef, sh)
+			worst = max(worst, e)
+		}
+		t.Logf("coefficients %v, %d steps: worst relative Frobenius difference %.3g", c.coef, c.steps, worst)
+	}
+}
+
+// The BLAS mode's bits depend on neither SetThreads (the products run on OpenBLAS's own
+// threads, the rest element by element) nor SetISA (OpenBLAS picks its kernel from the
+// CPU), on any shape; and with OpenBLAS 0.3.21 they are the same at 1 and 2 OpenBLAS
+// threads when every inner dimension is a multiple of 256 (GPT-2's 768, 2304 and 3072
+// are), which is what this test pins. Other inner dimensions above the kernel's k block
+// can round otherwise at another OpenBLAS thread count (see goptim.h).
+func TestMuonBLASThreadsAndISA(t *testing.T) {
+	old := cblas.Threads()
+	defer func() {
+		cblas.SetThreads(old)
+		require.NoError(t, SetISA(ISAAuto))
+		require.NoError(t, SetThreads(0))
+	}()
+	cfg := MuonDefaults()
+	cfg.BLAS = true
+	for _, shapes := range [][][]int{{{333, 701}, {701, 333}, {5, 5}}, {{256, 512}, {512, 256}, {256, 256}}} {
+		var first [][]float32
+		for _, th := range []int{1, 2, 3} {
+			for _, isa := range availableISAs(t) {
+				require.NoError(t, SetISA(isa))
+				require.NoError(t, SetThreads(th))
+				got := muonUpdates(t, shapes, cfg, 40)
+				if first == nil {
+					first = got
+					continue
+				}
+				for j := range got {
+					require.Zero(t, bitsDiffer(got[j], first[j]), "%v: SetThreads(%d), %v", shapes[j], th, isa)
+				}
+			}
+		}
+	}
+	shapes := [][]int{{256, 512}, {512, 256}, {256, 768}}
+	var first [][]float32
+	for _, th := range []int{1, 2} {
+		cblas.SetThreads(th)
+		require.NoError(t, SetThreads(th))
+		got := muonUpdates(t, shapes, cfg, 41)
+		if first == nil {
+			first = got
+			continue
+		}
+		for j := range got {
+			require.Zero(t, bitsDiffer(got[j], first[j]), "%v: OpenBLAS at %d threads", shapes[j], th)
+		}
+	}
 }

@@ -515,7 +515,20 @@ goptim_status goptim_scal(goptim_context *ctx, int64_t n, float alpha, float *x)
  * hp->adam (its decoupled_weight_decay is forced on, amsgrad must be 0): state[1][i] =
  * exp_avg, state[2][i] = exp_avg_sq (start at 0). aux applies to both kinds (maximize
  * only to the AdamW tensors: torch's Muon has none). precision GOPTIM_MUON_BF16 rounds
- * the products' inputs to bfloat16 (GPU backend; GOPTIM_ERR_UNSUPPORTED on the CPU). */
+ * the products' inputs to bfloat16 (GPU backend; GOPTIM_ERR_UNSUPPORTED on the CPU).
+ * precision GOPTIM_MUON_FP32_BLAS computes the products with the backend's sgemm, the
+ * scaled adds in its alpha and beta (one call each): A = X X^T; B = A, then
+ * B = ns_c*A A + ns_b*B; X' = X, then X' = B X + ns_a*X'. On the CPU that is OpenBLAS's
+ * cblas_sgemm (blocked, fused multiply-add) on OpenBLAS's own threads, as goptim_sgemm
+ * (openblas_set_num_threads, OPENBLAS_NUM_THREADS; the context's threads run the rest
+ * of the step); each matrix has calls of its own, so batching changes no bit. Its bits
+ * are OpenBLAS's, not torch's: they differ from GOPTIM_MUON_FP32's by rounding, depend
+ * on the OpenBLAS build and the CPU kernel it picks (not on goptim_set_isa), not on the
+ * context's thread count, and can depend on OpenBLAS's thread count for some inner
+ * dimensions k (OpenBLAS 0.3.21, Cooperlake kernel: k above 320 other than 32j and
+ * 32j-1; not GPT-2's 768, 2304, 3072). A matrix side above INT32_MAX is
+ * GOPTIM_ERR_UNSUPPORTED there (sgemm takes int). On the GPU every float32 product is
+ * cuBLAS's: GOPTIM_MUON_FP32_BLAS is GOPTIM_MUON_FP32 there. */
 typedef enum {
     GOPTIM_MUON_ADJUST_ORIGINAL = 0,
     GOPTIM_MUON_ADJUST_MATCH_RMS_ADAMW = 1,
@@ -523,6 +536,7 @@ typedef enum {
 typedef enum {
     GOPTIM_MUON_FP32 = 0,
     GOPTIM_MUON_BF16 = 1,
+    GOPTIM_MUON_FP32_BLAS = 2,
 } goptim_muon_precision;
 typedef struct {
     double lr, weight_decay, momentum, eps;
