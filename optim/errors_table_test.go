@@ -221,6 +221,12 @@ var errorCases = map[string]errorCase{
 		_, err := NewMuon([]*Param{shapedParam(t, "w", 2, 3, 4)}, MuonDefaults())
 		return err
 	},
+	"muon-blas-bf16": func(t *testing.T) error {
+		c := MuonDefaults()
+		c.BLAS, c.BF16 = true, true
+		_, err := NewMuon([]*Param{tableParam(t, "w", 4)}, c)
+		return err
+	},
 	"lion-weight-decay": func(t *testing.T) error {
 		c := LionDefaults()
 		c.WeightDecay = -0.1
