@@ -175,19 +175,11 @@ extern "C" goptim_status goptim_adafactor_step(goptim_context *ctx, const goptim
                 return cuda_fail(ctx, what, CudaErr::IllegalAddress,
                                  "the state of tensor " + std::to_string(i) + " is not device memory of its shape");
         }
-        if (aux) {
-            if (aux->grad_scale && (st = check_scalar(ctx, what, aux->grad_scale, "aux grad_scale")) != GOPTIM_OK)
-                return st;
-            if ((st = check_scalar(ctx, what, aux->found_inf, "aux found_inf")) != GOPTIM_OK) return st;
-            if (aux->clip_norm && aux->max_norm > 0 &&
-                (st = check_scalar(ctx, what, aux->clip_norm, "aux clip_norm")) != GOPTIM_OK)
-                return st;
-            if (aux->found_inf && *aux->found_inf != 0.f) return GOPTIM_OK;
-        }
-        const bool sc = aux && aux->grad_scale;
-        const float scale = sc ? *aux->grad_scale : 1.f;
-        AfGrad gu{1.f, hp->maximize != 0};
-        if (aux && aux->clip_norm && aux->max_norm > 0) gu.coef = gm_clip_coef(*aux->clip_norm, (float)aux->max_norm);
+        HostAux ha;
+        if ((st = read_aux(ctx, what, aux, &ha)) != GOPTIM_OK || ha.skip) return st;
+        const bool sc = ha.unscale;
+        const float scale = ha.scale;
+        const AfGrad gu{ha.coef, hp->maximize != 0};
         const gm_adafactor_k k = gm_adafactor_scalars(hp, step);
         for (int64_t i = 0; i < list->count; i++) {
             const int64_t n = list->numel[i], r = rows[i];

@@ -68,20 +68,10 @@ extern "C" goptim_status goptim_lamb_step(goptim_context *ctx, const goptim_tens
         if (hp->max_grad_norm > 0 &&
             (st = check_scalar(ctx, what, hp->global_grad_norm, "global_grad_norm")) != GOPTIM_OK)
             return st;
-        bool sc = false;
-        float scale = 1.f, coef = 1.f;
-        if (aux) {
-            if (aux->grad_scale && (st = check_scalar(ctx, what, aux->grad_scale, "aux grad_scale")) != GOPTIM_OK)
-                return st;
-            if ((st = check_scalar(ctx, what, aux->found_inf, "aux found_inf")) != GOPTIM_OK) return st;
-            if (aux->clip_norm && aux->max_norm > 0 &&
-                (st = check_scalar(ctx, what, aux->clip_norm, "aux clip_norm")) != GOPTIM_OK)
-                return st;
-            if (aux->found_inf && *aux->found_inf != 0.f) return GOPTIM_OK;
-            sc = aux->grad_scale != nullptr;
-            if (sc) scale = *aux->grad_scale;
-            if (aux->clip_norm && aux->max_norm > 0) coef = gm_clip_coef(*aux->clip_norm, (float)aux->max_norm);
-        }
+        HostAux ha;
+        if ((st = read_aux(ctx, what, aux, &ha)) != GOPTIM_OK || ha.skip) return st;
+        const bool sc = ha.unscale;
+        const float scale = ha.scale, coef = ha.coef;
         const gm_lamb_k k = gm_lamb_scalars(hp, step);
         const float clip = hp->max_grad_norm > 0 ? gm_lamb_clip(*hp->global_grad_norm, (float)hp->max_grad_norm) : 1.f;
         if (k.wd_mode == GM_LAMB_WD_L2) emu_lamb<GM_LAMB_WD_L2>(list, k, sc, scale, coef, clip);

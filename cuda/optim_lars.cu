@@ -57,20 +57,10 @@ extern "C" goptim_status goptim_lars_step(goptim_context *ctx, const goptim_tens
         Table t;
         goptim_status st = get_table(ctx, list, kP | kG | (hp->momentum != 0 ? kS0 : 0u), what, &t);
         if (st != GOPTIM_OK || t.nchunks == 0) return st;
-        bool sc = false;
-        float scale = 1.f, coef = 1.f;
-        if (aux) {
-            if (aux->grad_scale && (st = check_scalar(ctx, what, aux->grad_scale, "aux grad_scale")) != GOPTIM_OK)
-                return st;
-            if ((st = check_scalar(ctx, what, aux->found_inf, "aux found_inf")) != GOPTIM_OK) return st;
-            if (aux->clip_norm && aux->max_norm > 0 &&
-                (st = check_scalar(ctx, what, aux->clip_norm, "aux clip_norm")) != GOPTIM_OK)
-                return st;
-            if (aux->found_inf && *aux->found_inf != 0.f) return GOPTIM_OK;
-            sc = aux->grad_scale != nullptr;
-            if (sc) scale = *aux->grad_scale;
-            if (aux->clip_norm && aux->max_norm > 0) coef = gm_clip_coef(*aux->clip_norm, (float)aux->max_norm);
-        }
+        HostAux ha;
+        if ((st = read_aux(ctx, what, aux, &ha)) != GOPTIM_OK || ha.skip) return st;
+        const bool sc = ha.unscale;
+        const float scale = ha.scale, coef = ha.coef;
         const gm_lars_k k = gm_lars_scalars(hp, step);
         const int mom = k.sgd.mom_mode, nest = k.sgd.nesterov;
         if (mom == GM_MOM_NONE) emu_lars<GM_MOM_NONE, 0>(list, k, sc, scale, coef);

@@ -135,19 +135,10 @@ static goptim_status muon_matrices(goptim_context *ctx, const goptim_tensor_list
                                  "the state of tensor " + std::to_string(i) + " is not device memory of its size");
             if (r == 0) ++*nvec;
         }
-        if (aux) {
-            if (aux->grad_scale && (st = check_scalar(ctx, what, aux->grad_scale, "aux grad_scale")) != GOPTIM_OK)
-                return st;
-            if ((st = check_scalar(ctx, what, aux->found_inf, "aux found_inf")) != GOPTIM_OK) return st;
-            if (aux->clip_norm && aux->max_norm > 0 &&
-                (st = check_scalar(ctx, what, aux->clip_norm, "aux clip_norm")) != GOPTIM_OK)
-                return st;
-            if (aux->found_inf && *aux->found_inf != 0.f) return GOPTIM_OK;
-        }
-        const bool sc = aux && aux->grad_scale;
-        const float scale = sc ? *aux->grad_scale : 1.f;
-        const float gmul = aux && aux->clip_norm && aux->max_norm > 0 ? gm_clip_coef(*aux->clip_norm, (float)aux->max_norm)
-                                                                      : 1.f;
+        HostAux ha;
+        if ((st = read_aux(ctx, what, aux, &ha)) != GOPTIM_OK || ha.skip) return st;
+        const bool sc = ha.unscale;
+        const float scale = ha.scale, gmul = ha.coef;
         const gm_muon_k k = gm_muon_scalars(hp);
         for (int64_t i = 0; i < list->count; i++)
             if (list->numel[i] > 0 && rows[i] > 0)

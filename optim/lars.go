@@ -41,13 +41,8 @@ func (c LARSConfig) validate() error {
 			return err
 		}
 	}
-	if c.Nesterov && c.Momentum <= 0 {
-		return &ConfigError{Optimizer: k, Field: "nesterov", Value: c.Momentum,
-			Reason: "Nesterov momentum requires a momentum > 0 (value shown: momentum)"}
-	}
-	if c.Nesterov && c.Dampening != 0 {
-		return &ConfigError{Optimizer: k, Field: "nesterov", Value: c.Dampening,
-			Reason: "Nesterov momentum requires zero dampening (value shown: dampening)"}
+	if err := checkNesterov(k, c.Nesterov, c.Momentum, c.Dampening); err != nil {
+		return err
 	}
 	return checkFloat32(k, float32Field{"lr", c.LR}, float32Field{"momentum", c.Momentum},
 		float32Field{"dampening", c.Dampening}, float32Field{"weight_decay", c.WeightDecay},

@@ -32,19 +32,27 @@ func (c SGDConfig) validate() error {
 			return err
 		}
 	}
-	// Each Nesterov error says which option is at fault and shows that option's value.
-	if c.Nesterov && c.Momentum <= 0 {
-		return &ConfigError{Optimizer: k, Field: "nesterov", Value: c.Momentum,
-			Reason: "Nesterov momentum requires a momentum > 0 (value shown: momentum)"}
-	}
-	if c.Nesterov && c.Dampening != 0 {
-		return &ConfigError{Optimizer: k, Field: "nesterov", Value: c.Dampening,
-			Reason: "Nesterov momentum requires zero dampening (value shown: dampening)"}
+	if err := checkNesterov(k, c.Nesterov, c.Momentum, c.Dampening); err != nil {
+		return err
 	}
 	// The kernel takes -lr, momentum, 1-dampening and weight_decay as float32; with
 	// dampening within float32's range, so is 1-dampening.
 	return checkFloat32(k, float32Field{"lr", c.LR}, float32Field{"momentum", c.Momentum},
 		float32Field{"dampening", c.Dampening}, float32Field{"weight_decay", c.WeightDecay})
+}
+
+// checkNesterov is torch SGD's rule for Nesterov momentum (SGD's and LARS's): a momentum
+// > 0 and no dampening. Each error says which option is at fault and shows its value.
+func checkNesterov(kind string, nesterov bool, momentum, dampening float64) error {
+	if nesterov && momentum <= 0 {
+		return &ConfigError{Optimizer: kind, Field: "nesterov", Value: momentum,
+			Reason: "Nesterov momentum requires a momentum > 0 (value shown: momentum)"}
+	}
+	if nesterov && dampening != 0 {
+		return &ConfigError{Optimizer: kind, Field: "nesterov", Value: dampening,
+			Reason: "Nesterov momentum requires zero dampening (value shown: dampening)"}
+	}
+	return nil
 }
 
 // SGD is stochastic gradient descent, optionally with momentum, as torch.optim.SGD:

@@ -12,6 +12,8 @@
 #include "emu_internal.h"
 #include "multi_tensor.cuh"
 
+#include "gm_ops.h"
+
 namespace goptim_cuda_emu {
 
 // A list as a launch sees it (the device table of context.cu).
@@ -45,6 +47,30 @@ void run_grid(goptim_context *ctx, const Table &t, const Op &op, After &&after_b
     }
 }
 
+// A step's goptim_step_aux as the host steps read it, after read_aux checked that every
+// scalar it points to is device memory.
+struct HostAux {
+    bool skip = false;     // *found_inf != 0: the step changes nothing
+    bool unscale = false;  // grad_scale given
+    float scale = 1.f;     // *grad_scale
+    float coef = 1.f;      // the clip coefficient (1 without clipping)
+};
+
+inline goptim_status read_aux(goptim_context *ctx, const char *what, const goptim_step_aux *aux, HostAux *out) {
+    *out = HostAux{};
+    if (!aux) return GOPTIM_OK;
+    const bool clip = aux->clip_norm != nullptr && aux->max_norm > 0;
+    goptim_status st;
+    if (aux->grad_scale && (st = check_scalar(ctx, what, aux->grad_scale, "aux grad_scale")) != GOPTIM_OK) return st;
+    if ((st = check_scalar(ctx, what, aux->found_inf, "aux found_inf")) != GOPTIM_OK) return st;
+    if (clip && (st = check_scalar(ctx, what, aux->clip_norm, "aux clip_norm")) != GOPTIM_OK) return st;
+    out->skip = aux->found_inf && *aux->found_inf != 0.f;
+    out->unscale = aux->grad_scale != nullptr;
+    if (out->unscale) out->scale = *aux->grad_scale;
+    if (clip) out->coef = gm_clip_coef(*aux->clip_norm, (float)aux->max_norm);
+    return GOPTIM_OK;
+}
+
 // A step: the aux scalars the kernel reads must be device memory too.
 template <class Op>
 goptim_status run_step(goptim_context *ctx, const goptim_tensor_list *list, const goptim_step_aux *aux,
@@ -53,13 +79,8 @@ goptim_status run_step(goptim_context *ctx, const goptim_tensor_list *list, cons
     Table t;
     goptim_status st = get_table(ctx, list, Op::kLoad | Op::kStore, what, &t);
     if (st != GOPTIM_OK || t.nchunks == 0) return st;
-    if (aux) {
-        const bool unscale = aux->grad_scale != nullptr;
-        const bool clip = aux->clip_norm != nullptr && aux->max_norm > 0;
-        if (unscale && (st = check_scalar(ctx, what, aux->grad_scale, "aux grad_scale")) != GOPTIM_OK) return st;
-        if ((st = check_scalar(ctx, what, aux->found_inf, "aux found_inf")) != GOPTIM_OK) return st;
-        if (clip && (st = check_scalar(ctx, what, aux->clip_norm, "aux clip_norm")) != GOPTIM_OK) return st;
-    }
+    HostAux ha;
+    if ((st = read_aux(ctx, what, aux, &ha)) != GOPTIM_OK) return st;
     run_grid(ctx, t, op, [] {});
     return GOPTIM_OK;
 }
