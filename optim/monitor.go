@@ -129,6 +129,10 @@ func NewMonitor(w io.Writer, params []*Param, cfg MonitorConfig) (*Monitor, erro
 // with the step's number, loss and learning rate and the clipping threshold (0: no
 // clipping), writes the step's line and returns the record with its flags.
 func (m *Monitor) Record(step int, loss, lr, clipAt float64) (MonitorRecord, error) {
+	if m == nil || m.w == nil {
+		return MonitorRecord{}, fmt.Errorf("optim: monitor: Record on a Monitor not made by NewMonitor: %w",
+			ErrInvalidArgument)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	norms, err := GradNorms(m.params)

@@ -147,4 +147,9 @@ func TestMonitorConfig(t *testing.T) {
 	require.ErrorIs(t, err, ErrInvalidArgument)
 	_, err = NewMonitor(&b, []*Param{nil}, MonitorDefaults())
 	require.ErrorIs(t, err, ErrNilParam)
+	var nilMon *Monitor
+	_, err = nilMon.Record(1, 0, 0, 0)
+	require.ErrorIs(t, err, ErrInvalidArgument)
+	_, err = new(Monitor).Record(1, 0, 0, 0)
+	require.ErrorIs(t, err, ErrInvalidArgument)
 }
