@@ -8,8 +8,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/goptim/goptim/cblas"
 )
 
 // BenchmarkMuonVsSgemm times a Muon step on one rows x cols matrix (5 Newton-Schulz
@@ -293,9 +291,9 @@ func BenchmarkMuonGPT2Small(b *testing.B) {
 	if OnDevice() {
 		b.Skip("a CPU benchmark: threads and OpenBLAS")
 	}
-	oldBLAS := cblas.Threads()
+	oldBLAS := openBLASThreads()
 	defer func() {
-		cblas.SetThreads(oldBLAS)
+		setOpenBLASThreads(oldBLAS)
 		if err := SetThreads(0); err != nil {
 			b.Error(err)
 		}
@@ -305,7 +303,7 @@ func BenchmarkMuonGPT2Small(b *testing.B) {
 			if err := SetThreads(th); err != nil {
 				b.Fatal(err)
 			}
-			cblas.SetThreads(th)
+			setOpenBLASThreads(th)
 			for _, mode := range []string{"reference", "blas"} {
 				b.Run(mode, func(b *testing.B) {
 					opt, done := gpt2Muon(b, mode == "blas")
