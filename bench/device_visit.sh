@@ -7,21 +7,21 @@
 #
 # Steps, most valuable first, each with a time cap; the caps add up to BUDGET (520 s),
 # under the device's 9-minute limit per visit, so no step is cut by the tool itself:
-#   1. configure + build the CUDA library alone (cmake -S cuda: no OpenBLAS needed);
-#      `go vet -tags cuda` runs alongside                              40 + 150 s
+#   1. configure + build the CUDA library alone (cmake -S cuda: no OpenBLAS needed),
+#      then `go vet -tags cuda` (after the build: cgo links against the library) 40 + 135 + 45 s
 #   2. the CUDA C tests (cuda/tests/test_cuda.cu) and the host emulation test  45 + 20 s
 #   3. go test -tags cuda on the GPU (the packages that need OpenBLAS only when
-#      its headers are here)                                                 120 s
-#   4. the benchmark (cuda/bench.cu): every optimizer and layout vs a same-run copy 60 s
+#      its headers are here)                                                 110 s
+#   4. the benchmark (cuda/bench.cu): every optimizer and layout vs a same-run copy 50 s
 #   5. bench/torch_baseline.py if torch with CUDA imports                      40 s
-#   6. compute-sanitizer memcheck on the C tests (--quick)                     45 s
+#   6. compute-sanitizer memcheck on the C tests (--quick)                     35 s
 # DRY_RUN=1 runs the same script on a machine without a GPU: a fake nvidia-smi, the
 # emulated backend (cuda/emu) in place of the CUDA build, and the GPU-only binaries
 # reported as not built; it checks the script's own plumbing (paths, caps, logs,
 # summary), so that a visit cannot fail for reasons unrelated to the GPU.
 # Files under $OUT (default out/device): summary.md build.log go.log test_cuda.log
 # sanitizer.log bench_cuda.md torch_baseline.md. Exit status: 0 when every step that ran
-# passed.
+# passed; the end of each failed step's log is printed after the summary.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 OUT=${OUT:-out/device}
@@ -32,6 +32,7 @@ BUDGET=${BUDGET:-520}   # seconds for the whole visit: the sum of the caps below
 START=$(date +%s)
 JOBS=$(nproc)
 SUMMARY=$OUT/summary.md
+rm -f "$OUT"/{failures,build,go,test_cuda,sanitizer}.log "$OUT"/{bench_cuda,torch_baseline}.md  # this visit's logs only
 FAILED=0
 
 # nvcc: on PATH, else the newest /usr/local/cuda*/bin; CUDA's libraries with it.
@@ -78,6 +79,9 @@ step() {
   local verdict=ok
   if (( rc == 124 || rc == 137 )); then verdict="TIMEOUT after ${t}s"; FAILED=1
   elif (( rc != 0 )); then verdict="FAILED (rc $rc)"; FAILED=1; fi
+  if (( rc != 0 )); then
+    { echo "===== $name: $verdict; the end of $log:"; tail -40 "$log"; } >> "$OUT/failures.log"
+  fi
   echo "===== $name: $verdict in $((e - s))s" >> "$log"
   echo "| $name | $verdict | $((e - s))s |" >> "$SUMMARY"
   return $rc
@@ -107,7 +111,7 @@ else
   echo "- OpenBLAS headers missing: Go tests of ${GOPKGS[*]} only (not cblas, examples)" >> "$SUMMARY"
 fi
 
-# ---- 1. build (+ go vet in the background: it needs headers, not the library)
+# ---- 1. build, then go vet (cgo links each package against the library just built)
 BUILD=${BUILD:-build}   # the Go link (-tags cuda) reads build/cuda/libgoptim_cuda.a
 if [[ $DRY_RUN == 1 ]]; then
   CFG=(cmake -S cuda/emu -B "$BUILD/cudaemu" -DCMAKE_BUILD_TYPE=Release)
@@ -116,16 +120,10 @@ else
   CFG=(cmake -S cuda -B "$BUILD/cuda" -DCMAKE_BUILD_TYPE=Release -DGOPTIM_CUDA_ARCHITECTURES=90)
   BUILD_DIR=$BUILD/cuda
 fi
-( go vet -tags "$GOTAGS" "${GOPKGS[@]}" > "$OUT/go.vet.tmp" 2>&1; echo "go vet rc=$?" >> "$OUT/go.vet.tmp" ) &
-VET_PID=$!
 step "cmake configure" 40 "$OUT/build.log" "${CFG[@]}"
-step "build" 150 "$OUT/build.log" cmake --build "$BUILD_DIR" -j "$JOBS"
+step "build" 135 "$OUT/build.log" cmake --build "$BUILD_DIR" -j "$JOBS"
 BIN=$BUILD_DIR
-wait "$VET_PID"
-{ echo "===== go vet -tags $GOTAGS"; cat "$OUT/go.vet.tmp"; } >> "$OUT/go.log"
-rm -f "$OUT/go.vet.tmp"
-if grep -q "go vet rc=0" "$OUT/go.log"; then echo "| go vet -tags $GOTAGS | ok | |" >> "$SUMMARY"
-else echo "| go vet -tags $GOTAGS | FAILED | |" >> "$SUMMARY"; FAILED=1; fi
+step "go vet -tags $GOTAGS" 45 "$OUT/go.log" go vet -tags "$GOTAGS" "${GOPKGS[@]}"
 
 if [[ $DRY_RUN != 1 && ! -x $BIN/goptim_test_cuda ]]; then
   echo "| (later steps) | skipped: the build failed | |" >> "$SUMMARY"
@@ -145,12 +143,12 @@ fi
 grep -E "^test_cuda|^test_emulated" "$OUT/test_cuda.log" | sed 's/^/    /' >> "$SUMMARY"
 
 # ---- 3. Go tests on the GPU backend (the emulated one in a dry run)
-step "go test -tags $GOTAGS" 120 "$OUT/go.log" go test -tags "$GOTAGS" -count=1 "${GOPKGS[@]}"
+step "go test -tags $GOTAGS" 110 "$OUT/go.log" go test -tags "$GOTAGS" -count=1 "${GOPKGS[@]}"
 grep -E "^(ok|FAIL|---|SKIP)" "$OUT/go.log" | sed 's/^/    /' >> "$SUMMARY"
 
 # ---- 4. benchmark
 if [[ -x $BIN/goptim_bench_cuda ]]; then
-  step "bench (goptim_bench_cuda)" 60 "$OUT/bench_cuda.md" "$BIN/goptim_bench_cuda"
+  step "bench (goptim_bench_cuda)" 50 "$OUT/bench_cuda.md" "$BIN/goptim_bench_cuda"
 else
   skip "bench (goptim_bench_cuda)" "$([[ $DRY_RUN == 1 ]] && echo 'dry run (needs a GPU)' || echo 'no device binary')"
 fi
@@ -165,7 +163,7 @@ fi
 
 # ---- 6. sanitizer
 if [[ $DRY_RUN != 1 ]] && command -v compute-sanitizer >/dev/null; then
-  step "memcheck" 45 "$OUT/sanitizer.log" compute-sanitizer --tool memcheck --leak-check full --error-exitcode 3 "$BIN/goptim_test_cuda" --quick
+  step "memcheck" 35 "$OUT/sanitizer.log" compute-sanitizer --tool memcheck --leak-check full --error-exitcode 3 "$BIN/goptim_test_cuda" --quick
   grep -E "ERROR SUMMARY|LEAK SUMMARY" "$OUT/sanitizer.log" | sed 's/^/    /' >> "$SUMMARY"
 else
   skip "memcheck" "$([[ $DRY_RUN == 1 ]] && echo 'dry run (needs a GPU)' || echo 'no compute-sanitizer')"
@@ -181,4 +179,5 @@ fi
   fi
 } >> "$SUMMARY"
 cat "$SUMMARY"
+if [[ -s $OUT/failures.log ]]; then echo; cat "$OUT/failures.log"; fi
 exit $FAILED
