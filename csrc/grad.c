@@ -49,30 +49,35 @@ GI_INLINE int nan_body(int64_t n, const float *restrict g) {
 }
 
 
-/* out[0] = the sum of squares of g[0..n) in double, in gi_sumsq8's lanes and order;
- * out[1] = max |g| (NaN when one is NaN), in the same read. */
+/* One element of norms_body: its square into lane acc, the bits of |x| into lane mx.
+ * For numbers (not NaN) the order of those bits as unsigned integers is the order of the
+ * magnitudes, and an integer max vectorizes where a float compare-and-select does not
+ * (it must keep NaN's rules). */
+GI_INLINE void norms_lane(float x, double *acc, uint32_t *mx) {
+    uint32_t b;
+    memcpy(&b, &x, sizeof b);
+    b &= 0x7fffffffu;
+    *acc += (double)x * (double)x;
+    *mx = b > *mx ? b : *mx;
+}
+
+/* out[0] = the sum of squares of g[0..n) in double, in gi_sumsq's lanes and order (the
+ * same bits); out[1] = max |g| (NaN when one is NaN), in the same read. A NaN in g is
+ * exactly a NaN sum (squares are not negative and cannot overflow double: no Inf - Inf),
+ * so the max need not know about NaN. */
 GI_INLINE void norms_body(int64_t n, const float *restrict g, double *restrict out) {
-    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    float mx[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    uint32_t nan = 0;
+    double acc[GI_SUMSQ_LANES] = {0};
+    uint32_t mx[GI_SUMSQ_LANES] = {0};
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int l = 0; l < 8; l++) {
-            const float x = g[i + l], a = fabsf(x);
-            acc[l] += (double)x * (double)x;
-            mx[l] = a > mx[l] ? a : mx[l];
-            nan |= (uint32_t)(x != x);
-        }
-    for (int l = 0; i < n; i++, l++) {
-        const float x = g[i], a = fabsf(x);
-        acc[l] += (double)x * (double)x;
-        mx[l] = a > mx[l] ? a : mx[l];
-        nan |= (uint32_t)(x != x);
-    }
-    out[0] = ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
-    float m = 0;
-    for (int l = 0; l < 8; l++) m = mx[l] > m ? mx[l] : m;
-    out[1] = nan ? (double)NAN : (double)m;
+    for (; i + GI_SUMSQ_LANES <= n; i += GI_SUMSQ_LANES)
+        for (int l = 0; l < GI_SUMSQ_LANES; l++) norms_lane(g[i + l], &acc[l], &mx[l]);
+    for (int l = 0; i < n; i++, l++) norms_lane(g[i], &acc[l], &mx[l]);
+    out[0] = gi_sumsq_fold(acc);
+    uint32_t m = 0;
+    for (int l = 0; l < GI_SUMSQ_LANES; l++) m = mx[l] > m ? mx[l] : m;
+    float f;
+    memcpy(&f, &m, sizeof f);
+    out[1] = out[0] != out[0] ? (double)NAN : (double)f;
 }
 
 typedef void (*scale_fn)(int64_t n, float *g, float coef);
@@ -88,7 +93,7 @@ typedef void (*norms_fn)(int64_t n, const float *g, double *out);
     attr static int finite_##isa##_0(int64_t n, float *restrict g, float s) { return finite_body(n, g, s, 0); }     \
     attr static int finite_##isa##_1(int64_t n, float *restrict g, float s) { return finite_body(n, g, s, 1); }     \
     attr static int nan_##isa(int64_t n, const float *restrict g) { return nan_body(n, g); }                         \
-    attr static double sumsq_##isa(int64_t n, const float *restrict g) { return gi_sumsq8(n, g); }             \
+    attr static double sumsq_##isa(int64_t n, const float *restrict g) { return gi_sumsq(n, g); }             \
     attr static void norms_##isa(int64_t n, const float *restrict g, double *out) { norms_body(n, g, out); }
 GI_FOR_EACH_ISA(GRAD_ISA)
 
@@ -127,7 +132,7 @@ static void norm_piece(void *argp, int64_t chunk, int64_t t, int64_t b, int64_t 
     const float *g = j->list->grad[t] + b;
     double *acc = &j->slots[chunk];
     if (!j->inf) {
-        /* Sum of squares in double, exact per square and in a fixed order (gi_sumsq8):
+        /* Sum of squares in double, exact per square and in a fixed order (gi_sumsq):
          * OpenBLAS's dsdot squares in float on some CPUs (0.3.21's SkylakeX kernel), so
          * its sums would change with the machine. NaN/Inf propagate. */
         *acc += j->sumsq(n, g);

@@ -140,16 +140,33 @@ int64_t gi_piece_slots(int64_t total, int64_t count);
 void gi_fold_tensors(const goptim_context *ctx, const goptim_tensor_list *list, int64_t total, const double *slots,
                      int w, unsigned max_mask, double *out);
 
-/* Sum of the squares of x[0..n) in double, in eight lanes (x[i] goes to lane i % 8)
- * combined pairwise: the same bits for every ISA and vector width. Squares of floats are
- * exact in double. */
-GI_INLINE double gi_sumsq8(int64_t n, const float *restrict x) {
-    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+/* Sum of the squares of x[0..n) in double, in GI_SUMSQ_LANES lanes (x[i] goes to lane
+ * i % GI_SUMSQ_LANES) combined pairwise: the same bits for every ISA and vector width.
+ * Squares of floats are exact in double. 32 lanes are four independent chains of adds
+ * even for AVX-512's eight doubles, so the sum runs at the loads' pace, not at the
+ * latency of one chain. gi_sumsq_lanes adds x's squares to the lanes acc[0..LANES), so a
+ * long array can be summed in pieces whose lengths are multiples of LANES with the same
+ * bits. */
+#define GI_SUMSQ_LANES 32
+
+GI_INLINE void gi_sumsq_lanes(int64_t n, const float *restrict x, double *restrict acc) {
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int l = 0; l < 8; l++) acc[l] += (double)x[i + l] * (double)x[i + l];
+    for (; i + GI_SUMSQ_LANES <= n; i += GI_SUMSQ_LANES)
+        for (int l = 0; l < GI_SUMSQ_LANES; l++) acc[l] += (double)x[i + l] * (double)x[i + l];
     for (int l = 0; i < n; i++, l++) acc[l] += (double)x[i] * (double)x[i];
-    return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+}
+
+/* The lanes' total: lane l + lane l + w for w = 16, 8, 4, 2, 1. Overwrites acc. */
+GI_INLINE double gi_sumsq_fold(double *acc) {
+    for (int w = GI_SUMSQ_LANES / 2; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++) acc[l] += acc[l + w];
+    return acc[0];
+}
+
+GI_INLINE double gi_sumsq(int64_t n, const float *restrict x) {
+    double acc[GI_SUMSQ_LANES] = {0};
+    gi_sumsq_lanes(n, x, acc);
+    return gi_sumsq_fold(acc);
 }
 
 /* ---------------------------------------------------------------- memory */

@@ -41,8 +41,8 @@ GI_INLINE void lamb_body(int64_t n, float *restrict p, float *restrict g, float 
             else pp[i] = gi_fma(neg_lr, upd, param, HW);
         }
         if (NORMS) {
-            ps += gi_sumsq8(tn, pp);
-            us += gi_sumsq8(tn, u);
+            ps += gi_sumsq(tn, pp);
+            us += gi_sumsq(tn, u);
         }
     }
     if (NORMS) {

@@ -16,9 +16,9 @@ typedef struct {
 GI_INLINE void lars_norm_body(int64_t n, const float *restrict p, float *restrict g, const lars_k *k,
                               double *restrict sums, const int SC, const int MUL) {
     const float scale = k->scale, gmul = k->gmul;
-    sums[0] = gi_sumsq8(n, p);
+    sums[0] = gi_sumsq(n, p);
     if (!SC && !MUL) {
-        sums[1] = gi_sumsq8(n, g);
+        sums[1] = gi_sumsq(n, g);
         return;
     }
     float tile[256];
@@ -30,7 +30,7 @@ GI_INLINE void lars_norm_body(int64_t n, const float *restrict p, float *restric
             if (SC) g[t0 + i] = grad;
             tile[i] = MUL ? gm_grad_use(grad, gmul) : grad;
         }
-        s += gi_sumsq8(tn, tile);
+        s += gi_sumsq(tn, tile);
     }
     sums[1] = s;
 }

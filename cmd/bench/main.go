@@ -60,6 +60,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/goptim/goptim/internal/layout"
 	"github.com/goptim/goptim/optim"
 )
 
@@ -182,23 +183,6 @@ func optNames() string {
 	return strings.Join(names, ",")
 }
 
-// gpt2MediumShapes are the 292 parameter tensors of GPT-2 medium (355M parameters):
-// token and position embeddings, 24 blocks of two layer norms, attention and MLP
-// weights and biases, and the final layer norm.
-func gpt2MediumShapes() []int {
-	const d, layers, vocab, ctx = 1024, 24, 50257, 1024
-	s := []int{vocab * d, ctx * d}
-	for range layers {
-		s = append(s, d, d, // ln_1
-			d*3*d, 3*d, // attn.c_attn
-			d*d, d, // attn.c_proj
-			d, d, // ln_2
-			d*4*d, 4*d, // mlp.c_fc
-			4*d*d, d) // mlp.c_proj
-	}
-	return append(s, d, d) // ln_f
-}
-
 var layoutOrder = []string{"single", "gpt2-medium", "small", "incache"}
 
 // inCache is the in-cache layout: one tensor whose step (Adam: 28 B x 64K = 1.8 MB) stays
@@ -210,7 +194,7 @@ const inCache = "incache"
 // in-cache layout keeps its size.
 func layouts(scale float64) map[string][]int {
 	sc := func(n int) int { return max(1, int(float64(n)*scale)) }
-	g := gpt2MediumShapes()
+	g := layout.GPT2Medium()
 	for i := range g {
 		g[i] = sc(g[i])
 	}
