@@ -58,6 +58,15 @@
 // a param's optional Shape (two or more dimensions: a matrix, whose second moment it
 // factors); the other optimizers ignore it.
 //
+// # Training diagnostics
+//
+// GradNorms gives every param's gradient norm (L2 and max) in one read of the
+// gradients; UpdateRatios the size of a step relative to each param; LRRangeTest runs
+// the learning-rate range test and restores the model and optimizer bit for bit; a
+// Monitor records loss, lr and gradient norms per step as CSV or JSON lines and flags
+// vanishing and exploding gradients by param. The demo's third part
+// (examples/demo/README.md) shows them on a real model.
+//
 // # Errors
 //
 // Errors match the sentinels of this package with errors.Is (ErrInvalidConfig,

@@ -22,9 +22,14 @@ type MonitorConfig struct {
 	// ExplodeFactor and Window: a step whose global gradient norm exceeds
 	// ExplodeFactor times the median of the previous Window steps' (once there are
 	// at least 5 of them) is flagged as exploding, naming the params whose norms grew
-	// the most; a NaN or Inf norm is always flagged.
+	// the most (once for a run of such steps); a NaN or Inf norm is always flagged.
 	ExplodeFactor float64
 	Window        int
+	// ExplodeAbove, when > 0, also flags as exploding a step whose global gradient
+	// norm exceeds it (a network that starts with exploding gradients has no calm
+	// history to jump from), naming the params with the largest norms; it fires on
+	// the step the norm rises above it, not again until the norm has come back under.
+	ExplodeAbove float64
 	// JSON writes one JSON object per step instead of CSV rows.
 	JSON bool
 }
@@ -46,6 +51,9 @@ func (c MonitorConfig) validate() error {
 	if !(c.ExplodeFactor > 1) || math.IsInf(c.ExplodeFactor, 0) {
 		return &ConfigError{Optimizer: k, Field: "explode_factor", Value: c.ExplodeFactor,
 			Reason: "must be finite and > 1"}
+	}
+	if err := checkNonNeg(k, "explode_above", c.ExplodeAbove); err != nil {
+		return err
 	}
 	if c.Window < 5 {
 		return &ConfigError{Optimizer: k, Field: "window", Value: float64(c.Window), Reason: "must be >= 5"}
@@ -96,6 +104,8 @@ type Monitor struct {
 	history []float64 // the last Window global norms
 	prev    []float64 // the previous step's per-param norms
 	low     []int     // per param: steps in a row under VanishBelow
+	above   bool      // the previous step's norm exceeded ExplodeAbove
+	jumping bool      // the previous step's norm exceeded ExplodeFactor times the median
 	header  bool
 }
 
@@ -162,15 +172,29 @@ func (m *Monitor) flags(r MonitorRecord) []MonitorFlag {
 		out = append(out, MonitorFlag{Kind: FlagNonFinite, Params: bad,
 			Message: fmt.Sprintf("step %d: the gradients of %s hold NaN or Inf", r.Step, strings.Join(bad, ", "))})
 	}
+	jumped, jumping := false, false
 	if len(m.history) >= 5 && len(bad) == 0 {
 		med := median(m.history)
-		if r.GradNorm > m.cfg.ExplodeFactor*med {
+		jumping = r.GradNorm > m.cfg.ExplodeFactor*med
+		if jumping && !m.jumping { // once a run of such steps
 			grown := m.grown(r.Layers)
 			out = append(out, MonitorFlag{Kind: FlagExploding, Params: grown,
 				Message: fmt.Sprintf("step %d: gradient norm %.3g is %.1fx the median %.3g of the last %d steps; "+
 					"grown most: %s", r.Step, r.GradNorm, r.GradNorm/med, med, len(m.history),
 					strings.Join(grown, ", "))})
+			jumped = true
 		}
+	}
+	m.jumping = jumping
+	if m.cfg.ExplodeAbove > 0 && len(bad) == 0 {
+		above := r.GradNorm > m.cfg.ExplodeAbove
+		if above && !m.above && !jumped { // one exploding flag a step
+			top := m.largest(r.Layers)
+			out = append(out, MonitorFlag{Kind: FlagExploding, Params: top,
+				Message: fmt.Sprintf("step %d: gradient norm %.3g is above %g; largest: %s", r.Step, r.GradNorm,
+					m.cfg.ExplodeAbove, strings.Join(top, ", "))})
+		}
+		m.above = above
 	}
 	var vanish []string
 	for i, n := range r.Layers {
@@ -197,6 +221,30 @@ func (m *Monitor) flags(r MonitorRecord) []MonitorFlag {
 	m.prev = m.prev[:0]
 	for _, n := range r.Layers {
 		m.prev = append(m.prev, n.L2)
+	}
+	return out
+}
+
+// largest are up to three params with the largest gradient norms, largest first.
+func (m *Monitor) largest(now []TensorNorm) []string {
+	idx := make([]int, 0, len(now))
+	for i, n := range now {
+		if n.L2 > 0 {
+			idx = append(idx, i)
+		}
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		switch {
+		case now[a].L2 > now[b].L2:
+			return -1
+		case now[a].L2 < now[b].L2:
+			return 1
+		}
+		return 0
+	})
+	var out []string
+	for i := 0; i < len(idx) && i < 3; i++ {
+		out = append(out, m.names[idx[i]])
 	}
 	return out
 }

@@ -129,6 +129,49 @@ func TestMonitorFlagsExploding(t *testing.T) {
 	require.Equal(t, 30, lines)
 }
 
+// TestMonitorFlagsExplodingAbove: with ExplodeAbove, gradients that are large from the
+// first step (no calm history to jump from) are flagged when the norm rises above it,
+// naming the largest param first, and again only after it has come back under.
+func TestMonitorFlagsExplodingAbove(t *testing.T) {
+	cfg := MonitorDefaults()
+	cfg.ExplodeAbove = 100
+	big := func(s int) bool { return s <= 3 || s >= 10 && s <= 12 }
+	flags, _ := monitorRun(t, cfg, 20, func(s, i int) float64 {
+		if big(s) {
+			return []float64{2, 5, 50}[i]
+		}
+		return 1
+	})
+	for s, f := range flags {
+		if step := s + 1; step == 1 || step == 10 {
+			require.Len(t, f, 1, "step %d", step)
+			require.Equal(t, FlagExploding, f[0].Kind)
+			require.Equal(t, []string{"layer2", "layer1", "layer0"}, f[0].Params)
+			if step == 1 {
+				require.Contains(t, f[0].Message, "above 100")
+			} else { // also a jump over the calm steps before: one flag, the jump's
+				require.Contains(t, f[0].Message, "the median")
+			}
+		} else {
+			require.Empty(t, f, "step %d", step)
+		}
+	}
+	// off by default: the same run without it misses the start, sees only the jump
+	flags, _ = monitorRun(t, MonitorDefaults(), 20, func(s, i int) float64 {
+		if big(s) {
+			return []float64{2, 5, 50}[i]
+		}
+		return 1
+	})
+	for s, f := range flags {
+		if s+1 == 10 {
+			require.Len(t, f, 1)
+		} else {
+			require.Empty(t, f, "step %d", s+1)
+		}
+	}
+}
+
 // TestMonitorConfig: bad options and arguments are errors.
 func TestMonitorConfig(t *testing.T) {
 	var b bytes.Buffer
@@ -137,6 +180,8 @@ func TestMonitorConfig(t *testing.T) {
 		func(c *MonitorConfig) { c.VanishSteps = 0 },
 		func(c *MonitorConfig) { c.ExplodeFactor = 1 },
 		func(c *MonitorConfig) { c.Window = 4 },
+		func(c *MonitorConfig) { c.ExplodeAbove = -1 },
+		func(c *MonitorConfig) { c.ExplodeAbove = math.NaN() },
 	} {
 		cfg := MonitorDefaults()
 		f(&cfg)

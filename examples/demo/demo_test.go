@@ -28,7 +28,7 @@ func TestShortDemo(t *testing.T) {
 	res, err := run(short(dir), &log, 0)
 	require.NoError(t, err)
 
-	for _, name := range []string{"quadratic-loss", "digits-loss", "digits-accuracy"} {
+	for _, name := range []string{"quadratic-loss", "digits-loss", "digits-accuracy", "lr-range-test", "deep-gradients"} {
 		for _, ext := range []string{".png", ".svg"} {
 			st, err := os.Stat(filepath.Join(dir, name+ext))
 			require.NoError(t, err)
@@ -89,6 +89,17 @@ func TestShortDemo(t *testing.T) {
 	require.NotContains(t, out, "\r")
 	require.Contains(t, out, "held-out accuracy")
 	require.Contains(t, out, "results.json")
+
+	// Part 3: both range tests, every deep run with its monitor's CSV.
+	require.Len(t, res.RangeTests, len(rangeKeys))
+	require.Len(t, res.Deep, len(deepCases))
+	for _, r := range res.Deep {
+		st, err := os.Stat(filepath.Join(dir, r.Monitor))
+		require.NoError(t, err, r.Name)
+		require.Greater(t, st.Size(), int64(1000), r.Name)
+	}
+	require.Contains(t, out, "minimum/10")
+	require.Contains(t, out, "The monitor's flags")
 }
 
 // The same seed and thread count give the same numbers, bit for bit.
@@ -318,4 +329,92 @@ func TestLoadDigits(t *testing.T) {
 	_, err = loadDigits(bad)
 	require.Error(t, err)
 	require.True(t, strings.Contains(err.Error(), "bad.csv.gz"))
+}
+
+// fullDigits is part 2's data and recipe at the demo's defaults, for the tests of part 3
+// that check what the demo reports.
+func fullDigits(t *testing.T) (train, heldOut dataset, dc digitsConfig) {
+	t.Helper()
+	require.NoError(t, optim.SetThreads(2))
+	cblas.SetThreads(2)
+	path, err := findDigits("")
+	require.NoError(t, err)
+	all, err := loadDigits(path)
+	require.NoError(t, err)
+	train, heldOut = all.split(1)
+	return train, heldOut, digitsConfig{epochs: 30, batch: 64, hidden: 128, lbfgsIter: 1, clip: 1, seed: 1}
+}
+
+// The range test's suggestions train, with part 2's recipe, to within a point of the
+// hand-tuned learning rate's held-out accuracy, for Adam and SGD+momentum.
+func TestRangeTestSuggestionsTrain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains the MLP six times")
+	}
+	train, heldOut, dc := fullDigits(t)
+	runs, err := runRangeTests(train, heldOut, dc, func(string) {})
+	require.NoError(t, err)
+	require.Len(t, runs, len(rangeKeys))
+	for _, r := range runs {
+		t.Logf("%s: tuned %g %.4f, steepest %.3g %.4f, minimum/10 %.3g %.4f", r.Name, r.TunedLR, r.TunedAcc, r.Steepest,
+			r.SteepestAcc, r.MinOver10, r.MinOver10Acc)
+		require.Greater(t, r.TunedAcc, 0.95, r.Name)
+		require.InDelta(t, r.TunedAcc, r.SteepestAcc, 0.01, r.Name)
+		require.InDelta(t, r.TunedAcc, r.MinOver10Acc, 0.01, r.Name)
+		// the suggestions come from the tested range, not from the tuned value
+		require.NotEqual(t, r.TunedLR, r.Steepest, r.Name)
+		require.True(t, r.Steepest > 1e-4 && r.Steepest < 1, r.Name)
+		require.True(t, r.MinOver10 > 1e-4 && r.MinOver10 < 1, r.Name)
+		require.True(t, slices.IsSorted(r.LRs), r.Name)
+		require.Len(t, r.Losses, len(r.LRs))
+	}
+}
+
+// The monitor flags the deep sigmoid net as vanishing (its first layers), the tanh net
+// with a large initial scale as exploding from the first step (its first layer
+// largest), and stays quiet on part 2's MLP, with either optimizer.
+func TestMonitorOnDeepNets(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains four MLPs")
+	}
+	train, heldOut, dc := fullDigits(t)
+	dir := t.TempDir()
+	byKey := map[string]deepCase{}
+	for _, c := range deepCases {
+		byKey[c.key] = c
+	}
+	kinds := func(r *deepRun) map[string][]optim.MonitorFlag {
+		m := map[string][]optim.MonitorFlag{}
+		for _, f := range r.Flags {
+			m[f.Kind] = append(m[f.Kind], f)
+		}
+		return m
+	}
+
+	r, err := trainDeep(byKey["sigmoid-sgd"], train, heldOut, dc, dir)
+	require.NoError(t, err)
+	k := kinds(r)
+	require.NotEmpty(t, k[optim.FlagVanishing])
+	require.Contains(t, k[optim.FlagVanishing][0].Params, "fc1.weight")
+	require.Less(t, r.StartRatio, 1e-6)
+	require.Less(t, r.Accuracy, 0.2) // SGD does not get it to learn
+
+	r, err = trainDeep(byKey["tanh6-sgd"], train, heldOut, dc, dir)
+	require.NoError(t, err)
+	k = kinds(r)
+	require.NotEmpty(t, k[optim.FlagExploding])
+	require.Contains(t, k[optim.FlagExploding][0].Message, "step 1:")
+	require.Equal(t, "fc1.weight", k[optim.FlagExploding][0].Params[0])
+	require.Greater(t, r.StartRatio, 5.0)
+	require.Empty(t, k[optim.FlagVanishing])
+
+	for _, key := range []string{"mlp-sgd", "mlp-adam"} {
+		r, err := trainDeep(byKey[key], train, heldOut, dc, dir)
+		require.NoError(t, err)
+		require.Empty(t, r.Flags, key)
+		require.Greater(t, r.Accuracy, 0.95, key)
+		rows, err := os.ReadFile(filepath.Join(dir, r.Monitor))
+		require.NoError(t, err)
+		require.Equal(t, 30*23+1, bytes.Count(rows, []byte("\n")), key) // a header and a row per step
+	}
 }

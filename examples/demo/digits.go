@@ -141,6 +141,21 @@ type digitsConfig struct {
 	lbfgsIter             int
 	lr, clip              float64
 	seed                  uint64
+	// Part 3's deep nets: the hidden layers' sizes (nil: one of hidden units), the
+	// activation and initial scale, and a hook called after every backward pass with
+	// the step's number (from 1), loss and learning rate, before the optimizer steps.
+	layers []int
+	arch   mlp.Options
+	record func(step int, loss, lr float64) error
+}
+
+// sizes are the MLP's layer sizes: inputs, hidden layers, classes.
+func (c digitsConfig) sizes() []int {
+	hidden := c.layers
+	if hidden == nil {
+		hidden = []int{c.hidden}
+	}
+	return append(append([]int{digitsFeatures}, hidden...), digitsClasses)
 }
 
 // trainDigits trains an MLP (64 → hidden → 10) with optimizer o: the same initial
@@ -158,8 +173,7 @@ func trainDigits(o optimizer, train, heldOut dataset, cfg digitsConfig, report f
 		r.Batch = train.len() // gradient descent: the whole training set every step
 	}
 	r.FullBatch = r.Batch == train.len()
-	net, err := mlp.New([]int{digitsFeatures, cfg.hidden, digitsClasses}, max(r.Batch, heldOut.len()),
-		rand.New(rand.NewPCG(cfg.seed, 4)))
+	net, err := mlp.NewWithOptions(cfg.sizes(), max(r.Batch, heldOut.len()), rand.New(rand.NewPCG(cfg.seed, 4)), cfg.arch)
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +217,13 @@ func trainDigits(o optimizer, train, heldOut dataset, cfg digitsConfig, report f
 		for lo := 0; lo < train.len(); lo += r.Batch {
 			hi := min(lo+r.Batch, train.len())
 			x, y := batches.x[lo*digitsFeatures:hi*digitsFeatures], batches.y[lo:hi]
-			loss, n, err := opt.step(func() (float64, error) { return net.TrainStep(x, y) })
+			loss, n, err := opt.step(func() (float64, error) {
+				loss, err := net.TrainStep(x, y)
+				if err == nil && cfg.record != nil {
+					err = cfg.record(len(r.StepLoss)+1, loss, opt.lr())
+				}
+				return loss, err
+			})
 			if err != nil {
 				return nil, err
 			}

@@ -1,6 +1,8 @@
 // Command demo is goptim's demonstration (`make demo`): it compares the optimizers of
 // package optim on f(θ) = Σθ², trains a small multilayer perceptron on the UCI
-// handwritten digits with each of them, and writes figures of loss against step.
+// handwritten digits with each of them, answers which learning rate to use (a range
+// test) and whether gradients vanish or explode (a deep narrow MLP watched by
+// optim.Monitor), and writes figures of each.
 // See README.md in this folder for what the output shows.
 package main
 
@@ -49,18 +51,22 @@ func main() {
 	flag.IntVar(&cfg.threads, "threads", 0, "CPU threads for the optimizer kernels and OpenBLAS (0: one per CPU)")
 	flag.StringVar(&cfg.out, "out", "demo-out", "folder for the figures and results.json (created if missing)")
 	flag.StringVar(&cfg.data, "data", "", "the digits data set (default: "+digitsFile+" in this folder or a parent)")
-	flag.StringVar(&cfg.part, "part", "all", "which part to run: all, quadratic or digits")
+	flag.StringVar(&cfg.part, "part", "all", "which part to run: all, quadratic, digits or diagnostics")
 	flag.Usage = func() {
 		w := flag.CommandLine.Output()
 		fmt.Fprintf(w, `Usage: go run ./examples/demo [flags]
 
-Compares goptim's optimizers (the keys of -opt below) in two parts:
+Compares goptim's optimizers (the keys of -opt below) in two parts, then a third:
   1. minimising f(θ) = Σθ² over %d parameters from one random start: a table of f after
      fixed step counts and the steps (and gradient evaluations) each needs to reach
      f <= %g;
   2. training an MLP (BLAS matrix products, softmax cross-entropy) on the UCI 8x8
      handwritten digits with each optimizer, a cosine learning-rate schedule and gradient
-     clipping: training loss and held-out accuracy per epoch.
+     clipping: training loss and held-out accuracy per epoch;
+  3. diagnostics (SGD+momentum and Adam, whatever -opt says): the learning-rate range
+     test on part 2's MLP and the accuracy its suggestions train to, and a deep narrow
+     MLP (10 layers, sigmoid or tanh) whose per-layer gradient norms vanish or explode,
+     watched by optim.Monitor (CSV files), with clipping and Adam.
 It writes PNG and SVG figures of loss against gradient evaluations (one per step, more
 for L-BFGS's line search) for both parts and results.json to the -out folder. The
 numbers are the same on every run with the same -seed and -threads.
@@ -91,12 +97,14 @@ Flags:
 // results is everything the demo measures, as results.json holds it; for a fixed seed
 // and thread count it is the same on every run.
 type results struct {
-	Backend   string
-	Threads   int
-	Seed      uint64
-	Quadratic []quadRun    `json:",omitempty"`
-	Digits    []*digitsRun `json:",omitempty"`
-	Files     []string     `json:"-"`
+	Backend    string
+	Threads    int
+	Seed       uint64
+	Quadratic  []quadRun    `json:",omitempty"`
+	Digits     []*digitsRun `json:",omitempty"`
+	RangeTests []rangeRun   `json:",omitempty"`
+	Deep       []deepRun    `json:",omitempty"`
+	Files      []string     `json:"-"`
 }
 
 // run runs the demo with cfg, writing its report to w and its files to cfg.out. With
@@ -110,8 +118,9 @@ func run(cfg config, w io.Writer, termWidth int) (*results, error) {
 		return nil, errors.New("-steps, -epochs, -batch, -hidden and -lbfgs-iter must be positive, -lr and -clip not negative")
 	}
 	doQuad, doDigits := cfg.part == "all" || cfg.part == "quadratic", cfg.part == "all" || cfg.part == "digits"
-	if !doQuad && !doDigits {
-		return nil, fmt.Errorf("-part %q: want all, quadratic or digits", cfg.part)
+	doDiag := cfg.part == "all" || cfg.part == "diagnostics"
+	if !doQuad && !doDigits && !doDiag {
+		return nil, fmt.Errorf("-part %q: want all, quadratic, digits or diagnostics", cfg.part)
 	}
 	if cfg.threads <= 0 {
 		cfg.threads = runtime.NumCPU()
@@ -142,7 +151,8 @@ func run(cfg config, w io.Writer, termWidth int) (*results, error) {
 		res.Files = append(res.Files, files...)
 	}
 
-	if doDigits {
+	var train, heldOut dataset
+	if doDigits || doDiag {
 		path, err := findDigits(cfg.data)
 		if err != nil {
 			return nil, err
@@ -151,7 +161,12 @@ func run(cfg config, w io.Writer, termWidth int) (*results, error) {
 		if err != nil {
 			return nil, err
 		}
-		train, heldOut := all.split(cfg.seed)
+		train, heldOut = all.split(cfg.seed)
+	}
+	dc := digitsConfig{epochs: cfg.epochs, batch: cfg.batch, hidden: cfg.hidden, lbfgsIter: cfg.lbfgsIter, lr: cfg.lr,
+		clip: cfg.clip, seed: cfg.seed}
+
+	if doDigits {
 		clip := "no clipping"
 		if cfg.clip > 0 {
 			clip = fmt.Sprintf("gradient norm clipped to %g", cfg.clip)
@@ -159,8 +174,6 @@ func run(cfg config, w io.Writer, termWidth int) (*results, error) {
 		fmt.Fprintf(w, "\nPart 2: MLP %d-%d-%d on the UCI handwritten digits (%d training, %d held out), batch %d, %d epochs,\n"+
 			"cosine learning-rate schedule, %s\n\n",
 			digitsFeatures, cfg.hidden, digitsClasses, train.len(), heldOut.len(), cfg.batch, cfg.epochs, clip)
-		dc := digitsConfig{epochs: cfg.epochs, batch: cfg.batch, hidden: cfg.hidden, lbfgsIter: cfg.lbfgsIter, lr: cfg.lr,
-			clip: cfg.clip, seed: cfg.seed}
 		p := progress{w: w, width: termWidth}
 		for _, o := range opts {
 			r, err := trainDigits(o, train, heldOut, dc, func(r *digitsRun) {
@@ -184,6 +197,40 @@ func run(cfg config, w io.Writer, termWidth int) (*results, error) {
 				return nil, err
 			}
 			res.Files = append(res.Files, files...)
+		}
+	}
+
+	if doDiag {
+		fmt.Fprintf(w, "\nPart 3a: learning-rate range test on part 2's MLP (lr from 1e-7 to 10 over at most 100 batches),\n"+
+			"then part 2's training at the tuned lr and at each suggestion\n\n")
+		p := progress{w: w, width: termWidth}
+		dcr := dc
+		dcr.lr = 0
+		res.RangeTests, err = runRangeTests(train, heldOut, dcr, p.update)
+		if err != nil {
+			return nil, err
+		}
+		p.finish()
+		fmt.Fprintln(w)
+		printRangeTests(w, res.RangeTests)
+		fmt.Fprintf(w, "\nPart 3b: a deep narrow MLP (64, %d hidden layers of %d, 10), %d epochs as in part 2, gradients watched by optim.Monitor\n\n",
+			deepHidden, deepWidth, cfg.epochs)
+		res.Deep, err = runDeep(train, heldOut, dc, cfg.out, p.update)
+		if err != nil {
+			return nil, err
+		}
+		p.finish()
+		fmt.Fprintln(w)
+		printDeep(w, res.Deep)
+		for _, f := range []figure{rangeFigure(res.RangeTests), deepFigure(res.Deep)} {
+			files, err := f.save(cfg.out)
+			if err != nil {
+				return nil, err
+			}
+			res.Files = append(res.Files, files...)
+		}
+		for _, r := range res.Deep {
+			res.Files = append(res.Files, filepath.Join(cfg.out, r.Monitor))
 		}
 	}
 

@@ -20,8 +20,9 @@ import (
 type figure struct {
 	file, x, y string
 	logX, logY bool
-	yMin, yMax float64 // fixed y range where yMax > yMin
-	hline      float64 // a dotted reference line where > 0
+	yMin, yMax float64   // fixed y range where yMax > yMin
+	hline      float64   // a dotted reference line where > 0
+	panelH     vg.Length // height of each panel (0: 5.5 inches)
 	panels     []panel
 }
 
@@ -34,6 +35,9 @@ type namedLine struct {
 	name  string
 	xy    plotter.XYs
 	style lineStyle
+	// marks draws the points as large circles instead of a line (the range test's
+	// suggestions).
+	marks bool
 }
 
 type lineStyle struct {
@@ -142,6 +146,16 @@ func (f figure) save(dir string) ([]string, error) {
 		legend := plot.NewLegend()
 		legend.Top, legend.Left = true, true
 		for _, l := range pn.lines {
+			if l.marks {
+				sc, err := plotter.NewScatter(l.xy)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %s: %w", f.file, l.name, err)
+				}
+				sc.GlyphStyle = draw.GlyphStyle{Color: l.style.color, Radius: vg.Points(4), Shape: draw.RingGlyph{}}
+				p.Add(sc)
+				legend.Add(l.name, sc)
+				continue
+			}
 			line, err := plotter.NewLine(l.xy)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %s: %w", f.file, l.name, err)
@@ -175,7 +189,11 @@ func (f figure) save(dir string) ([]string, error) {
 		}
 	}
 
-	const width, panelHeight, panelGap = 10 * vg.Inch, 5.5 * vg.Inch, 12 * vg.Millimeter
+	const width, panelGap = 10 * vg.Inch, 12 * vg.Millimeter
+	panelHeight := 5.5 * vg.Inch
+	if f.panelH > 0 {
+		panelHeight = f.panelH
+	}
 	height := panelHeight * vg.Length(len(plots))
 	var paths []string
 	for _, format := range []string{"png", "svg"} {
@@ -267,7 +285,7 @@ func quadraticFigure(runs []quadRun) figure {
 			top = math.Max(top, v)
 		}
 		keys = append(keys, r.Key)
-		lines = append(lines, namedLine{fmt.Sprintf("%s, lr %g", r.Name, r.LR), xy, styleOf(r.Key)})
+		lines = append(lines, namedLine{name: fmt.Sprintf("%s, lr %g", r.Name, r.LR), xy: xy, style: styleOf(r.Key)})
 	}
 	f.yMax = top * 3
 	f.panels = split(fmt.Sprintf("f(θ) = Σθ² over %d parameters, same start", quadN), keys, lines)
@@ -300,7 +318,7 @@ func digitsLossFigure(runs []*digitsRun, smooth int) figure {
 			name += ", full batch"
 		}
 		keys = append(keys, r.Key)
-		lines = append(lines, namedLine{name, xy, styleOf(r.Key)})
+		lines = append(lines, namedLine{name: name, xy: xy, style: styleOf(r.Key)})
 	}
 	f.panels = split(fmt.Sprintf("MLP on the UCI digits: training loss (mini-batch: mean of the last %d batches)", smooth), keys, lines)
 	return f
@@ -317,8 +335,90 @@ func digitsAccuracyFigure(runs []*digitsRun) figure {
 			xy[e] = plotter.XY{X: float64(e), Y: st.Accuracy}
 		}
 		keys = append(keys, r.Key)
-		lines = append(lines, namedLine{r.Name, xy, styleOf(r.Key)})
+		lines = append(lines, namedLine{name: r.Name, xy: xy, style: styleOf(r.Key)})
 	}
 	f.panels = split("MLP on the UCI digits: held-out accuracy after each epoch", keys, lines)
 	return f
+}
+
+// rangeFigure: each range test's smoothed loss against the learning rate (log axis),
+// the raw losses dotted, and its two suggestions marked on the smoothed curve.
+func rangeFigure(runs []rangeRun) figure {
+	f := figure{file: "lr-range-test", x: "learning rate", y: "training loss (mini-batch)", logX: true, logY: true,
+		yMin: 0.15, yMax: 10} // the divergence at the end runs off the top
+	var lines []namedLine
+	for _, r := range runs {
+		st := styleOf(r.Key)
+		raw, smooth := make(plotter.XYs, len(r.LRs)), make(plotter.XYs, len(r.LRs))
+		for i, lr := range r.LRs {
+			raw[i] = plotter.XY{X: lr, Y: r.Losses[i]}
+			smooth[i] = plotter.XY{X: lr, Y: r.Smoothed[i]}
+		}
+		lines = append(lines,
+			namedLine{name: r.Name + ", smoothed", xy: smooth, style: st},
+			namedLine{name: "each batch", xy: raw, style: lineStyle{st.color, []vg.Length{vg.Points(1), vg.Points(2)}}},
+			namedLine{name: fmt.Sprintf("suggested: %.2g, %.2g", r.Steepest, r.MinOver10),
+				xy:    plotter.XYs{{X: r.Steepest, Y: smoothedAt(r, r.Steepest)}, {X: r.MinOver10, Y: smoothedAt(r, r.MinOver10)}},
+				style: st, marks: true})
+	}
+	f.panels = []panel{{"Learning-rate range test on the digits MLP: the loss of each batch as the lr rises", lines}}
+	return f
+}
+
+// smoothedAt is the smoothed loss at the tested learning rate nearest lr (in log).
+func smoothedAt(r rangeRun, lr float64) float64 {
+	best := 0
+	for i, x := range r.LRs {
+		if math.Abs(math.Log(x/lr)) < math.Abs(math.Log(r.LRs[best]/lr)) {
+			best = i
+		}
+	}
+	return r.Smoothed[best]
+}
+
+// depthColor runs from blue (the first layer) to red (the last) over n layers.
+func depthColor(l, n int) color.RGBA {
+	t := float64(l) / float64(max(1, n-1))
+	return color.RGBA{R: uint8(30 + 200*t), G: uint8(90 - 50*t), B: uint8(220 - 190*t), A: 255}
+}
+
+// deepFigure: per deep run (those plotted), every layer's weight-gradient norm
+// against the step, on a log scale, the first layer blue and the last red.
+func deepFigure(runs []deepRun) figure {
+	f := figure{file: "deep-gradients", x: "step", y: "‖∇W‖ (L2)", logY: true, panelH: 3.6 * vg.Inch}
+	for _, r := range runs {
+		if !plottedDeep(r.Key) || len(r.WeightNorms) == 0 {
+			continue
+		}
+		layers := len(r.WeightNorms[0])
+		var lines []namedLine
+		for l := 0; l < layers; l++ {
+			xy := make(plotter.XYs, 0, len(r.WeightNorms))
+			for s, row := range r.WeightNorms {
+				if v := row[l]; v > 0 && !math.IsInf(v, 0) && !math.IsNaN(v) { // a log axis has no place for 0
+					xy = append(xy, plotter.XY{X: float64(s + 1), Y: v})
+				}
+			}
+			if len(xy) > 0 {
+				lines = append(lines, namedLine{name: fmt.Sprintf("fc%d.weight", l+1), xy: xy,
+					style: lineStyle{color: depthColor(l, layers)}})
+			}
+		}
+		clip := ""
+		if r.Clip > 0 {
+			clip = fmt.Sprintf(", clipped at %g", r.Clip)
+		}
+		f.panels = append(f.panels, panel{fmt.Sprintf("%s (lr %g%s): held-out accuracy %.1f%%", r.Name, r.LR, clip,
+			100*r.Accuracy), lines})
+	}
+	return f
+}
+
+func plottedDeep(key string) bool {
+	for _, c := range deepCases {
+		if c.key == key {
+			return c.plotted
+		}
+	}
+	return false
 }

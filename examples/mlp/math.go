@@ -75,16 +75,16 @@ func (e elementwise) sumRows(rows, cols int, x, out *optim.Tensor) error {
 		func(h [][]float32) { sumRows(rows, cols, h[0], h[1]) })
 }
 
-// relu sets x = max(x, 0) on the first n elements.
-func (e elementwise) relu(n int, x *optim.Tensor) error {
-	return e.onHost(n, []*optim.Tensor{x}, []bool{true}, func(h [][]float32) { relu(h[0][:n]) })
+// activate applies a to the first n elements of x in place.
+func (e elementwise) activate(a Activation, n int, x *optim.Tensor) error {
+	return e.onHost(n, []*optim.Tensor{x}, []bool{true}, func(h [][]float32) { activate(a, h[0][:n]) })
 }
 
-// reluBackward zeroes the first n elements of dy where the ReLU output y is not
-// positive.
-func (e elementwise) reluBackward(n int, dy, y *optim.Tensor) error {
+// activateBackward multiplies the first n elements of dy by the derivative of a, which
+// each activation gives from its output y (ReLU: y > 0; tanh: 1 - y²; sigmoid: y(1 - y)).
+func (e elementwise) activateBackward(a Activation, n int, dy, y *optim.Tensor) error {
 	return e.onHost(n, []*optim.Tensor{dy, y}, []bool{true, false},
-		func(h [][]float32) { reluBackward(h[0][:n], h[1][:n]) })
+		func(h [][]float32) { activateBackward(a, h[0][:n], h[1][:n]) })
 }
 
 // softmaxCrossEntropy takes logits (rows×cols) and class labels; it returns the summed
@@ -133,18 +133,40 @@ func sumRows(rows, cols int, x, out []float32) {
 	}
 }
 
-func relu(x []float32) {
-	for i, v := range x {
-		if v < 0 {
-			x[i] = 0
+func activate(a Activation, x []float32) {
+	switch a {
+	case ReLU:
+		for i, v := range x {
+			if v < 0 {
+				x[i] = 0
+			}
+		}
+	case Tanh:
+		for i, v := range x {
+			x[i] = float32(math.Tanh(float64(v)))
+		}
+	case Sigmoid:
+		for i, v := range x {
+			x[i] = float32(1 / (1 + math.Exp(-float64(v))))
 		}
 	}
 }
 
-func reluBackward(dy, y []float32) {
-	for i, v := range y {
-		if v <= 0 {
-			dy[i] = 0
+func activateBackward(a Activation, dy, y []float32) {
+	switch a {
+	case ReLU:
+		for i, v := range y {
+			if v <= 0 {
+				dy[i] = 0
+			}
+		}
+	case Tanh:
+		for i, v := range y {
+			dy[i] *= 1 - v*v
+		}
+	case Sigmoid:
+		for i, v := range y {
+			dy[i] *= v * (1 - v)
 		}
 	}
 }

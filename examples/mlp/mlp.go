@@ -1,6 +1,6 @@
 // Package mlp is the small multilayer perceptron that goptim's demo trains: linear
-// layers with ReLU between them and a softmax cross-entropy loss, forward and backward
-// written out by hand. It runs on either backend with the same code: every matrix
+// layers with ReLU (or tanh, or the logistic sigmoid) between them and a softmax
+// cross-entropy loss, forward and backward written out by hand. It runs on either backend with the same code: every matrix
 // product is an optim.Gemm call (OpenBLAS on the CPU build, cuBLAS on the GPU build,
 // -tags cuda), and the few element-wise steps are Go loops over host memory (math.go).
 //
@@ -18,10 +18,42 @@ import (
 	"github.com/goptim/goptim/optim"
 )
 
-// MLP is Linear → ReLU → … → Linear, with weights stored as torch stores them
+// Activation is the non-linearity between the linear layers.
+type Activation int
+
+const (
+	ReLU    Activation = iota // max(x, 0)
+	Tanh                      // tanh(x)
+	Sigmoid                   // 1 / (1 + exp(-x))
+)
+
+func (a Activation) String() string {
+	switch a {
+	case ReLU:
+		return "relu"
+	case Tanh:
+		return "tanh"
+	case Sigmoid:
+		return "sigmoid"
+	}
+	return fmt.Sprintf("Activation(%d)", int(a))
+}
+
+// Options are the choices New makes by default.
+type Options struct {
+	// Activation between the linear layers (default ReLU).
+	Activation Activation
+	// InitScale multiplies torch's initial bound 1/sqrt(fan_in) (0 means 1): weights
+	// and biases start uniform in ±InitScale/sqrt(fan_in). Above about 1.7 a deep tanh
+	// network starts in the regime where gradients grow layer by layer going back.
+	InitScale float64
+}
+
+// MLP is Linear → activation → … → Linear, with weights stored as torch stores them
 // (out×in, row-major) and named as torch names them ("fc1.weight", "fc1.bias", …).
 type MLP struct {
 	sizes   []int
+	act     Activation
 	ew      elementwise
 	maxRows int
 	arena   *optim.Arena
@@ -32,11 +64,30 @@ type MLP struct {
 }
 
 // New makes an MLP with the given layer sizes (inputs, hidden…, classes) for batches of
-// up to maxRows rows. Weights and biases start as torch's nn.Linear starts them:
-// uniform in ±1/sqrt(fan_in), drawn from rng.
+// up to maxRows rows, with ReLU between the layers. Weights and biases start as torch's
+// nn.Linear starts them: uniform in ±1/sqrt(fan_in), drawn from rng.
 func New(sizes []int, maxRows int, rng *rand.Rand) (*MLP, error) {
+	return NewWithOptions(sizes, maxRows, rng, Options{})
+}
+
+// NewWithOptions is New with another activation or initial scale.
+func NewWithOptions(sizes []int, maxRows int, rng *rand.Rand, o Options) (*MLP, error) {
 	if len(sizes) < 2 || maxRows < 1 {
 		return nil, errors.New("mlp: need at least two layer sizes and maxRows >= 1")
+	}
+	for _, s := range sizes {
+		if s < 1 {
+			return nil, fmt.Errorf("mlp: layer size %d", s)
+		}
+	}
+	if o.Activation < ReLU || o.Activation > Sigmoid {
+		return nil, fmt.Errorf("mlp: unknown %v", o.Activation)
+	}
+	if o.InitScale < 0 || math.IsNaN(o.InitScale) || math.IsInf(o.InitScale, 0) {
+		return nil, fmt.Errorf("mlp: init scale %g: want a finite value >= 0", o.InitScale)
+	}
+	if o.InitScale == 0 {
+		o.InitScale = 1
 	}
 	var names []string
 	var lens []int
@@ -48,14 +99,14 @@ func New(sizes []int, maxRows int, rng *rand.Rand) (*MLP, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &MLP{sizes: sizes, ew: newElementwise(), maxRows: maxRows, arena: arena,
+	n := &MLP{sizes: sizes, act: o.Activation, ew: newElementwise(), maxRows: maxRows, arena: arena,
 		staging: make([]float32, maxRows*sizes[0])}
 	ps := arena.Params()
 	for l := 0; l+1 < len(sizes); l++ {
 		n.w, n.b = append(n.w, ps[2*l]), append(n.b, ps[2*l+1])
 		// torch's shapes, for optimizers that treat matrices apart (Adafactor).
 		ps[2*l].Shape, ps[2*l+1].Shape = []int{sizes[l+1], sizes[l]}, []int{sizes[l+1]}
-		bound := 1 / math.Sqrt(float64(sizes[l]))
+		bound := o.InitScale / math.Sqrt(float64(sizes[l]))
 		for _, p := range []*optim.Param{ps[2*l], ps[2*l+1]} {
 			init := make([]float32, p.Data.Len())
 			for i := range init {
@@ -123,7 +174,7 @@ func (n *MLP) forward(x []float32, rows int) error {
 			return err
 		}
 		if l < last {
-			if err := n.ew.relu(rows*fout, n.acts[l+1]); err != nil {
+			if err := n.ew.activate(n.act, rows*fout, n.acts[l+1]); err != nil {
 				return err
 			}
 		}
@@ -155,11 +206,11 @@ func (n *MLP) TrainStep(x []float32, labels []int) (float64, error) {
 			return 0, err
 		}
 		if l > 0 {
-			// delta of the layer below = delta · W, through the ReLU.
+			// delta of the layer below = delta · W, through the activation.
 			if err := optim.Gemm(false, false, rows, fin, fout, 1, n.deltas[l+1], n.w[l].Data, 0, n.deltas[l]); err != nil {
 				return 0, err
 			}
-			if err := n.ew.reluBackward(rows*fin, n.deltas[l], n.acts[l]); err != nil {
+			if err := n.ew.activateBackward(n.act, rows*fin, n.deltas[l], n.acts[l]); err != nil {
 				return 0, err
 			}
 		}
